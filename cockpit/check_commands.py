@@ -1,0 +1,238 @@
+"""Headless check commands: init, preflight, redteam, blast-radius, artifacts, check, evidence."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
+from cockpit.durations import parse_duration
+from cockpit.evidence import EvidenceStore
+from cockpit.release_version import validate_version
+from cockpit.results import STATUS_SYMBOL, CheckResult, Status, exit_code_for, worst_status
+
+PHASE_SUMMARY_FILE = {"preflight": "preflight.txt", "redteam": "redteam_{version}.txt"}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    parser.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
+
+
+def load_required_config(args: argparse.Namespace) -> tuple[CockpitConfig, Path]:
+    """The config named by --config or ./cockpit.toml; its absence is a usage error."""
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        raise ConfigError("no cockpit.toml in this folder: pass --config FILE, or write one with `cockpit init`")
+    return load_config(path), path
+
+
+def open_evidence(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace, version: str) -> EvidenceStore:
+    """The release's evidence store; a relative [evidence] dir is relative to the config file."""
+    if getattr(args, "evidence_dir", None):
+        root = Path(args.evidence_dir)
+    else:
+        root = Path(config.evidence.dir)
+        if not root.is_absolute() and config_path is not None:
+            root = config_path.parent / root
+    return EvidenceStore(root, version, config.redactor())
+
+
+def _table(title: str, results: list[CheckResult]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, expand=False, show_lines=False, pad_edge=False)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Check", overflow="fold", max_width=26)
+    table.add_column("Result", overflow="fold")
+    table.add_column("Time", justify="right", no_wrap=True)
+    styles = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.UNKNOWN: "magenta", Status.SKIPPED: "dim"}
+    for r in results:
+        table.add_row(
+            f"[{styles[r.status]}]{STATUS_SYMBOL[r.status]} {r.status.value}[/]",
+            r.title,
+            r.summary,
+            f"{r.duration_s:.2f}s",
+        )
+    return table
+
+
+def render_results(title: str, results: list[CheckResult], as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    """Print results as a Rich table or one JSON document; returns the exit code."""
+    statuses = [r.status for r in results]
+    code = exit_code_for(statuses)
+    if as_json:
+        document = {
+            **(extra or {}),
+            "status": worst_status(statuses).value,
+            "exit_code": code,
+            "counts": {s.value: statuses.count(s) for s in Status},
+            "results": [r.model_dump(mode="json") for r in results],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return code
+    from rich.console import Console
+
+    console = Console(width=min(Console().width, 100) if sys.stdout.isatty() else 80)
+    console.print(_table(title, results))
+    counts = ", ".join(f"{statuses.count(s)} {s.value}" for s in Status if statuses.count(s))
+    console.print(f"{title}: {counts or 'no checks'} → exit {code}")
+    return code
+
+
+def summary_text(title: str, version: str, results: list[CheckResult]) -> str:
+    """The plain-text summary written as evidence (preflight.txt and friends)."""
+    lines = [f"# {title} {version}", ""]
+    for r in results:
+        lines.append(f"{r.status.value:<8} {r.id:<34} {r.duration_s:>7.2f}s  {r.summary}")
+        lines.extend(f"{'':<9}{d}" for d in r.details)
+    statuses = [r.status for r in results]
+    lines += ["", f"overall: {worst_status(statuses).value} (exit {exit_code_for(statuses)})"]
+    return "\n".join(lines) + "\n"
+
+
+def run_phase(args: argparse.Namespace, phase: str, title: str, specs_override: list[Any] | None = None) -> int:
+    from cockpit.checks.runner import CheckContext, run_checks
+
+    version = validate_version(args.version)
+    config, path = load_required_config(args)
+    specs = specs_override if specs_override is not None else config.enabled_checks(phase)
+    store = open_evidence(config, path, args, version)
+    ctx = CheckContext(config=config, version=version, evidence=store, redactor=config.redactor())
+    results = asyncio.run(run_checks(specs, ctx))
+    summary_name = PHASE_SUMMARY_FILE.get(phase)
+    if summary_name:
+        store.write_text(summary_name.replace("{version}", version), summary_text(title, version, results))
+    return render_results(f"{title} {version}", results, args.json, {"version": version, "phase": phase})
+
+
+def _cmd_preflight(args: argparse.Namespace) -> int:
+    return run_phase(args, "preflight", "Preflight")
+
+
+def _cmd_redteam(args: argparse.Namespace) -> int:
+    return run_phase(args, "redteam", "Red team")
+
+
+def _cmd_artifacts(args: argparse.Namespace) -> int:
+    args.version = args.version or "v0.0.0"
+    return run_phase(args, "artifacts", "Artifacts")
+
+
+def _cmd_blast_radius(args: argparse.Namespace) -> int:
+    config, _ = load_required_config(args)
+    try:
+        seconds = parse_duration(args.seconds)
+    except ValueError as exc:
+        raise ConfigError(f"SECONDS: {exc}") from None
+    if not args.url.startswith(("http://", "https://")):
+        raise ConfigError(f"URL: {args.url!r} is not an http:// or https:// URL")
+    specs = [s for s in config.enabled_checks("blast") if s.kind == "blast_radius"]
+    if not specs:
+        raise ConfigError("the playbook has no enabled blast_radius check (phase = \"blast\")")
+    spec = specs[0].model_copy(update={"url": args.url, "duration": seconds, "timeout": seconds + 30})
+    return run_phase(args, "blast", "Blast radius", [spec])
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    config, _ = load_required_config(args)
+    by_id = {c.id: c for c in config.checks}
+    if args.name not in by_id:
+        close = [i for i in by_id if args.name in i]
+        hint = f" (did you mean {', '.join(close[:3])}?)" if close else " (see `cockpit check --list`)"
+        raise ConfigError(f"no check named {args.name!r}{hint}")
+    return run_phase(args, by_id[args.name].phase, "Check", [by_id[args.name]])
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    config, _ = load_required_config(args)
+    for check in config.checks:
+        flag = "" if check.enabled else "  (disabled)"
+        print(f"{check.phase:<10} {check.id:<38} {check.kind:<22} {check.title}{flag}")
+    return 0
+
+
+def _cmd_evidence(args: argparse.Namespace) -> int:
+    version = validate_version(args.version)
+    config, path = load_required_config(args)
+    store = open_evidence(config, path, args, version)
+    if args.action == "seal":
+        manifest = store.seal()
+        print(f"sealed {len(manifest)} files in {store.dir}")
+        return 0
+    report = store.verify()
+    if args.json:
+        print(json.dumps({"version": version, "sealed": report.sealed, "intact": report.intact, "ok": report.ok,
+                          "changed": report.changed, "added": report.added, "missing": report.missing}, indent=2))
+    else:
+        if not report.sealed:
+            print(f"{store.dir}: no manifest: nothing has been sealed for {version}")
+        for label, names in (("changed", report.changed), ("added", report.added), ("missing", report.missing)):
+            for name in names:
+                print(f"{label:<8} {name}")
+        if report.intact:
+            print(f"intact: {len(report.ok)} files match the manifest")
+    return 0 if report.intact else 1
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        raise ConfigError(f"{target}: already exists (use --force to overwrite)")
+    text = resources.files("cockpit.playbooks").joinpath("cockpit.example.toml").read_text(encoding="utf-8")
+    from cockpit.evidence import atomic_write_bytes
+
+    atomic_write_bytes(target.resolve(), text.encode())
+    print(f"wrote {target}: edit the URLs and DSNs, then run `cockpit preflight v1.0.0`")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("init", help="write a commented example cockpit.toml")
+    p.add_argument("path", nargs="?", default="cockpit.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_cmd_init)
+
+    p = subparsers.add_parser("preflight", help="run the preflight checks (T-10)")
+    p.add_argument("version")
+    _common(p)
+    p.set_defaults(func=_cmd_preflight)
+
+    p = subparsers.add_parser("redteam", help="run the red-team checks (T-5)")
+    p.add_argument("version")
+    _common(p)
+    p.set_defaults(func=_cmd_redteam)
+
+    p = subparsers.add_parser("blast-radius", help="send SECONDS of requests to URL; p95 and error rate")
+    p.add_argument("url")
+    p.add_argument("version")
+    p.add_argument("seconds")
+    _common(p)
+    p.set_defaults(func=_cmd_blast_radius)
+
+    p = subparsers.add_parser("artifacts", help="check the release's required artifacts exist")
+    p.add_argument("version", nargs="?", help="release version (for the evidence folder)")
+    _common(p)
+    p.set_defaults(func=_cmd_artifacts)
+
+    p = subparsers.add_parser("check", help="run one check by its id")
+    p.add_argument("name")
+    p.add_argument("--version", default="v0.0.0", help="release version (for the evidence folder)")
+    _common(p)
+    p.set_defaults(func=_cmd_check)
+
+    p = subparsers.add_parser("checks", help="list the playbook's checks")
+    p.add_argument("--config", metavar="FILE")
+    p.set_defaults(func=_cmd_list)
+
+    p = subparsers.add_parser("evidence", help="seal or verify a release's evidence folder")
+    p.add_argument("action", choices=["verify", "seal"])
+    p.add_argument("version")
+    _common(p)
+    p.set_defaults(func=_cmd_evidence)

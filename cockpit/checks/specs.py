@@ -1,0 +1,214 @@
+"""The check kinds a playbook may use, and each kind's parameters (validated from TOML)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cockpit.durations import Duration
+
+Phase = Literal["preflight", "redteam", "gonogo", "blast", "artifacts"]
+Severity = Literal["FAIL", "WARN"]
+
+
+class SpecBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    title: str
+    phase: Phase
+    enabled: bool = True
+    required: bool = True
+    timeout: Duration = 10.0
+    # Evidence file name; "{version}" is replaced by the release version.
+    evidence: str | None = None
+    description: str = ""
+
+
+class Limits(BaseModel):
+    """A number checked against bounds: outside max/min is FAIL, outside warn_* is WARN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max: float | None = None
+    min: float | None = None
+    warn_max: float | None = None
+    warn_min: float | None = None
+
+
+class IdentitySpec(SpecBase):
+    kind: Literal["identity"]
+    operator: str | None = None  # defaults to the login name
+    commit: str | None = None  # defaults to `git rev-parse HEAD` of the working directory
+
+
+class ClockDriftSpec(SpecBase):
+    kind: Literal["clock_drift"]
+    ntp_server: str | None = None  # host or host:port; None = compare with the database only
+    use_database: bool = True
+    max_drift: Duration = 0.5
+    warn_drift: Duration = 0.1
+
+
+class SqlSpec(SpecBase, Limits):
+    """One query; its first row's `column` (or the row count) is checked against limits."""
+
+    kind: Literal["sql"]
+    target: Literal["postgres", "pgbouncer"] = "postgres"
+    query: str
+    column: str | None = None  # None: the first column of the first row
+    measure: Literal["value", "row_count"] = "value"
+    severity: Severity = "FAIL"
+    # Extra queries whose rows are written as evidence files: {file name: query}
+    evidence_queries: dict[str, str] = {}
+    unit: str = ""
+
+
+class PgBouncerPoolsSpec(SpecBase):
+    kind: Literal["pgbouncer_pools"]
+    max_waiting_clients: int = 0
+    max_pool_utilisation: float = 0.8  # active server connections / pool size
+    warn_pool_utilisation: float = 0.7
+
+
+class PgBouncerLeaksSpec(SpecBase):
+    kind: Literal["pgbouncer_leaks"]
+    max_idle_in_transaction: Duration = 60.0  # pg_stat_activity, via [postgres]
+    max_server_connection_age: Duration = 3600.0  # SHOW SERVERS connect_time, active ones
+    max_client_wait: Duration = 5.0  # SHOW CLIENTS wait
+
+
+class HttpHeadersSpec(SpecBase):
+    kind: Literal["http_headers"]
+    url: str = "canary"  # "canary", "stable", a path on the canary, or a full URL
+    method: Literal["GET", "HEAD"] = "GET"
+    # header -> regular expression its value must match ("" = present, any value)
+    required: dict[str, str] = {}
+    forbidden: list[str] = []
+    # header -> regular expression its value must NOT match (e.g. HSTS "preload")
+    forbidden_values: dict[str, str] = {}
+    severity: Severity = "FAIL"
+
+
+class SubresourcesSpec(SpecBase):
+    """COEP/COOP compatibility: a page with COEP require-corp breaks cross-origin sub-resources without CORP."""
+
+    kind: Literal["coep_subresources"]
+    url: str = "canary"
+    max_resources: int = 50
+
+
+class HttpBurstSpec(SpecBase):
+    """N identical requests; checks the status mix and (optionally) that only one effect happened."""
+
+    kind: Literal["http_burst"]
+    url: str = "canary"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    requests: int = Field(20, ge=1, le=10_000)
+    concurrency: int = Field(10, ge=1, le=200)
+    headers: dict[str, str] = {}
+    body: str | None = None
+    idempotency_header: str | None = None  # set: every request carries one fresh shared key
+    allowed_statuses: list[int] = []  # empty: any status below 500
+    # status -> minimum count (e.g. {"429" = 1} for a rate-limited report endpoint)
+    min_status_counts: dict[str, int] = {}
+    # SQL whose single value is the number of effects; "{key}" is the idempotency key
+    effect_query: str | None = None
+    expect_effects: int | None = None
+    max_distinct_bodies: int | None = None
+
+
+class BlastRadiusSpec(SpecBase):
+    kind: Literal["blast_radius"]
+    url: str = "canary"
+    duration: Duration = 30.0
+    concurrency: int = Field(4, ge=1, le=200)
+    max_p95: Duration = 0.2
+    max_error_rate: float = 0.01
+    min_requests: int = 10
+
+
+class PromqlSpec(SpecBase, Limits):
+    kind: Literal["promql"]
+    query: str
+    unit: str = ""
+    severity: Severity = "FAIL"
+
+
+class PromTargetsSpec(SpecBase):
+    kind: Literal["prom_targets"]
+    jobs: list[str] = []  # empty: every active target
+    min_up: int = 1
+
+
+class BaselineSpec(SpecBase):
+    """Snapshot of every golden signal now: the reference for relative limits."""
+
+    kind: Literal["baseline"]
+    min_signals: int = 1
+
+
+class FeatureFlagsSpec(SpecBase):
+    """Flags read from a JSON file or URL, compared with the expected defaults."""
+
+    kind: Literal["feature_flags"]
+    source: str  # a path or an http(s) URL returning a JSON object of flags
+    expect: dict[str, bool | int | float | str] = {}
+
+
+class FilesSpec(SpecBase):
+    """Required files (paths or globs) exist and are not empty."""
+
+    kind: Literal["files"]
+    base_dir: str = "."
+    paths: list[str] = []
+    manifest: str | None = None  # a text file listing one required path per line
+
+
+class SbomSpec(SpecBase):
+    kind: Literal["sbom"]
+    path: str
+    previous: str | None = None  # previous release's SBOM, for licence drift
+    restrictive_licenses: list[str] = [
+        "GPL-2.0", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0", "GPL-3.0-only",
+        "GPL-3.0-or-later", "AGPL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later",
+        "SSPL-1.0", "LGPL-3.0", "LGPL-3.0-only", "LGPL-3.0-or-later",
+    ]
+    mode: Literal["presence", "licenses", "drift"] = "presence"
+
+
+class AlertmanagerSilencesSpec(SpecBase):
+    """Active silences that would mask the cockpit's triggers or SLO alerts."""
+
+    kind: Literal["alertmanager_silences"]
+    # label matchers a silence must not cover, e.g. {"severity" = "critical"}
+    protected_labels: dict[str, str] = {"severity": "critical"}
+    protect_trigger_names: bool = True
+
+
+class ManualSpec(SpecBase):
+    kind: Literal["manual"]
+    prompt: str = ""
+
+
+CheckSpec = Annotated[
+    IdentitySpec
+    | ClockDriftSpec
+    | SqlSpec
+    | PgBouncerPoolsSpec
+    | PgBouncerLeaksSpec
+    | HttpHeadersSpec
+    | SubresourcesSpec
+    | HttpBurstSpec
+    | BlastRadiusSpec
+    | PromqlSpec
+    | PromTargetsSpec
+    | BaselineSpec
+    | FeatureFlagsSpec
+    | FilesSpec
+    | SbomSpec
+    | AlertmanagerSilencesSpec
+    | ManualSpec,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,391 @@
+"""cockpit.toml: pydantic models, the default playbook merged underneath, one-line errors.
+
+The user's file is merged over the playbook (the default one shipped in
+`cockpit/playbooks/default.toml`, or `[playbook] file`): tables merge key by key,
+and arrays of tables merge item by item on their `id` / `name`, so a team
+overrides one check's threshold without copying the playbook.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from cockpit.checks.specs import CheckSpec
+from cockpit.durations import Duration
+from cockpit.redaction import Redactor, dsn_password
+
+DEFAULT_CONFIG_NAME = "cockpit.toml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as one line: file, key, what is wrong."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PrometheusConfig(Strict):
+    url: str
+    bearer_token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: Duration = 5.0
+    retries: int = Field(1, ge=0, le=5)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class PostgresConfig(Strict):
+    dsn: SecretStr
+    timeout: Duration = 5.0
+
+
+class PgBouncerConfig(Strict):
+    admin_dsn: SecretStr  # the admin console: database "pgbouncer"
+    timeout: Duration = 5.0
+
+
+class ServiceConfig(Strict):
+    canary_url: str
+    stable_url: str | None = None
+    timeout: Duration = 5.0
+    verify_tls: bool = True
+
+
+class AlertmanagerConfig(Strict):
+    url: str
+    timeout: Duration = 5.0
+
+
+class EvidenceConfig(Strict):
+    dir: str = "evidence"
+
+
+class PlaybookConfig(Strict):
+    file: str | None = None  # None: the default playbook shipped with the cockpit
+
+
+class SignalConfig(Strict):
+    """A golden signal: a PromQL query and its limit (absolute or relative to the baseline)."""
+
+    title: str = ""
+    short: str = ""  # label in the war-room line, e.g. "p95"
+    query: str
+    unit: Literal["s", "ratio", "per_min", "count", ""] = ""
+    max: float | None = None
+    min: float | None = None
+    max_vs_baseline: float | None = None  # e.g. 1.10: at most baseline + 10 %
+    for_: Duration = Field(0.0, alias="for")
+    # A query for the number of requests in {window}: fewer than the canary's
+    # min_requests widen the window, then make the signal INSUFFICIENT.
+    volume_query: str | None = None
+    # The same signal on the stable track, for a baseline comparison.
+    stable_query: str | None = None
+    enabled: bool = True
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _has_limit(self) -> "SignalConfig":
+        if self.max is None and self.min is None and self.max_vs_baseline is None:
+            raise ValueError("a signal needs a limit: max, min or max_vs_baseline")
+        return self
+
+
+class TriggerConfig(Strict):
+    """A rollback trigger: fires while its PromQL returns a sample, for its `for` duration."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    expr: str
+    for_: Duration = Field(0.0, alias="for")
+    action: Literal["rollback", "hold", "warn"] = "rollback"
+    auto: bool = False  # immediate, no human in the loop
+    group: Literal["standard", "enhanced", "auto_guard", "enrichment", "custom"] = "custom"
+    description: str = ""
+    enabled: bool = True
+    dry_run: bool = False
+
+
+class StageConfig(Strict):
+    weight: float = Field(gt=0, le=100)
+    hold: Duration
+
+
+class CanaryConfig(Strict):
+    evaluate_every: Duration = 15.0
+    stages: list[StageConfig] = [
+        StageConfig(weight=1, hold=900),
+        StageConfig(weight=5, hold=900),
+        StageConfig(weight=25, hold=900),
+        StageConfig(weight=50, hold=900),
+        StageConfig(weight=100, hold=1800),
+    ]
+    hold_extension: Duration = 900.0
+    max_holds: int = Field(2, ge=0)
+    window: Duration = 60.0  # what {window} starts as in signal queries
+    min_requests: int = Field(50, ge=0)
+    trend_window: Duration = 300.0
+    min_trend_samples: int = Field(4, ge=2)
+    blind_limit: int = Field(4, ge=1)  # consecutive BLIND evaluations before blind_action
+    blind_action: Literal["hold", "rollback"] = "rollback"
+    alerts_action_label: str = "cockpit_action"  # Prometheus alerts carrying it act as triggers
+
+    @field_validator("stages")
+    @classmethod
+    def _ascending(cls, stages: list[StageConfig]) -> list[StageConfig]:
+        if not stages:
+            raise ValueError("at least one stage is needed")
+        weights = [s.weight for s in stages]
+        if weights != sorted(weights) or len(set(weights)) != len(weights):
+            raise ValueError("stage weights must strictly increase")
+        return stages
+
+
+class TrafficConfig(Strict):
+    """How traffic moves: argument lists ({weight}, {version} are filled in) or a webhook."""
+
+    set_weight: list[str] | None = None
+    rollback: list[str] | None = None
+    webhook: str | None = None
+    retries: int = Field(3, ge=0, le=10)
+    backoff: Duration = 1.0
+    timeout: Duration = 30.0
+
+    @field_validator("set_weight", "rollback")
+    @classmethod
+    def _argv(cls, argv: list[str] | None) -> list[str] | None:
+        if argv is not None and (not argv or not argv[0]):
+            raise ValueError("must be a non-empty argument list, e.g. [\"kubectl\", \"annotate\", …]")
+        return argv
+
+
+class MilestoneConfig(Strict):
+    name: str
+    at: str  # relative to T-0: "-30m", "0", "+15m", "+24h"
+
+    @field_validator("at")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        parse_offset(value)
+        return value
+
+
+def parse_offset(value: str) -> float:
+    """Seconds relative to T-0 for "-30m", "+15m", "0"."""
+    from cockpit.durations import parse_duration
+
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * parse_duration(text.lstrip("+-") or "0")
+
+
+class RunOfShowConfig(Strict):
+    milestones: list[MilestoneConfig] = []
+
+
+class CockpitConfig(Strict):
+    prometheus: PrometheusConfig | None = None
+    postgres: PostgresConfig | None = None
+    pgbouncer: PgBouncerConfig | None = None
+    service: ServiceConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    evidence: EvidenceConfig = EvidenceConfig()
+    playbook: PlaybookConfig = PlaybookConfig()
+    canary: CanaryConfig = CanaryConfig()
+    traffic: TrafficConfig = TrafficConfig()
+    run_of_show: RunOfShowConfig = RunOfShowConfig()
+    signals: dict[str, SignalConfig] = {}
+    triggers: list[TriggerConfig] = []
+    checks: list[CheckSpec] = []
+
+    @field_validator("checks")
+    @classmethod
+    def _unique_ids(cls, checks: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for check in checks:
+            if check.id in seen:
+                raise ValueError(f"check id {check.id!r} appears twice")
+            seen.add(check.id)
+        return checks
+
+    def redactor(self) -> Redactor:
+        """A redactor that knows every secret in this configuration."""
+        redactor = Redactor()
+        for dsn in (self.postgres and self.postgres.dsn, self.pgbouncer and self.pgbouncer.admin_dsn):
+            if dsn is not None:
+                redactor.add(dsn_password(dsn.get_secret_value()))
+        if self.prometheus:
+            for secret in (self.prometheus.bearer_token, self.prometheus.password):
+                if secret is not None:
+                    redactor.add(secret.get_secret_value())
+        return redactor
+
+    def enabled_checks(self, phase: str | None = None) -> list[Any]:
+        return [c for c in self.checks if c.enabled and (phase is None or c.phase == phase)]
+
+    def enabled_signals(self) -> dict[str, SignalConfig]:
+        return {name: s for name, s in self.signals.items() if s.enabled}
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _substitute_env(value: Any, path: str, file: str) -> Any:
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{file}: {path}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, f"{path}.{k}" if path else k, file) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, f"{path}[{i}]", file) for i, v in enumerate(value)]
+    return value
+
+
+def _item_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        key = item.get("id", item.get("name"))
+        return key if isinstance(key, str) else None
+    return None
+
+
+def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge TOML data: tables by key, arrays of tables by their id/name, the rest replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = merge_tables(old, value)
+        elif (
+            isinstance(old, list)
+            and isinstance(value, list)
+            and value
+            and all(_item_key(v) for v in value)
+            and all(_item_key(o) for o in old)
+        ):
+            items = {_item_key(o): o for o in old}
+            order = [_item_key(o) for o in old]
+            for item in value:
+                name = _item_key(item)
+                if name in items:
+                    items[name] = merge_tables(items[name], item)
+                else:
+                    items[name] = item
+                    order.append(name)
+            merged[key] = [items[n] for n in order]
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path, label: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{label}: is a directory, not a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"{label}: permission denied") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
+
+
+def default_playbook() -> dict[str, Any]:
+    text = resources.files("cockpit.playbooks").joinpath("default.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _error_path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """A readable key path; list items of checks/triggers are named by their id/name."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            key = _item_key(node[item]) if isinstance(node, list) and item < len(node) else None
+            parts.append(f"[{key or item}]")
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            if isinstance(node, dict) and item in node:
+                parts.append(f".{item}" if parts else str(item))
+                node = node[item]
+            elif isinstance(node, dict) and item.rstrip("_") in node:
+                parts.append(f".{item.rstrip('_')}" if parts else item.rstrip("_"))
+                node = node[item.rstrip("_")]
+            elif node is None or not isinstance(node, dict):
+                continue  # union branch names such as 'sql' or 'function-after[...]'
+            else:
+                # a missing key: pydantic names it, the data does not have it
+                name = item.rstrip("_")
+                if "[" in name or name in _UNION_TAGS:
+                    continue
+                parts.append(f".{name}" if parts else name)
+                node = None
+    return "".join(parts) or "(top level)"
+
+
+_UNION_TAGS: set[str] = set()
+
+
+def _phrase(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required value is missing"
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def validate_config(data: dict[str, Any], label: str) -> CockpitConfig:
+    """Validate merged config data; a ConfigError names the file and the key."""
+    try:
+        return CockpitConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(f"{label}: {_error_path(data, error['loc'])}: {_phrase(error)}") from None
+
+
+def load_config(path: str | Path | None, base_dir: Path | None = None) -> CockpitConfig:
+    """Load cockpit.toml over its playbook. Raises ConfigError with a one-line message."""
+    user: dict[str, Any] = {}
+    label = str(path) if path is not None else "(built-in defaults)"
+    if path is not None:
+        user = _substitute_env(_read_toml(Path(path), label), "", label)
+    playbook_file = (user.get("playbook") or {}).get("file") if isinstance(user.get("playbook"), dict) else None
+    if playbook_file:
+        root = Path(path).parent if path is not None else (base_dir or Path.cwd())
+        playbook_path = (root / playbook_file) if not Path(playbook_file).is_absolute() else Path(playbook_file)
+        base = _substitute_env(_read_toml(playbook_path, str(playbook_path)), "", str(playbook_path))
+    else:
+        base = default_playbook()
+    return validate_config(merge_tables(base, user), label)
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """The --config file, else ./cockpit.toml if present."""
+    if explicit:
+        return Path(explicit)
+    candidate = Path.cwd() / DEFAULT_CONFIG_NAME
+    return candidate if candidate.exists() else None

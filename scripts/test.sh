@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need (PostgreSQL, pgBouncer, Prometheus + promtool, tmux; a
+# virtualenv with the cockpit and its test tools) and runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+command -v tmux >/dev/null || missing+=(tmux)
+command -v runuser >/dev/null || missing+=(util-linux)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+export TEXTUAL_ANIMATIONS=none
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

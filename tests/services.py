@@ -1,0 +1,270 @@
+"""Real PostgreSQL, pgBouncer and Prometheus on loopback, free ports and temporary folders.
+
+Used by the session-scoped fixtures in conftest.py: each service starts once per
+test session and is stopped at its end. Facts behind the details (run as the
+postgres user, pgBouncer's auth_file, waiting for Prometheus data) are in
+shared/REAL_SERVICES.md.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _as_service_user(argv: list[str]) -> list[str]:
+    """PostgreSQL and pgBouncer refuse to run as root: drop to the postgres user when root."""
+    return ["runuser", "-u", "postgres", "--", *argv] if _is_root() else argv
+
+
+def _chown_service(path: Path) -> None:
+    if _is_root():
+        user = pwd.getpwnam("postgres")
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found and name not in ("initdb", "pg_ctl", "postgres"):
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if candidates:
+        return candidates[-1]
+    if found:
+        return found
+    raise RuntimeError(f"{name} not found: install postgresql (see README's test command)")
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+@dataclass
+class Postgres:
+    root: Path
+    port: int = field(default_factory=free_port)
+    running: bool = False
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def sockdir(self) -> Path:
+        return self.root / "sock"
+
+    def dsn(self, database: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        for path in (self.root, self.sockdir):
+            path.mkdir(parents=True, exist_ok=True)
+            _chown_service(path)
+        if not self.data.exists():
+            self.data.mkdir()
+            _chown_service(self.data)
+            subprocess.run(
+                _as_service_user([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]),
+                check=True, capture_output=True,
+            )
+        subprocess.run(
+            _as_service_user([
+                pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "postgres.log"),
+                "-o", f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1",
+                "start",
+            ]),
+            check=True, capture_output=True,
+        )
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            subprocess.run(
+                _as_service_user([pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-m", "fast", "stop"]),
+                capture_output=True,
+            )
+            self.running = False
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """Run SQL with psql (one -c = one transaction); returns its output."""
+        out = subprocess.run(
+            [pg_bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", self.dsn(database), "-c", sql],
+            check=True, capture_output=True, text=True,
+        )
+        return out.stdout
+
+
+@dataclass
+class PgBouncer:
+    root: Path
+    postgres: Postgres
+    database: str
+    port: int = field(default_factory=free_port)
+    running: bool = False
+
+    def admin_dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/pgbouncer"
+
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _chown_service(self.root)
+        auth = self.root / "userlist.txt"
+        auth.write_text('"postgres" ""\n')
+        ini = self.root / "pgbouncer.ini"
+        ini.write_text(
+            f"""[databases]
+{self.database} = host=127.0.0.1 port={self.postgres.port} dbname={self.database}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir = {self.root}
+auth_type = trust
+auth_file = {auth}
+admin_users = postgres
+pool_mode = transaction
+default_pool_size = 10
+max_client_conn = 100
+pidfile = {self.root}/pgbouncer.pid
+logfile = {self.root}/pgbouncer.log
+ignore_startup_parameters = extra_float_digits
+"""
+        )
+        for path in (auth, ini):
+            _chown_service(path)
+        subprocess.run(_as_service_user(["pgbouncer", "-d", str(ini)]), check=True, capture_output=True)
+        wait_until(lambda: _port_open(self.port), 5, "pgBouncer to listen")
+        self.running = True
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        pid_file = self.root / "pgbouncer.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            os.kill(pid, 15)
+            wait_until(lambda: not _port_open(self.port), 5, "pgBouncer to stop")
+        except (OSError, ValueError, TimeoutError):
+            pass
+        self.running = False
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Prometheus:
+    """A real Prometheus, scraping targets listed in a file_sd file the tests can extend at run time."""
+
+    root: Path
+    scrape_interval: str = "1s"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    targets: list[dict] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_target(self, address: str, job: str, labels: dict[str, str] | None = None) -> None:
+        """Scrape `address` (host:port) as `job`; Prometheus picks the file change up by itself."""
+        self.targets.append({"targets": [address], "labels": {"job": job, **(labels or {})}})
+        sd = self.root / "targets.json"
+        tmp = sd.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.targets))
+        os.replace(tmp, sd)
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "targets.json").write_text(json.dumps(self.targets))
+        config = self.root / "prometheus.yml"
+        config.write_text(
+            f"""global:
+  scrape_interval: {self.scrape_interval}
+  evaluation_interval: {self.scrape_interval}
+scrape_configs:
+  - job_name: file_sd
+    file_sd_configs:
+      - files: ["{self.root}/targets.json"]
+        refresh_interval: 1s
+"""
+        )
+        self.process = subprocess.Popen(
+            [
+                shutil.which("prometheus") or "/usr/bin/prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.root / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "prometheus.log", "wb"),
+        )
+        wait_until(self._ready, 20, "Prometheus /-/ready")
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def query(self, expr: str) -> list[dict]:
+        from urllib.parse import quote
+
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?query={quote(expr)}", timeout=2) as response:
+            return json.load(response)["data"]["result"]
+
+    def wait_for_data(self, expr: str, timeout: float = 30) -> list[dict]:
+        """Wait until `expr` returns a sample: the first scrapes land seconds after ready."""
+        return wait_until(lambda: self.query(expr), timeout, f"data for {expr}", interval=0.25)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def temp_root(prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(path, 0o755)
+    return path
