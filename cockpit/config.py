@@ -318,34 +318,24 @@ def default_playbook() -> dict[str, Any]:
 
 
 def _error_path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
-    """A readable key path; list items of checks/triggers are named by their id/name."""
+    """A readable key path; items of checks/triggers are named by their id/name."""
+    from cockpit.checks.specs import CHECK_KINDS
+
     parts: list[str] = []
     node: Any = data
     for item in loc:
         if isinstance(item, int):
-            key = _item_key(node[item]) if isinstance(node, list) and item < len(node) else None
-            parts.append(f"[{key or item}]")
-            node = node[item] if isinstance(node, list) and item < len(node) else None
-        else:
-            if isinstance(node, dict) and item in node:
-                parts.append(f".{item}" if parts else str(item))
-                node = node[item]
-            elif isinstance(node, dict) and item.rstrip("_") in node:
-                parts.append(f".{item.rstrip('_')}" if parts else item.rstrip("_"))
-                node = node[item.rstrip("_")]
-            elif node is None or not isinstance(node, dict):
-                continue  # union branch names such as 'sql' or 'function-after[...]'
-            else:
-                # a missing key: pydantic names it, the data does not have it
-                name = item.rstrip("_")
-                if "[" in name or name in _UNION_TAGS:
-                    continue
-                parts.append(f".{name}" if parts else name)
-                node = None
+            child = node[item] if isinstance(node, list) and item < len(node) else None
+            parts.append(f"[{_item_key(child) or item}]")
+            node = child
+            continue
+        # pydantic adds union branch names ('sql', 'function-after[...]') that are not keys
+        if item in CHECK_KINDS or "[" in item or (isinstance(node, dict) and "kind" in node and item == node["kind"]):
+            continue
+        name = item.rstrip("_")  # for_ is spelt "for" in TOML
+        parts.append(f".{name}" if parts else name)
+        node = node.get(name) if isinstance(node, dict) else None
     return "".join(parts) or "(top level)"
-
-
-_UNION_TAGS: set[str] = set()
 
 
 def _phrase(error: dict[str, Any]) -> str:
@@ -354,6 +344,11 @@ def _phrase(error: dict[str, Any]) -> str:
         return "unknown key"
     if kind == "missing":
         return "required value is missing"
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        return f"{ctx.get('tag')!r} is not a known {ctx.get('discriminator', 'kind').strip(chr(39))} (one of: {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return "kind is missing (every check needs kind = \"...\")"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
@@ -363,8 +358,15 @@ def validate_config(data: dict[str, Any], label: str) -> CockpitConfig:
     try:
         return CockpitConfig.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(f"{label}: {_error_path(data, error['loc'])}: {_phrase(error)}") from None
+        errors = exc.errors()
+        # An unknown key explains a "missing" one next to it (a typo), so it is reported first.
+        errors.sort(key=lambda e: e.get("type") != "extra_forbidden")
+        error = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        path = _error_path(data, error["loc"])
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            path += ".kind"
+        raise ConfigError(f"{label}: {path}: {_phrase(error)}{more}") from None
 
 
 def load_config(path: str | Path | None, base_dir: Path | None = None) -> CockpitConfig:

@@ -212,3 +212,13 @@ CheckSpec = Annotated[
     | ManualSpec,
     Field(discriminator="kind"),
 ]
+
+
+def _kind_names() -> frozenset[str]:
+    from typing import get_args
+
+    union = get_args(CheckSpec)[0]
+    return frozenset(get_args(cls.model_fields["kind"].annotation)[0] for cls in get_args(union))
+
+
+CHECK_KINDS = _kind_names()
