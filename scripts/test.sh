@@ -9,7 +9,9 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v tmux >/dev/null || missing+=(tmux)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v runuser >/dev/null || missing+=(util-linux)
+[ -x /usr/sbin/chronyd ] || missing+=(chrony)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -128,6 +128,7 @@ class PgBouncer:
     database: str
     port: int = field(default_factory=free_port)
     running: bool = False
+    pool_size: int = 10  # default_pool_size: small values let tests saturate a pool
 
     def admin_dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/pgbouncer"
@@ -144,6 +145,7 @@ class PgBouncer:
         ini.write_text(
             f"""[databases]
 {self.database} = host=127.0.0.1 port={self.postgres.port} dbname={self.database}
+* = host=127.0.0.1 port={self.postgres.port}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -153,7 +155,7 @@ auth_type = trust
 auth_file = {auth}
 admin_users = postgres
 pool_mode = transaction
-default_pool_size = 10
+default_pool_size = {self.pool_size}
 max_client_conn = 100
 pidfile = {self.root}/pgbouncer.pid
 logfile = {self.root}/pgbouncer.log
@@ -268,3 +270,157 @@ def temp_root(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(path, 0o755)
     return path
+
+
+@dataclass
+class Alertmanager:
+    """A real Alertmanager (clustering off) that tests create and expire silences in."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "alertmanager.yml"
+        config.write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+        self.process = subprocess.Popen(
+            [
+                shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager",
+                f"--config.file={config}",
+                f"--storage.path={self.root / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "alertmanager.log", "wb"),
+        )
+        wait_until(self._ready, 20, "Alertmanager /-/ready")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = (self.root / "alertmanager.log").read_text(errors="replace")[-500:]
+            raise RuntimeError(f"Alertmanager exited with {self.process.returncode}: {log}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def create_silence(self, matchers: list[dict], created_by: str = "tests", comment: str = "test", minutes: float = 30) -> str:
+        """POST /api/v2/silences; matchers like {"name": "severity", "value": "critical", "isRegex": False}."""
+        from datetime import datetime, timedelta, timezone
+
+        now = datetime.now(timezone.utc)
+        body = {
+            "matchers": [{"isRegex": False, "isEqual": True, **m} for m in matchers],
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(minutes=minutes)).isoformat(),
+            "createdBy": created_by,
+            "comment": comment,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/silences",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)["silenceID"]
+
+    def expire_silence(self, silence_id: str) -> None:
+        request = urllib.request.Request(f"{self.url}/api/v2/silence/{silence_id}", method="DELETE")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sntp_answers(port: int, timeout: float = 0.3) -> bool:
+    """True when an NTP server on 127.0.0.1:port answers a client request as a synchronised server."""
+    request = bytes([0x23]) + bytes(47)  # LI 0, version 4, mode 3 (client)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(request, ("127.0.0.1", port))
+            reply, _ = sock.recvfrom(512)
+        except OSError:
+            return False
+    return len(reply) >= 48 and reply[0] & 0x7 == 4 and reply[0] >> 6 != 3 and 0 < reply[1] < 16
+
+
+@dataclass
+class Chrony:
+    """chronyd as an NTP server on 127.0.0.1: serves its local clock at stratum 8, never sets the system clock."""
+
+    root: Path
+    port: int = field(default_factory=free_udp_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def server(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if _is_root():
+            # chronyd drops root for the _chrony user, which must be able to write its pid file here.
+            try:
+                user = pwd.getpwnam("_chrony")
+                os.chown(self.root, user.pw_uid, user.pw_gid)
+            except KeyError:
+                pass
+        config = self.root / "chrony.conf"
+        config.write_text(
+            f"port {self.port}\n"
+            "bindaddress 127.0.0.1\n"
+            "local stratum 8\n"
+            "allow 127.0.0.1\n"
+            "cmdport 0\n"
+            f"pidfile {self.root}/chronyd.pid\n"
+        )
+        binary = shutil.which("chronyd") or "/usr/sbin/chronyd"
+        if not os.path.exists(binary):
+            raise RuntimeError("chronyd not found: install chrony (scripts/test.sh does)")
+        # -d: foreground, log to stderr; -x: never touch the system clock.
+        self.process = subprocess.Popen(
+            [binary, "-d", "-x", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "chronyd.log", "wb"),
+        )
+        wait_until(self._ready, 10, "chronyd to answer NTP requests")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = (self.root / "chronyd.log").read_text(errors="replace")[-500:]
+            raise RuntimeError(f"chronyd exited with {self.process.returncode}: {log}")
+        return sntp_answers(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None

@@ -7,13 +7,16 @@ a decision must not confuse: a value, NaN/Inf, and no data at all.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.config import PrometheusConfig
-from cockpit.redaction import Redactor
+from cockpit.redaction import Redactor, redact_dsn
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,12 @@ class QueryResult:
             return self.error
         if not self.samples:
             return "no data (the query returned no series)"
-        return f"value is {self.samples[0].value} (not a number)"
+        value = self.samples[0].value
+        if math.isnan(value):
+            return "value is NaN (not a number)"
+        if math.isinf(value):
+            return f"value is {format_sample(value)} (not a finite number)"
+        return f"has a value ({format_sample(value)})"
 
 
 @dataclass
@@ -67,11 +75,33 @@ class RangeResult:
     error: str | None = None
 
 
+def format_sample(value: float) -> str:
+    """A sample value as Prometheus writes it: NaN, +Inf, -Inf, or the shortest exact number."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
+
+
 def _value(raw: Any) -> float:
     try:
         return float(raw)  # "NaN", "+Inf" parse to nan/inf
     except (TypeError, ValueError):
         return math.nan
+
+
+def _api_error(text: str) -> str:
+    """The "error" field of the API's JSON answer quoted in the client's exception text."""
+    match = re.search(r"\((b(['\"]).*\2)\)\s*$", text, re.DOTALL)
+    if match:
+        try:
+            body = json.loads(ast.literal_eval(match.group(1)))
+            error = str(body.get("error") or body)
+            return error.removeprefix('invalid parameter "query": ')[:300]
+        except (ValueError, SyntaxError, AttributeError, TypeError):
+            pass
+    return text[:300]
 
 
 class PrometheusSource:
@@ -109,16 +139,36 @@ class PrometheusSource:
             self._client = client
         return self._client
 
-    def _explain(self, exc: BaseException) -> str:
-        name = type(exc).__name__
+    def _explain(self, exc: BaseException, expr: str | None = None) -> str:
+        """One readable line for whatever the client raised (no traceback, no secret)."""
         text = str(exc)
-        if "Max retries exceeded" in text or "Connection refused" in text or "NewConnectionError" in text:
-            text = f"cannot connect to Prometheus at {self.config.url}"
-        elif "timed out" in text.lower() or "Timeout" in name:
-            text = f"Prometheus at {self.config.url} did not answer within {self.config.timeout:g}s"
-        elif "bad_data" in text or "HTTP Status Code 400" in text:
-            text = f"Prometheus refused the query: {text.split('(b', 1)[-1][:200]}"
-        return self.redactor.scrub(f"{name}: {text}" if name not in text else text)
+        where = f"Prometheus at {redact_dsn(self.config.url)}"
+        if "Read timed out" in text or "ReadTimeout" in text or "timed out" in text.lower():
+            message = f"{where} did not answer within {self.config.timeout:g}s"
+        elif "error responses" in text:  # urllib3 retried 5xx answers until it gave up
+            code = re.search(r"too many (\d+) error responses", text)
+            message = f"{where} kept answering HTTP {code.group(1) if code else '5xx'}"
+        elif "Connection refused" in text:
+            message = f"cannot connect to {where} (connection refused)"
+        elif "NewConnectionError" in text or "Max retries exceeded" in text or "ConnectionError" in type(exc).__name__:
+            reason = re.search(r"Failed to establish a new connection: (.*?)[\"')]", text)
+            message = f"cannot connect to {where}" + (f" ({reason.group(1)})" if reason else "")
+        elif "HTTP Status Code" in text:
+            code_match = re.search(r"HTTP Status Code (\d+)", text)
+            code = int(code_match.group(1)) if code_match else 0
+            detail = _api_error(text)
+            if code in (400, 422) and expr is not None:
+                message = f"Prometheus refused the query {expr!r}: {detail}"
+            elif code in (401, 403):
+                message = f"{where} refused access (HTTP {code}): check the [prometheus] credentials"
+            else:
+                message = f"{where} answered HTTP {code}: {detail}"
+        else:
+            message = f"{type(exc).__name__}: {text[:300]}"
+        return self.redactor.scrub(message)
+
+    def _late(self) -> str:
+        return self.redactor.scrub(f"Prometheus at {redact_dsn(self.config.url)} did not answer within {self.config.timeout:g}s")
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         # Run the blocking client in a thread with a hard deadline of our own on top.
@@ -133,9 +183,9 @@ class PrometheusSource:
             client = self._connect()
             data = await self._call(client.custom_query, expr, params)
         except (asyncio.TimeoutError, TimeoutError):
-            return QueryResult(expr, error=f"Prometheus at {self.config.url} did not answer within {self.config.timeout:g}s")
+            return QueryResult(expr, error=self._late())
         except Exception as exc:  # the library raises many kinds; each becomes a result
-            return QueryResult(expr, error=self._explain(exc))
+            return QueryResult(expr, error=self._explain(exc, expr))
         samples: list[Sample] = []
         if isinstance(data, list) and data and not isinstance(data[0], dict):
             # scalar and string results arrive as [ts, "value"]
@@ -162,9 +212,9 @@ class PrometheusSource:
                 f"{max(step, 0.001):g}s",
             )
         except (asyncio.TimeoutError, TimeoutError):
-            return RangeResult(expr, error=f"Prometheus at {self.config.url} did not answer in time")
+            return RangeResult(expr, error=self._late())
         except Exception as exc:
-            return RangeResult(expr, error=self._explain(exc))
+            return RangeResult(expr, error=self._explain(exc, expr))
         series = [
             RangeSeries(dict(item.get("metric", {})), [(float(t), _value(v)) for t, v in item.get("values", [])])
             for item in data or []
@@ -177,7 +227,7 @@ class PrometheusSource:
             client = self._connect()
             data = await self._call(client.get_targets)
         except (asyncio.TimeoutError, TimeoutError):
-            return [], f"Prometheus at {self.config.url} did not answer in time"
+            return [], self._late()
         except Exception as exc:
             return [], self._explain(exc)
         return list((data or {}).get("activeTargets", [])), None
@@ -196,7 +246,7 @@ class PrometheusSource:
         try:
             return await self._call(fetch), None
         except (asyncio.TimeoutError, TimeoutError):
-            return [], f"Prometheus at {self.config.url} did not answer in time"
+            return [], self._late()
         except Exception as exc:
             return [], self._explain(exc)
 
