@@ -15,6 +15,7 @@ from cockpit.release_version import BadVersion
 COMMAND_MODULES = [
     "cockpit.check_commands",
     "cockpit.canary_commands",
+    "cockpit.tick_commands",
 ]
 
 EXIT_USAGE = 2
