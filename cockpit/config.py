@@ -80,7 +80,16 @@ class PlaybookConfig(Strict):
 
 
 class SignalConfig(Strict):
-    """A golden signal: a PromQL query and its limit (absolute or relative to the baseline)."""
+    """A golden signal: a PromQL query and its limit (absolute or relative to the baseline).
+
+    Limits: `max` / `min` are absolute. `max_vs_baseline` is a factor on the value
+    the preflight took as the baseline (1.10 = baseline + 10 %); with `max` set as
+    well, `max` is a floor: limit = max(max, baseline * factor), so a baseline of
+    0 does not make a single event a breach. A relative signal without a baseline
+    value cannot be judged and is BLIND. In `query`, `{selector}` (the canary's
+    label matchers), `{stable_selector}` and `{window}` (a PromQL duration the
+    engine widens on low volume) are filled in before the query runs.
+    """
 
     title: str = ""
     short: str = ""  # label in the war-room line, e.g. "p95"
@@ -142,6 +151,21 @@ class CanaryConfig(Strict):
     blind_limit: int = Field(4, ge=1)  # consecutive BLIND evaluations before blind_action
     blind_action: Literal["hold", "rollback"] = "rollback"
     alerts_action_label: str = "cockpit_action"  # Prometheus alerts carrying it act as triggers
+    # Label matchers that pick the canary / stable track: what {selector} and
+    # {stable_selector} become in signal queries and trigger expressions.
+    selector: str = 'track="canary"'
+    stable_selector: str = 'track="stable"'
+    # How far {window} may widen on low volume (None: up to the stage's elapsed time).
+    max_window: Duration | None = None
+    # Kayenta-style: the canary's samples against the stable track's (Mann-Whitney U);
+    # only judged with at least min_comparison_samples on each side.
+    compare_with_stable: bool = False
+    min_comparison_samples: int = Field(20, ge=3)
+    comparison_alpha: float = Field(0.01, gt=0, lt=1)
+    # After a rollback, keep sampling this long to record when the signals recovered.
+    recovery_window: Duration = 300.0
+    # The control socket is owner-only (0600); a group name makes it 0660 for that group.
+    control_group: str | None = None
 
     @field_validator("stages")
     @classmethod
@@ -189,7 +213,10 @@ def parse_offset(value: str) -> float:
 
     text = value.strip()
     sign = -1.0 if text.startswith("-") else 1.0
-    return sign * parse_duration(text.lstrip("+-") or "0")
+    body = text.lstrip("+-")
+    if body in ("", "0"):  # T-0 itself; parse_duration wants a unit on strings
+        return 0.0
+    return sign * parse_duration(body)
 
 
 class RunOfShowConfig(Strict):

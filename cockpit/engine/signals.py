@@ -1,0 +1,429 @@
+"""The golden signals on the canary: one reading per signal per evaluation, its history, `for` timer and trend.
+
+A reading is judged only on real data. No data, NaN, an error or a timeout make
+it BLIND (with the age of the last good sample); too little traffic, even after
+widening {window} up to the stage's elapsed time, makes it INSUFFICIENT. Neither
+moves the `for` timers: a breach that was 50 s old before a blind minute is
+still 50 s old after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.checks.promql import show_value
+from cockpit.clock import Clock
+from cockpit.config import CockpitConfig, SignalConfig
+from cockpit.durations import format_duration
+from cockpit.engine.comparison import mann_whitney_u
+from cockpit.engine.model import SignalReading, SignalState
+from cockpit.engine.promql_text import promql_duration, render_query
+from cockpit.engine.trend import crossing, fit_trend, real_points
+from cockpit.sources.prometheus import QueryResult
+
+# When a volume query has no series at all, this tells "zero requests from a
+# scraped canary" (INSUFFICIENT) from "nothing scraped" (BLIND).
+TARGET_UP_QUERY = "max(up{{selector}})"
+_MAX_WIDENINGS = 6
+
+
+@dataclass
+class ForTimer:
+    """How long a condition has held, counting only time between evaluations that saw it.
+
+    While it cannot be judged (BLIND, INSUFFICIENT, a failed query) the timer is
+    paused at the last evaluation that saw the condition, and the unseen time
+    is skipped when it is seen again: failure counters do not move on blindness.
+    """
+
+    since: float | None = None
+    seen_at: float | None = None  # the last evaluation that saw the condition
+    paused_at: float | None = None
+
+    def pause(self, now: float) -> None:
+        if self.since is not None and self.paused_at is None:
+            self.paused_at = self.seen_at if self.seen_at is not None else now
+
+    def hold(self, now: float) -> float:
+        """The condition holds now: seconds it has held (unseen time not counted)."""
+        if self.paused_at is not None and self.since is not None:
+            self.since += max(0.0, now - self.paused_at)
+        self.paused_at = None
+        if self.since is None:
+            self.since = now
+        self.seen_at = now
+        return max(0.0, now - self.since)
+
+    def clear(self) -> None:
+        self.since = self.seen_at = self.paused_at = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"since": self.since, "seen_at": self.seen_at, "paused_at": self.paused_at}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "ForTimer":
+        if not isinstance(data, dict):
+            return cls()
+        return cls(_number(data.get("since")), _number(data.get("seen_at")), _number(data.get("paused_at")))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def query_deadline(config: CockpitConfig) -> float:
+    """A hard ceiling on one query, above the source's own timeout and retries."""
+    prom = config.prometheus
+    return prom.timeout * (prom.retries + 1) + 2.0 if prom is not None else 15.0
+
+
+async def ask(source: Any, expr: str, deadline: float) -> QueryResult:
+    """source.query(expr) under a deadline; a timeout or an exception becomes an error result."""
+    try:
+        return await asyncio.wait_for(source.query(expr), timeout=deadline)
+    except (asyncio.TimeoutError, TimeoutError):
+        return QueryResult(expr, error=f"no answer within {deadline:g}s")
+    except Exception as exc:  # a source must never take the engine down
+        return QueryResult(expr, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+@dataclass
+class _Limits:
+    upper: float | None
+    lower: float | None
+    missing: str | None = None  # why a limit cannot be had (relative limit without a baseline)
+
+    @property
+    def shown(self) -> float | None:
+        return self.upper if self.upper is not None else self.lower
+
+    def breached(self, value: float) -> bool:
+        return (self.upper is not None and value > self.upper) or (self.lower is not None and value < self.lower)
+
+
+@dataclass
+class _Gathered:
+    """What the queries of one signal brought back."""
+
+    query: str
+    window: float
+    result: QueryResult | None = None
+    requests: float | None = None
+    blind: str | None = None  # why the data cannot be used
+    insufficient: str | None = None  # why there is too little of it
+
+
+class SignalBoard:
+    """Samples every enabled signal; keeps bounded history, `for` timers and the last good sample's time."""
+
+    def __init__(
+        self,
+        config: CockpitConfig,
+        source: Any,
+        clock: Clock,
+        baseline: dict[str, float | None] | None = None,
+        history: int = 240,
+    ) -> None:
+        self.config = config
+        self.canary = config.canary
+        self.source = source
+        self.clock = clock
+        self.baseline = dict(baseline) if baseline else None
+        self.size = max(1, history)
+        self._history: dict[str, deque[tuple[float, float | None]]] = {}
+        self._stable: dict[str, deque[tuple[float, float | None]]] = {}
+        self._timers: dict[str, ForTimer] = {}
+        self._last_good: dict[str, float] = {}
+        self.query_timeout = query_deadline(config)
+
+    # ------------------------------------------------------------ state
+
+    def history(self, name: str) -> deque[tuple[float, float | None]]:
+        """(time, value) of the signal's last `history` evaluations; None where it was BLIND/INSUFFICIENT."""
+        return self._history.setdefault(name, deque(maxlen=self.size))
+
+    def stable_history(self, name: str) -> deque[tuple[float, float | None]]:
+        """The stable track's values of the signal (only filled with compare_with_stable)."""
+        return self._stable.setdefault(name, deque(maxlen=self.size))
+
+    def snapshot(self, include_history: bool = False) -> dict[str, Any]:
+        """Timers and last-good times (and optionally the histories), as JSON-ready data for a resume."""
+        state: dict[str, Any] = {
+            "timers": {name: timer.as_dict() for name, timer in self._timers.items()},
+            "last_good_at": dict(self._last_good),
+        }
+        if include_history:
+            state["history"] = {name: [list(p) for p in points] for name, points in self._history.items()}
+            state["stable_history"] = {name: [list(p) for p in points] for name, points in self._stable.items()}
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what snapshot() gave; unknown or malformed parts are ignored."""
+        timers = state.get("timers") if isinstance(state, dict) else None
+        for name, data in (timers or {}).items():
+            self._timers[str(name)] = ForTimer.from_dict(data)
+        for name, at in ((state or {}).get("last_good_at") or {}).items():
+            number = _number(at)
+            if number is not None:
+                self._last_good[str(name)] = number
+        for key, target in (("history", self.history), ("stable_history", self.stable_history)):
+            for name, points in ((state or {}).get(key) or {}).items():
+                line = target(str(name))
+                line.clear()
+                for point in points or []:
+                    if isinstance(point, (list, tuple)) and len(point) == 2 and _number(point[0]) is not None:
+                        line.append((float(point[0]), _number(point[1])))
+
+    # ------------------------------------------------------------ sampling
+
+    async def sample(self, stage_started_at: float, stage_ends_at: float) -> list[SignalReading]:
+        """One reading per enabled signal, judged now."""
+        now = self.clock.now()
+        signals = self.config.enabled_signals()
+        readings = await asyncio.gather(
+            *(self._read(name, signal, now, stage_started_at, stage_ends_at) for name, signal in signals.items())
+        )
+        return list(readings)
+
+    def widest_window(self, now: float, stage_started_at: float) -> float:
+        """How far {window} may widen: the stage's elapsed time (capped by max_window), never below window."""
+        base = float(self.canary.window)
+        widest = max(0.0, now - stage_started_at)
+        if self.canary.max_window is not None:
+            widest = min(widest, float(self.canary.max_window))
+        return max(base, float(math.floor(widest)))
+
+    def limits(self, name: str, signal: SignalConfig) -> _Limits:
+        """The signal's limits now: absolute, or relative to the baseline with `max` as a floor."""
+        upper = signal.max
+        if signal.max_vs_baseline is not None:
+            base = self.baseline.get(name) if self.baseline else None
+            if base is None or not math.isfinite(base):
+                why = "no baseline was taken" if self.baseline is None else f"the baseline has no value for {name}"
+                return _Limits(
+                    None, signal.min, f"{why}: its limit (baseline x {signal.max_vs_baseline:g}) cannot be judged"
+                )
+            relative = base * signal.max_vs_baseline
+            upper = relative if signal.max is None else max(signal.max, relative)
+        return _Limits(upper, signal.min)
+
+    def _render(self, query: str, window: float) -> str:
+        return render_query(query, window, self.canary)
+
+    async def _gather(self, signal: SignalConfig, now: float, stage_started_at: float) -> _Gathered:
+        """Run the volume query (widening the window while traffic is too low), then the signal's query."""
+        window = float(self.canary.window)
+        need = self.canary.min_requests
+        requests: float | None = None
+        insufficient: str | None = None
+        if signal.volume_query and need > 0:
+            widest = self.widest_window(now, stage_started_at)
+            for _ in range(_MAX_WIDENINGS + 1):
+                volume_expr = self._render(signal.volume_query, window)
+                volume = await ask(self.source, volume_expr, self.query_timeout)
+                if volume.error is not None:
+                    return _Gathered(self._render(signal.query, window), window, blind=f"volume query failed: {volume.error}")
+                if volume.no_data:
+                    scraped = await self._canary_scraped()
+                    if scraped is not True:
+                        return _Gathered(
+                            self._render(signal.query, window),
+                            window,
+                            blind=f"volume query returned no data ({scraped})",
+                        )
+                    requests = 0.0
+                else:
+                    requests = volume.scalar()
+                    if requests is None:
+                        return _Gathered(
+                            self._render(signal.query, window), window, blind=f"volume query: {volume.describe_missing()}"
+                        )
+                if requests >= need or window >= widest:
+                    break
+                window = _wider(window, requests, need, widest)
+            if requests is not None and requests < need:
+                insufficient = (
+                    f"{requests:g} requests in {promql_duration(window)} (need {need}), "
+                    f"already the widest window the stage allows"
+                )
+        expr = self._render(signal.query, window)
+        result = await ask(self.source, expr, self.query_timeout)
+        return _Gathered(expr, window, result, requests, insufficient=insufficient)
+
+    async def _canary_scraped(self) -> bool | str:
+        """True when Prometheus scrapes the canary and it is up; otherwise why not, in words."""
+        expr = self._render(TARGET_UP_QUERY, self.canary.window)
+        up = await ask(self.source, expr, self.query_timeout)
+        value = up.scalar()
+        if value is None:
+            return f"cannot tell whether the canary is scraped: {expr}: {up.describe_missing()}"
+        if value < 1:
+            return f"the canary's scrape target is down ({expr} = {value:g})"
+        return True
+
+    async def _read(
+        self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
+    ) -> SignalReading:
+        limits = self.limits(name, signal)
+        got = await self._gather(signal, now, stage_started_at)
+        timer = self._timers.setdefault(name, ForTimer())
+        history = self.history(name)
+
+        def reading(state: SignalState, value: float | None, reason: str) -> SignalReading:
+            return SignalReading(
+                name=name,
+                state=state,
+                value=value,
+                limit=limits.shown,
+                query=got.query,
+                at=now,
+                window=got.window,
+                requests=got.requests,
+                reason=reason,
+                last_good_at=self._last_good.get(name),
+                dry_run=signal.dry_run,
+                unit=signal.unit,
+            )
+
+        if got.blind is not None or got.result is None:
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.BLIND, None, got.blind or "no result")
+        value = _worst(got.result, upper=limits.upper is not None or limits.lower is None)
+        if got.insufficient is not None:
+            # Shown, not judged: too few requests make the value noise.
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.INSUFFICIENT, value, got.insufficient)
+        if value is None:
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.BLIND, None, got.result.describe_missing())
+        history.append((now, value))
+        self._last_good[name] = now
+        if limits.missing is not None:
+            timer.pause(now)
+            return reading(SignalState.BLIND, value, limits.missing)
+
+        show = _shower(signal.unit)
+        over = limits.breached(value)
+        why_over = ""
+        if over:
+            why_over = f"{show(value)} {'above' if limits.upper is not None and value > limits.upper else 'below'} the limit {show(limits.shown)}"
+        compared = await self._compare(name, signal, got.window, now, stage_started_at, limits)
+        if compared.worse:
+            over = True
+            why_over = "; ".join(part for part in (why_over, compared.text) if part)
+        if over:
+            held = timer.hold(now)
+            need = float(signal.for_)
+            window_text = f" over {promql_duration(got.window)}"
+            if held >= need:
+                return reading(SignalState.FAIL, value, f"{why_over}{window_text} for {_span(held)} (for {_span(need)})")
+            return reading(
+                SignalState.BREACHING,
+                value,
+                f"{why_over}{window_text} for {_span(held)} of its {_span(need)}",
+            )
+        timer.clear()
+
+        within = _within_text(limits, show)
+        trend = fit_trend(
+            history, since=max(now - self.canary.trend_window, stage_started_at), min_samples=self.canary.min_trend_samples
+        )
+        # Only a steady slope (>= 2 standard errors) counts: a noisy signal must not hold a stage.
+        if trend is not None and trend.steady() and now < stage_ends_at:
+            projected = crossing(trend, upper=limits.upper, lower=limits.lower, by=stage_ends_at)
+            if projected is not None:
+                return reading(
+                    SignalState.WARN,
+                    value,
+                    f"{show(value)} {within}, but moving {show(trend.per_minute)}/min over the last "
+                    f"{trend.samples} samples: projected {show(projected)} by the stage's end",
+                )
+        note = f"; {compared.text}" if compared.text else ""
+        return reading(SignalState.PASS, value, f"{show(value)} {within} over {promql_duration(got.window)}{note}")
+
+    # ------------------------------------------------------------ comparison with the stable track
+
+    async def _compare(
+        self, name: str, signal: SignalConfig, window: float, now: float, stage_started_at: float, limits: _Limits
+    ) -> "_Compared":
+        if not self.canary.compare_with_stable:
+            return _Compared()
+        if signal.stable_query:
+            expr = self._render(signal.stable_query, window)
+        else:
+            stable_view = self.canary.model_copy(update={"selector": self.canary.stable_selector})
+            expr = render_query(signal.query, window, stable_view)
+        result = await ask(self.source, expr, self.query_timeout)
+        stable_value = _worst(result, upper=limits.upper is not None or limits.lower is None)
+        self.stable_history(name).append((now, stable_value))
+        canary_values = [v for _, v in real_points(self.history(name), stage_started_at)]
+        stable_values = [v for _, v in real_points(self.stable_history(name), stage_started_at)]
+        need = self.canary.min_comparison_samples
+        if stable_value is None and result.error is not None:
+            note = f"stable comparison unavailable: {result.error}"
+        else:
+            note = ""
+        if len(canary_values) < need or len(stable_values) < need:
+            text = f"vs stable: {min(len(canary_values), len(stable_values))} of {need} samples"
+            return _Compared(False, "; ".join(p for p in (text, note) if p))
+        test = mann_whitney_u(canary_values, stable_values)
+        bad = "greater" if limits.upper is not None or limits.lower is None else "less"
+        alpha = self.canary.comparison_alpha
+        if test.significant(alpha) and test.direction == bad:
+            return _Compared(
+                True,
+                f"canary {'higher' if bad == 'greater' else 'lower'} than stable "
+                f"(Mann-Whitney p={test.p_value:.3g} < {alpha:g}, {test.n_canary}/{test.n_stable} samples)",
+            )
+        return _Compared(False, f"vs stable: p={test.p_value:.3g} ({test.n_canary}/{test.n_stable} samples)")
+
+
+@dataclass
+class _Compared:
+    worse: bool = False
+    text: str = ""
+
+
+def _worst(result: QueryResult | None, *, upper: bool) -> float | None:
+    """The worst finite value among the result's series (highest for an upper limit); None if there is none."""
+    if result is None or result.error is not None:
+        return None
+    values = [s.value for s in result.samples if math.isfinite(s.value)]
+    if not values:
+        return None
+    return max(values) if upper else min(values)
+
+
+def _wider(window: float, requests: float, need: int, widest: float) -> float:
+    """The next window to try: enough for `need` at the rate seen so far, at least double, at most `widest`."""
+    guess = window * need / requests * 1.2 if requests > 0 else window * 4
+    return float(min(widest, max(window * 2, math.ceil(guess))))
+
+
+def _span(seconds: float) -> str:
+    return "0s" if seconds < 0.5 else format_duration(seconds)
+
+
+def _shower(unit: str) -> Any:
+    def show(value: float | None) -> str:
+        return "-" if value is None else show_value(value, unit)
+
+    return show
+
+
+def _within_text(limits: _Limits, show: Any) -> str:
+    parts = []
+    if limits.upper is not None:
+        parts.append(f"<= {show(limits.upper)}")
+    if limits.lower is not None:
+        parts.append(f">= {show(limits.lower)}")
+    return "within " + " and ".join(parts) if parts else "within its limits"
