@@ -220,8 +220,11 @@ async def run_baseline(spec: BaselineSpec, ctx: CheckContext) -> Outcome:
     if source is None:
         return unknown(NOT_CONFIGURED)
 
+    # The baseline is what production does now: the stable track, which carries the
+    # traffic before T-0 (the canary has none yet to measure).
     canary = ctx.config.canary
-    queries = {name: render_query(s.query, canary.window, canary) for name, s in signals.items()}
+    stable = canary.model_copy(update={"selector": canary.stable_selector})
+    queries = {name: render_query(s.query, canary.window, stable) for name, s in signals.items()}
     taken = iso_utc(ctx.clock.now())
     results: list[QueryResult] = await asyncio.gather(*(source.query(q) for q in queries.values()))
     by_name = dict(zip(queries, results))

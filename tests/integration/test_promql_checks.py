@@ -195,11 +195,11 @@ def baseline_spec(min_signals: int = 1) -> BaselineSpec:
 def baseline_data(prometheus, exporter) -> None:
     exporter.value.labels(case="base_a").set(0.142)
     exporter.value.labels(case="base_b").set(7)
-    exporter.requests.labels(code="500", track="canary").inc(3)
+    exporter.requests.labels(code="500", track="stable").inc(3)
     prometheus.wait_for_data('cockpit_test_value{case="base_a"} == 0.142')
     prometheus.wait_for_data('cockpit_test_value{case="base_b"} == 7')
-    # rate() needs two scrapes of the counter
-    prometheus.wait_for_data('sum(rate(http_requests_total{code="500",track="canary"}[1m]))')
+    # rate() needs two scrapes of the counter; the baseline reads the stable track
+    prometheus.wait_for_data('sum(rate(http_requests_total{code="500",track="stable"}[1m]))')
 
 
 SIGNALS_TOML = """
@@ -245,7 +245,7 @@ async def test_baseline_pass_writes_three_files(prometheus, baseline_data, tmp_p
     summary = evidence_text(tmp_path, result, 1)
     assert "signal" in summary and "limit" in summary
     assert "142ms" in summary and "<= 200ms" in summary and "<= baseline x 1.1" in summary
-    assert "[1m]" in summary and 'track="canary"' in summary  # placeholders filled
+    assert "[1m]" in summary and 'track="stable"' in summary  # placeholders filled, stable track
 
     values = load_baseline(EvidenceStore(tmp_path, VERSION))
     assert values is not None and set(values) == {"sig_a", "sig_b", "sig_c"}

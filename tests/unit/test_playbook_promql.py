@@ -25,7 +25,7 @@ SIGNALS = {
     "ws_staleness": ("ws", "s"),
     "risk_block_rate": ("risk", "per_min"),
     "idempotency_conflicts": ("idemp", "ratio"),
-    "csp_violations": ("csp", "count"),
+    "csp_violations": ("csp", "ratio"),
     "eventloop_lag": ("eloop", "s"),
     "gc_pause": ("gc", "s"),
 }
@@ -76,9 +76,9 @@ def test_default_playbook_has_the_eight_signals_and_twenty_triggers(config: Cock
     assert by_name["dead_tuples_bloat"].action == "warn"
     assert "pg_stat_user_tables_n_dead_tup" in by_name["dead_tuples_bloat"].expr
     assert by_name["csp_violation_surge"].expr.count("{stable_selector}") == 2
-    # every request-rate signal can widen its window; CSP is relative to the baseline
+    # every request-rate signal can widen its window; CSP is per request, relative to the baseline
     assert {n for n, s in config.signals.items() if s.volume_query} == {
-        "p95_latency", "error_rate", "risk_block_rate", "idempotency_conflicts"
+        "p95_latency", "error_rate", "risk_block_rate", "idempotency_conflicts", "csp_violations"
     }
     assert config.signals["csp_violations"].max_vs_baseline == pytest.approx(1.10)
     for name, signal in config.signals.items():
@@ -90,7 +90,7 @@ def test_every_expression_passes_promtool_check_rules(config: CockpitConfig, tmp
     rules.write_text(json.dumps(_rules(config), indent=1))
     done = _run("check", "rules", str(rules))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"SUCCESS: {20 + 8 * 3 * 2 + 4 * 3} rules found" in done.stdout, done.stdout + done.stderr
+    assert f"SUCCESS: {20 + 8 * 3 * 2 + 5 * 3} rules found" in done.stdout, done.stdout + done.stderr
     assert "FAILED" not in done.stdout + done.stderr
 
 
@@ -190,7 +190,7 @@ def _signal_expectations(config: CockpitConfig, bad: bool) -> list[dict[str, Any
             "idempotency_conflicts": 0.05,
             "eventloop_lag": 0.08,
             "gc_pause": 0.05,
-            "csp_violations": 12,  # 3 per 15 s over 1m
+            "csp_violations": 3 / 945,  # 3 reports per 945 requests
         }
         if bad
         else {
