@@ -45,6 +45,7 @@ def open_evidence(config: CockpitConfig, config_path: Path | None, args: argpars
 
 
 def _table(title: str, results: list[CheckResult]) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, expand=False, show_lines=False, pad_edge=False)
@@ -56,8 +57,8 @@ def _table(title: str, results: list[CheckResult]) -> Any:
     for r in results:
         table.add_row(
             f"[{styles[r.status]}]{STATUS_SYMBOL[r.status]} {r.status.value}[/]",
-            r.title,
-            r.summary,
+            escape(r.title),  # results quote config ("no [postgres] section"): not Rich markup
+            escape(r.summary),
             f"{r.duration_s:.2f}s",
         )
     return table
