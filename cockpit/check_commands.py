@@ -127,13 +127,17 @@ def _cmd_artifacts(args: argparse.Namespace) -> int:
 
 
 def _cmd_blast_radius(args: argparse.Namespace) -> int:
-    config, _ = load_required_config(args)
+    # The arguments are checked before anything else, so a typo costs nothing.
+    validate_version(args.version)
+    if not args.url.startswith(("http://", "https://")):
+        raise ConfigError(f"URL: {args.url!r} is not an http:// or https:// URL")
     try:
         seconds = parse_duration(args.seconds)
     except ValueError as exc:
         raise ConfigError(f"SECONDS: {exc}") from None
-    if not args.url.startswith(("http://", "https://")):
-        raise ConfigError(f"URL: {args.url!r} is not an http:// or https:// URL")
+    if seconds <= 0:
+        raise ConfigError("SECONDS: must be more than 0")
+    config, _ = load_required_config(args)
     specs = [s for s in config.enabled_checks("blast") if s.kind == "blast_radius"]
     if not specs:
         raise ConfigError("the playbook has no enabled blast_radius check (phase = \"blast\")")

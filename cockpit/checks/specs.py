@@ -60,6 +60,9 @@ class SqlSpec(SpecBase, Limits):
     column: str | None = None  # None: the first column of the first row
     measure: Literal["value", "row_count"] = "value"
     severity: Severity = "FAIL"
+    # column -> message: a non-zero value there means the query could not see
+    # everything it judges (e.g. sequences the role may not read): UNKNOWN, not PASS.
+    unknown_if: dict[str, str] = {}
     # Extra queries whose rows are written as evidence files: {file name: query}
     evidence_queries: dict[str, str] = {}
     unit: str = ""

@@ -84,6 +84,18 @@ def limits_text(spec: SqlSpec) -> str:
     return ", ".join(parts) or "no limit: recorded only"
 
 
+def cannot_judge(rows: Rows, spec: SqlSpec) -> str | None:
+    """The spec's unknown_if message for the first such column that is non-zero in the first row."""
+    if not rows.rows:
+        return None
+    first = dict(zip(rows.columns, rows.rows[0]))
+    for column, message in spec.unknown_if.items():
+        number = as_number(first.get(column))
+        if number:
+            return f"{message} ({column} = {number:g})"
+    return None
+
+
 def judge(value: float, spec: SqlSpec) -> tuple[Status, str]:
     """(status, limit text): outside max/min is FAIL (or the spec's severity), outside warn_* is WARN."""
     severity = Status(spec.severity)
@@ -149,6 +161,9 @@ async def run_sql(spec: SqlSpec, ctx: CheckContext) -> Outcome:
 
     if isinstance(main, DatabaseError):
         return Outcome(Status.UNKNOWN, str(main), details, written)
+    blind_spot = cannot_judge(main, spec)
+    if blind_spot:
+        return Outcome(Status.UNKNOWN, blind_spot, details, written)
     label, value, problem = measure(main, spec)
     if value is None:
         return Outcome(Status.UNKNOWN, problem or "no value", details, written)

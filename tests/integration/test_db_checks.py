@@ -412,8 +412,8 @@ async def test_pg_monitor_role_cannot_read_migrations_and_says_which_grant(tmp_p
         "permission denied for table _prisma_migrations: grant SELECT to the cockpit's role "
         "(GRANT SELECT ON _prisma_migrations TO cockpit_monitor)")
     sequences = results["preflight.sequences"]
-    assert sequences.status is Status.UNKNOWN and sequences.summary.startswith("permission denied for table ")
-    assert "TO cockpit_monitor)" in sequences.summary
+    assert sequences.status is Status.UNKNOWN
+    assert sequences.summary.startswith("cannot read some sequences: grant SELECT on them")
     # pg_monitor is enough for the statistics views: these checks do look.
     assert results["preflight.pg_bloat"].status is Status.FAIL
     assert results["redteam.pgbouncer_leaks"].status is Status.PASS, results["redteam.pgbouncer_leaks"].summary
