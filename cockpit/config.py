@@ -223,6 +223,51 @@ class RunOfShowConfig(Strict):
     milestones: list[MilestoneConfig] = []
 
 
+# Events a [[notify]] webhook can ask for: the canary journal's, and the first night's hourly summary.
+NOTIFY_EVENTS = (
+    "run_started", "stage_started", "traffic_shifted", "decision", "hold", "stage_passed",
+    "rollback_started", "rollback_done", "signals_recovered", "operator", "note", "canary_done",
+    "hourly_summary",
+)
+DEFAULT_NOTIFY_EVENTS = ["stage_started", "hold", "rollback_started", "rollback_done", "canary_done", "hourly_summary"]
+
+
+class NotifyConfig(Strict):
+    """A webhook events are posted to: plain JSON, or Slack-compatible {"text": ...}."""
+
+    url: str
+    name: str = ""  # shown in reports instead of the URL (a Slack webhook URL is itself a secret)
+    format: Literal["json", "slack"] = "json"
+    events: list[str] = list(DEFAULT_NOTIFY_EVENTS)
+    timeout: Duration = 5.0
+    retries: int = Field(3, ge=0, le=10)
+    backoff: Duration = 1.0  # doubled after each failed attempt
+    bearer_token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, events: list[str]) -> list[str]:
+        unknown = [e for e in events if e not in NOTIFY_EVENTS]
+        if unknown:
+            raise ValueError(f"unknown event {unknown[0]!r} (one of: {', '.join(NOTIFY_EVENTS)})")
+        return events
+
+
+class TuiConfig(Strict):
+    """The cockpit screen's defaults (flags override them)."""
+
+    theme: Literal["dark", "light", "contrast", "16"] = "dark"
+    low_color: bool = False  # the 16-colour theme, for terminals or links that show few colours
+    mouse: bool = True
+
+
 class CockpitConfig(Strict):
     prometheus: PrometheusConfig | None = None
     postgres: PostgresConfig | None = None
@@ -234,6 +279,8 @@ class CockpitConfig(Strict):
     canary: CanaryConfig = CanaryConfig()
     traffic: TrafficConfig = TrafficConfig()
     run_of_show: RunOfShowConfig = RunOfShowConfig()
+    tui: TuiConfig = TuiConfig()
+    notify: list[NotifyConfig] = []
     signals: dict[str, SignalConfig] = {}
     triggers: list[TriggerConfig] = []
     checks: list[CheckSpec] = []
@@ -258,6 +305,10 @@ class CockpitConfig(Strict):
             for secret in (self.prometheus.bearer_token, self.prometheus.password):
                 if secret is not None:
                     redactor.add(secret.get_secret_value())
+        for hook in self.notify:  # a webhook URL (Slack's) and its token are secrets
+            redactor.add(hook.url)
+            if hook.bearer_token is not None:
+                redactor.add(hook.bearer_token.get_secret_value())
         return redactor
 
     def enabled_checks(self, phase: str | None = None) -> list[Any]:

@@ -133,6 +133,13 @@ class EvidenceStore:
             self._record([name])
         return name
 
+    def record(self, *names: str) -> None:
+        """Record the current hash of files the cockpit writes itself (the canary journal, its log)."""
+        present = [n for n in names if self.path(n).is_file()]
+        if present:
+            with self._manifest_lock():
+                self._record(present)
+
     def files(self) -> list[str]:
         if not self.dir.exists():
             return []

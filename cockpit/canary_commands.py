@@ -1,0 +1,345 @@
+"""`cockpit canary` (run the stages, headless or detached) and `cockpit ctl` (command a live run).
+
+Exit codes of `cockpit canary`: 0 the canary reached 100 % and passed, 1 it was
+rolled back (or aborted), 2 bad input. A run that is already finished is not
+run again: the command prints its recorded result and exits with its code.
+`cockpit ctl`: 0 done, 1 the run refused, 2 bad input, 3 no live run to ask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from cockpit.check_commands import load_required_config, open_evidence
+from cockpit.clock import iso_utc
+from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
+from cockpit.evidence import EvidenceStore
+from cockpit.release_version import validate_version
+
+EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+CTL_COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
+
+
+def _usage(message: str) -> Exception:
+    from cockpit.cli import UsageError
+
+    return UsageError(message)
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser(
+        "canary",
+        help="run the canary stages: shift traffic, watch the signals, promote or roll back",
+        description="Run (or resume) the canary for VERSION. Exit 0 promoted, 1 rolled back, 2 bad input.",
+    )
+    run.add_argument("version", metavar="VERSION")
+    run.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    run.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+    run.add_argument("--headless", action="store_true", help="no screen: progress lines on the terminal")
+    run.add_argument("--events", metavar="FILE|-", help="also write every event as one JSON object per line")
+    run.add_argument("--detach", action="store_true",
+                     help="run as its own process (new session, log in the evidence folder); print its pid and socket")
+    run.add_argument("--dry-traffic", action="store_true",
+                     help="without [traffic]: watch the signals through the stages without moving any traffic")
+    run.set_defaults(func=_cmd_canary)
+
+    ctl = subparsers.add_parser(
+        "ctl",
+        help="command a live canary run: status, rollback, hold, resume, promote, note",
+        description="Send a command to the live canary run of VERSION over its control socket.",
+    )
+    ctl.add_argument("version", metavar="VERSION")
+    ctl.add_argument("command", choices=CTL_COMMANDS)
+    ctl.add_argument("text", nargs="*", help="the note's text (for `note`)")
+    ctl.add_argument("--reason", help="why (required for rollback; recorded in the journal and war-room log)")
+    ctl.add_argument("--by", metavar="NAME", help="your initials, recorded next to your user name")
+    ctl.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    ctl.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+    ctl.add_argument("--socket", metavar="PATH", help="the run's control socket (default: <evidence>/<version>/control.sock)")
+    ctl.add_argument("--timeout", type=float, help="seconds to wait for the answer (default 10; rollback 60)")
+    ctl.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ctl.set_defaults(func=_cmd_ctl)
+
+
+# ---------------------------------------------------------------- cockpit canary
+
+
+def _check_runnable(config: CockpitConfig, dry_traffic: bool) -> None:
+    """Everything a run needs, checked before anything moves; ConfigError (exit 2) otherwise."""
+    from cockpit.engine.traffic import traffic_from_config
+
+    if config.prometheus is None:
+        raise ConfigError("no [prometheus] configured: the canary cannot watch its signals")
+    if not config.enabled_signals():
+        raise ConfigError("no enabled signals: the canary would have nothing to judge the stages on")
+    adapter = traffic_from_config(config.traffic)  # checks placeholders and the webhook URL
+    if adapter is None and not dry_traffic:
+        raise ConfigError(
+            "no [traffic] configured: add traffic.set_weight = [\"kubectl\", …] or traffic.webhook = \"https://…\", "
+            "or pass --dry-traffic to watch the signals without moving traffic"
+        )
+    for key in ("set_weight", "rollback"):
+        argv = getattr(config.traffic, key)
+        if argv and shutil.which(argv[0]) is None:
+            raise ConfigError(f"traffic.{key}: command {argv[0]!r} is not found or not executable")
+
+
+def _finished_result(store: EvidenceStore) -> dict[str, Any] | None:
+    from cockpit.engine.journal import JOURNAL_NAME, read_journal
+
+    read = read_journal(store.dir / JOURNAL_NAME)
+    for record in reversed(read.records):
+        if record.get("event") == "canary_done":
+            return record
+    return None
+
+
+def _cmd_canary(args: argparse.Namespace) -> int:
+    version = validate_version(args.version)
+    config, path = load_required_config(args)
+    store = open_evidence(config, path, args, version)
+    if args.detach and args.events == "-":
+        raise _usage("--events - cannot go with --detach (the detached run has no terminal): give a FILE")
+    done = _finished_result(store)
+    if done is not None:
+        print(f"{version}: already finished: {_result_words(done)}")
+        return EXIT_PROMOTED if done.get("result") == "promoted" else EXIT_ROLLED_BACK
+    _check_runnable(config, args.dry_traffic)
+    if args.detach:
+        return _detach(args, version, path, store)
+    return _run_here(args, config, version, store)
+
+
+def _result_words(done: dict[str, Any]) -> str:
+    result = str(done.get("result"))
+    where = f"stage {done.get('stage')} ({done.get('weight'):g}%)" if isinstance(done.get("weight"), (int, float)) else ""
+    if result == "promoted":
+        return "PROMOTED: every stage passed"
+    reasons = "; ".join(str(r.get("message", "")) for r in (done.get("reasons") or [])[:2])
+    if result == "rolled_back":
+        return f"ROLLED BACK at {where}" + (f": {reasons}" if reasons else "")
+    return f"ABORTED at {where}: {done.get('error') or reasons}"
+
+
+def _printer(progress: TextIO) -> Any:
+    def say(text: str, loud: bool = False) -> None:
+        stream = sys.stderr if loud else progress
+        try:
+            print(f"{iso_utc(time.time())[11:19]} {'!! ' if loud else ''}{text}", file=stream, flush=True)
+        except (OSError, ValueError):
+            pass  # the terminal went away; the journal and the log keep the record
+
+    return say
+
+
+def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
+    from cockpit.clock import SystemClock
+    from cockpit.engine.canary import CanaryError, JsonLinesSink, run_canary
+    from cockpit.sources.prometheus import PrometheusSource
+
+    # Losing the terminal must not stop a release in flight.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    progress: TextIO = sys.stdout
+    sink = None
+    if args.events == "-":
+        sink, progress = JsonLinesSink(sys.stdout), sys.stderr
+    elif args.events:
+        try:
+            sink = JsonLinesSink(open(args.events, "a", encoding="utf-8"), close=True)
+        except OSError as exc:
+            raise _usage(f"--events {args.events}: {exc.strerror or exc}") from None
+    assert config.prometheus is not None
+    source = PrometheusSource(config.prometheus, config.redactor())
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        return await run_canary(
+            config, version, source=source, clock=SystemClock(), store=store, events=sink,
+            dry_traffic=args.dry_traffic, say=_printer(progress),
+        )
+
+    try:
+        outcome = asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
+        return 130
+    except CanaryError as exc:
+        raise _usage(str(exc)) from None
+    finally:
+        source.close()
+        if sink is not None:
+            sink.close()
+    line = _outcome_line(outcome)
+    print(line, file=progress if outcome.result == "promoted" else sys.stderr, flush=True)
+    _record_log(store, version)
+    return outcome.exit_code
+
+
+def _outcome_line(outcome: Any) -> str:
+    head = f"{outcome.version}: " + ("already finished: " if outcome.already_finished else "")
+    if outcome.result == "promoted":
+        return head + "PROMOTED: every stage passed"
+    where = f"stage {outcome.stage} ({outcome.weight:g}%)"
+    why = "; ".join(str(r.get("message", "")) for r in outcome.reasons[:2])
+    if outcome.result == "rolled_back":
+        text = head + f"ROLLED BACK at {where}" + (f": {why}" if why else "")
+        rb = outcome.rollback or {}
+        if rb.get("decision_to_command_ms") is not None:
+            text += f" (decision→rollback command {rb['decision_to_command_ms']:.0f} ms)"
+        return text
+    return head + f"ABORTED at {where}: {outcome.error or why}"
+
+
+def _log_name(version: str) -> str:
+    return f"canary_{version}.log"
+
+
+def _record_log(store: EvidenceStore, version: str) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        store.record(_log_name(version))
+    except Exception:
+        pass
+
+
+def _detach(args: argparse.Namespace, version: str, config_path: Path, store: EvidenceStore) -> int:
+    from cockpit.engine.control import ControlError, control_request, socket_path
+
+    command = [sys.executable, "-m", "cockpit", "canary", version, "--headless",
+               "--config", str(Path(config_path).resolve()), "--evidence-dir", str(store.root.resolve())]
+    if args.events:
+        command += ["--events", str(Path(args.events).resolve())]
+    if args.dry_traffic:
+        command.append("--dry-traffic")
+    store.dir.mkdir(parents=True, exist_ok=True)
+    log_path = store.dir / _log_name(version)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, cwd=os.getcwd(),
+        )
+    sock = socket_path(store.dir)
+    deadline = time.monotonic() + 20
+    listening = False
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-5:]
+            print(f"cockpit: the detached run ended at once (exit {code}): " + " | ".join(tail), file=sys.stderr)
+            return code if code in (0, 1, 2) else EXIT_USAGE
+        try:
+            control_request(sock, {"command": "status"}, timeout=1.0)
+            listening = True
+            break
+        except ControlError:
+            time.sleep(0.05)
+    print(f"canary {version} running detached: pid {process.pid}")
+    print(f"socket  {sock}" + ("" if listening else " (not answering yet)"))
+    print(f"log     {log_path}")
+    print(f"journal {store.dir / 'journal.jsonl'}")
+    print(f"command it with: cockpit ctl {version} status|hold|resume|promote|note|rollback --reason …")
+    return 0
+
+
+# ---------------------------------------------------------------- cockpit ctl
+
+
+def _socket_for(args: argparse.Namespace, version: str) -> Path:
+    from cockpit.engine.control import socket_path
+
+    if args.socket:
+        return Path(args.socket)
+    if args.evidence_dir:
+        return socket_path(Path(args.evidence_dir) / version)
+    path = find_config(args.config)
+    if path is None:
+        raise ConfigError("cannot find the run: pass --config FILE, --evidence-dir DIR or --socket PATH")
+    config = load_config(path)
+    return socket_path(open_evidence(config, path, args, version).dir)
+
+
+def _cmd_ctl(args: argparse.Namespace) -> int:
+    import json
+
+    from cockpit.engine.control import ControlError, control_request
+
+    version = validate_version(args.version)
+    text = " ".join(args.text).strip()
+    request: dict[str, Any] = {"command": args.command}
+    if args.command == "note":
+        note = text or (args.reason or "").strip()
+        if not note:
+            raise _usage("a note needs text: cockpit ctl VERSION note \"what happened\"")
+        request["text"] = note
+    elif text and args.command != "rollback":
+        raise _usage(f"`{args.command}` takes no text; use --reason")
+    if args.command == "rollback":
+        reason = (args.reason or text).strip()
+        if not reason:
+            raise _usage("rollback needs --reason \"why\": it goes in the journal and the war-room log")
+        request["reason"] = reason
+    elif args.reason:
+        request["reason"] = args.reason
+    if args.by:
+        request["by"] = args.by
+    timeout = args.timeout if args.timeout is not None else (60.0 if args.command == "rollback" else 10.0)
+    if timeout <= 0:
+        raise _usage("--timeout must be more than 0 seconds")
+    if args.command == "rollback":
+        request["wait"] = max(1.0, timeout - 2.0)
+    sock = _socket_for(args, version)
+    try:
+        reply = control_request(sock, request, timeout=timeout)
+    except ControlError as exc:
+        print(f"cockpit: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if args.json:
+        print(json.dumps(reply, indent=2, ensure_ascii=False))
+    elif not reply.get("ok"):
+        print(f"cockpit: refused: {reply.get('error')}", file=sys.stderr)
+    elif args.command == "status":
+        print(status_text(reply.get("status") or {}))
+    else:
+        print(reply.get("message") or "ok")
+    return 0 if reply.get("ok") else 1
+
+
+def status_text(status: dict[str, Any]) -> str:
+    """`cockpit ctl V status` for a person: stage, weight, time left, the last decision."""
+    from cockpit.durations import format_duration
+
+    stage, stages = status.get("stage") or 0, status.get("stages") or 0
+    weight = status.get("weight") or 0
+    parts = [f"{status.get('version')} stage {stage}/{stages} ({weight:g}%)"]
+    left = status.get("time_left_s")
+    if left is not None:
+        parts.append(f"{format_duration(left)} left")
+    parts.append(f"holds {status.get('holds_used', 0)}/{status.get('max_holds', 0)}")
+    parts.append(f"phase {status.get('phase')}")
+    if status.get("held_by"):
+        parts.append(f"HELD by {status['held_by']}")
+    lines = [" · ".join(parts)]
+    last = status.get("last_decision")
+    if last:
+        reasons = [r for r in last.get("reasons") or [] if r]
+        lines.append(f"last decision: {last.get('action')}" + (f" — {reasons[-1]}" if reasons else ""))
+    else:
+        lines.append("last decision: none yet")
+    lines.append(f"pid {status.get('pid')} · journal {status.get('journal')} (record {status.get('seq')})")
+    return "\n".join(lines)
