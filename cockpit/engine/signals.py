@@ -315,7 +315,7 @@ class SignalBoard:
         over = limits.breached(value)
         why_over = ""
         if over:
-            why_over = f"{show(value)} {'above' if limits.upper is not None and value > limits.upper else 'below'} the limit {show(limits.shown)}"
+            why_over = f"{show(value)}, {'above' if limits.upper is not None and value > limits.upper else 'below'} the limit of {show(limits.shown)}"
         compared = await self._compare(name, signal, got.window, now, stage_started_at, limits)
         if compared.worse:
             over = True

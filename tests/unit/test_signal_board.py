@@ -197,7 +197,7 @@ async def test_for_timer_breaching_then_fail_then_clear(clock: ManualClock, sour
     source.on("lat_bucket", 0.3)
     again = only(await board.sample(start, start + 900))
     assert again.state == SignalState.BREACHING  # the timer restarted
-    assert "above the limit 200ms" in again.reason and "for 0s of its 1m" in again.reason
+    assert "above the limit of 200ms" in again.reason and "for 0s of its 1m" in again.reason
 
 
 async def test_blind_does_not_move_the_for_timer(clock: ManualClock, source: ScriptedSource) -> None:
