@@ -18,6 +18,7 @@ import pytest
 
 from cockpit.config import CockpitConfig, load_config
 from cockpit.engine.promql_text import render_query
+from cockpit.playbooks import synthetic
 
 SIGNALS = {
     "p95_latency": ("p95", "s"),
@@ -106,104 +107,14 @@ def test_promtool_check_rules_does_refuse_broken_promql(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- semantics over synthetic series
 
-_C = 'track="canary"'
-_S = 'track="stable"'
-
-
 def _series(bad: bool) -> list[dict[str, str]]:
-    """15 s steps; counters grow linearly so rates are exact."""
-    steps = "x100"
-
-    def counter(per_step: float) -> str:
-        return f"0+{per_step:g}{steps}"
-
-    def gauge(value: float) -> str:
-        return f"{value:g}{steps}"
-
-    rows = {
-        f'http_requests_total{{{_C},code="200"}}': counter(900),
-        f'http_requests_total{{{_S},code="200"}}': counter(9000),
-        f'csp_violations_total{{{_S}}}': counter(1),
-        f'idempotency_requests_total{{{_C}}}': counter(100),
-        'pgbouncer_databases_pool_size{database="app"}': gauge(200),
-    }
-    if bad:
-        rows |= {
-            f'http_requests_total{{{_C},code="500"}}': counter(45),  # 45 / 945 = 4.76 %
-            f'http_request_duration_seconds_bucket{{{_C},le="0.1"}}': counter(0),
-            f'http_request_duration_seconds_bucket{{{_C},le="0.5"}}': counter(0),
-            f'http_request_duration_seconds_bucket{{{_C},le="1"}}': counter(945),
-            f'http_request_duration_seconds_bucket{{{_C},le="+Inf"}}': counter(945),
-            f'process_cpu_seconds_total{{{_C}}}': counter(14.25),  # 0.95 of a core
-            f'risk_blocks_total{{{_C}}}': counter(1),  # 4 / min
-            f'ws_staleness_seconds{{{_C}}}': gauge(45),
-            f'csp_violations_total{{{_C}}}': counter(3),
-            f'idempotency_conflicts_total{{{_C}}}': counter(5),  # 5 %
-            'pgbouncer_pools_client_waiting_connections{database="app"}': gauge(3),
-            'pg_stat_activity_count{datname="app",state="idle in transaction"}': gauge(10),
-            f'process_resident_memory_bytes{{{_C}}}': f"100000000+10000000{steps}",  # 666 KB/s
-            f'retry_attempts_total{{{_C}}}': counter(300),
-            f'ws_reconnects_total{{{_C}}}': counter(30),  # 120 / min
-            f'ws_connections_open{{{_C}}}': gauge(100),
-            f'decimal_precision_errors_total{{{_C}}}': counter(1),
-            f'nodejs_eventloop_lag_p99_seconds{{{_C}}}': gauge(0.08),
-            f'nodejs_gc_duration_seconds_sum{{{_C},kind="major"}}': counter(0.5),
-            f'nodejs_gc_duration_seconds_count{{{_C},kind="major"}}': counter(10),  # 50 ms average
-            'pg_stat_user_tables_n_dead_tup{relname="orders"}': gauge(2_000_000),
-            'pgbouncer_databases_current_connections{database="app"}': f"10+2{steps}",  # 8 / min
-        }
-    else:
-        rows |= {
-            f'http_request_duration_seconds_bucket{{{_C},le="0.1"}}': counter(900),
-            f'http_request_duration_seconds_bucket{{{_C},le="0.5"}}': counter(900),
-            f'http_request_duration_seconds_bucket{{{_C},le="1"}}': counter(900),
-            f'http_request_duration_seconds_bucket{{{_C},le="+Inf"}}': counter(900),
-            f'process_cpu_seconds_total{{{_C}}}': counter(3),
-            f'risk_blocks_total{{{_C}}}': counter(0),
-            f'ws_staleness_seconds{{{_C}}}': gauge(5),
-            f'csp_violations_total{{{_C}}}': counter(0),
-            f'idempotency_conflicts_total{{{_C}}}': counter(0),
-            'pgbouncer_pools_client_waiting_connections{database="app"}': gauge(0),
-            'pg_stat_activity_count{datname="app",state="idle in transaction"}': gauge(0),
-            f'process_resident_memory_bytes{{{_C}}}': gauge(100_000_000),
-            f'retry_attempts_total{{{_C}}}': counter(0),
-            f'ws_reconnects_total{{{_C}}}': counter(0),
-            f'ws_connections_open{{{_C}}}': gauge(100),
-            f'decimal_precision_errors_total{{{_C}}}': counter(0),
-            f'nodejs_eventloop_lag_p99_seconds{{{_C}}}': gauge(0.01),
-            f'nodejs_gc_duration_seconds_sum{{{_C},kind="minor"}}': counter(0.05),
-            f'nodejs_gc_duration_seconds_count{{{_C},kind="minor"}}': counter(10),  # 5 ms average
-            'pg_stat_user_tables_n_dead_tup{relname="orders"}': gauge(1000),
-            'pgbouncer_databases_current_connections{database="app"}': gauge(10),
-        }
-    return [{"series": name, "values": values} for name, values in rows.items()]
+    """The shared synthetic table (cockpit/playbooks/synthetic.py, also behind `cockpit export rules --tests`)."""
+    return synthetic.series(bad)
 
 
 def _signal_expectations(config: CockpitConfig, bad: bool) -> list[dict[str, Any]]:
     canary = config.canary
-    values = (
-        {
-            "error_rate": 45 / 945,
-            "p95_latency": 0.5 + 0.5 * 0.95,  # every observation in (0.5, 1]: linear within the bucket
-            "ws_staleness": 45,
-            "risk_block_rate": 4,
-            "idempotency_conflicts": 0.05,
-            "eventloop_lag": 0.08,
-            "gc_pause": 0.05,
-            "csp_violations": 3 / 945,  # 3 reports per 945 requests
-        }
-        if bad
-        else {
-            "error_rate": 0,  # no 5xx series at all is 0 %, not no data
-            "p95_latency": 0.095,
-            "ws_staleness": 5,
-            "risk_block_rate": 0,
-            "idempotency_conflicts": 0,
-            "eventloop_lag": 0.01,
-            "gc_pause": 0.005,
-            "csp_violations": 0,
-        }
-    )
+    values = synthetic.SIGNAL_VALUES[bad]
     # promtool compares floats exactly: compare micro-units, rounded
     tests = [
         {
@@ -217,7 +128,7 @@ def _signal_expectations(config: CockpitConfig, bad: bool) -> list[dict[str, Any
         {
             "expr": render_query(config.signals["p95_latency"].volume_query or "", 60, canary),
             "eval_time": "20m",
-            "exp_samples": [{"labels": "{}", "value": 3780 if bad else 3600}],
+            "exp_samples": [{"labels": "{}", "value": synthetic.VOLUME[bad]}],
         }
     )
     return tests
