@@ -160,14 +160,19 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
     assert config.prometheus is not None
     source = PrometheusSource(config.prometheus, config.redactor())
 
+    say = _printer(progress)
+
     async def main() -> Any:
+        from cockpit.notify import Notifier
+
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
-            dry_traffic=args.dry_traffic, say=_printer(progress),
+            dry_traffic=args.dry_traffic, say=say, notifier=notifier,
         )
 
     try:

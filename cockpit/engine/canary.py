@@ -64,6 +64,10 @@ _ROLLBACKS = (Action.ROLLBACK, Action.IMMEDIATE_ROLLBACK)
 _RECOVERED = (SignalState.PASS, SignalState.WARN)
 
 
+# How long webhooks may take to flush once the run is over.
+NOTIFY_CLOSE_TIMEOUT = 10.0
+
+
 class CanaryError(Exception):
     """The run cannot start or continue (lock held, journal changed, socket unusable): one line."""
 
@@ -186,8 +190,10 @@ class CanaryRun:
         control: bool,
         recovery_window: float | None,
         say: Say | None,
+        notifier: Any = None,
     ) -> None:
         self.config = config
+        self.notifier = notifier
         self.canary = config.canary
         self.version = version
         self.source = source
@@ -238,6 +244,9 @@ class CanaryRun:
             loop = asyncio.get_running_loop()
             self._operator_rollback = loop.create_future()
             self._rollback_finished = loop.create_future()
+            if self.notifier is not None:
+                self.notifier.on_failure = self._notify_failed
+                self.notifier.start()
             if self.control:
                 await self._start_control()
             try:
@@ -247,6 +256,9 @@ class CanaryRun:
                 if self.server is not None:
                     await self.server.close()
                 await self._finish_background()
+                if self.notifier is not None:
+                    # Only after canary_done: flushing webhooks never delays a decision or a rollback.
+                    await self.notifier.aclose(NOTIFY_CLOSE_TIMEOUT)
         finally:
             if self.journal is not None:
                 self.journal.close()
@@ -334,7 +346,19 @@ class CanaryRun:
                 self.sink.emit(record)
             except Exception as exc:  # a broken viewer never stops the run
                 self.say(f"event sink failed: {exc}", loud=True)
+        if self.notifier is not None:
+            self.notifier.emit(record)  # queues; never blocks or raises
         return record
+
+    def _notify_failed(self, fields: dict[str, Any]) -> None:
+        """A webhook gave up: journal it while the journal is open, else say it loudly."""
+        try:
+            if self.journal is not None and self.phase != "done":
+                self.emit("notify_failed", **fields)
+                return
+        except Exception:
+            pass
+        self.say(f"notification to {fields.get('target')} failed: {fields.get('error')}", loud=True)
 
     def _scrubbed(self, value: Any) -> Any:
         """No secret reaches the journal: every text passes the store's redactor (DSN passwords, tokens)."""
@@ -1033,6 +1057,7 @@ async def run_canary(
     control: bool = True,
     recovery_window: float | None = None,
     say: Say | None = None,
+    notifier: Any = None,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -1044,6 +1069,7 @@ async def run_canary(
     control: listen on <evidence>/<version>/control.sock for operator commands.
     recovery_window: seconds to watch the signals after a rollback (default [canary] recovery_window).
     say: progress lines for a person (text, loud).
+    notifier: a cockpit.notify.Notifier; every journaled event is offered to it (it filters and queues).
     Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
@@ -1062,5 +1088,6 @@ async def run_canary(
         control=control,
         recovery_window=recovery_window,
         say=say,
+        notifier=notifier,
     )
     return await run.run()

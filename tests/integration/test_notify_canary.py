@@ -97,3 +97,29 @@ async def test_a_slow_then_down_webhook_never_delays_the_rollback(tmp_path: Path
     reported = {f["for_seq"] for f in failures if f["for_seq"] is not None}
     assert {r["seq"] for r in wanted if r["event"] in ("rollback_started", "rollback_done", "canary_done")} <= reported
     assert all(f["error"].startswith(("cannot connect", "no answer within")) for f in failures if f["for_seq"] is not None)
+
+
+async def test_run_canary_owns_its_notifier_and_journals_failed_webhooks(tmp_path: Path) -> None:
+    from cockpit.engine.journal import read_journal
+    from tests.services import free_port
+
+    log = tmp_path / "traffic.log"
+    signals = {"p95": {"short": "p95", "query": "q", "unit": "s", "max": 0.2}}
+    config = make_config(tmp_path, stages=[(1, 30), (100, 30)], signals=signals, traffic={
+        "set_weight": recording_command(log), "rollback": recording_command(log)[:3] + ["rollback", "0", "{version}", "{stage}"],
+    })
+    clock = ManualClock()
+    store = EvidenceStore(tmp_path / "evidence", VERSION, config.redactor())
+    # Nothing listens on this port: every notification fails and must be journaled as such.
+    down = NotifyConfig(url=f"http://127.0.0.1:{free_port()}/hook", timeout=0.5, retries=1, backoff=0.01,
+                        events=["stage_started"])
+    notifier = Notifier([down], version=VERSION, warn=lambda _: None)
+    outcome = await run_canary(
+        config, VERSION, source=None, clock=clock, store=store, events=None,
+        signal_board=ScriptedSignalBoard(config, clock, lambda: {"p95": 0.1}), trigger_board=ScriptedTriggerBoard(clock),
+        control=False, notifier=notifier,
+    )
+    assert outcome.result == "promoted"
+    failed = [r for r in read_journal(store.dir / "journal.jsonl").records if r["event"] == "notify_failed"]
+    assert failed and all("cannot connect" in r["error"] for r in failed)
+    assert "/hook" not in str(failed)  # a webhook is named by scheme://host:port, never its path
