@@ -1,0 +1,176 @@
+"""Prints what the cockpit screen costs, measured in a real terminal (tmux, 80x24).
+
+  .venv/bin/python bench/tui.py [--seconds 10]
+
+- start-up: `cockpit attach` launched → its first full screen (the status bar drawn)
+- idle: CPU and bytes/s to the terminal while nothing new arrives (only the 1 s clock)
+- busy: the same while a feeder appends a sample with all 8 signals every second
+- memory: resident set after replaying a compressed 24 h run (5760 samples, 1440
+  war-room lines), and again after another hour of samples (flat = bounded state)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cockpit.engine.journal import Journal  # noqa: E402
+from tests.tui_fixtures import SIGNALS, VERSION, canary_events  # noqa: E402
+
+COCKPIT = str(Path(sys.executable).with_name("cockpit"))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tmux(socket: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10).stdout
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sample_event(ts: float, index: int) -> tuple[str, float, dict]:
+    signals = {}
+    for name, (unit, limit, base, _) in SIGNALS.items():
+        value = base * (1 + ((index * 7 + len(name)) % 5) * 0.05)
+        signals[name] = {"value": value, "state": "PASS", "limit": limit, "unit": unit, "window": 60, "reason": "",
+                         "dry_run": False}
+    return "sample", ts, {"stage": 5, "weight": 100, "signals": signals, "triggers": {}}
+
+
+class Session:
+    def __init__(self, evidence: Path, config: Path) -> None:
+        self.socket = f"cockpit-bench-{os.getpid()}"
+        self.evidence, self.config = evidence, config
+        self.pid = 0
+        self.startup_cpu = 0.0
+
+    def start(self) -> float:
+        """Start `cockpit attach`; seconds until the first full screen."""
+        started = time.perf_counter()
+        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "b", "-x", "80", "-y", "24",
+                        f"exec {COCKPIT} attach {VERSION} --config {self.config} --no-mouse"], check=True,
+                       env={**os.environ, "TERM": "xterm-256color"})
+        while "READ-ONLY" not in tmux(self.socket, "capture-pane", "-p", "-t", "b").splitlines()[-2:][0]:
+            if time.perf_counter() - started > 30:
+                raise SystemExit("the cockpit did not draw its first screen within 30 s")
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        self.pid = int(tmux(self.socket, "list-panes", "-t", "b", "-F", "#{pane_pid}").strip())
+        self.startup_cpu = cpu_seconds(self.pid)  # less sensitive than wall time to a busy machine
+        return elapsed
+
+    def measure(self, seconds: float, feeder: threading.Thread | None = None) -> tuple[float, float]:
+        """(CPU % of one core, bytes per second written to the terminal) over `seconds`."""
+        out = self.evidence.parent / f"pipe-{time.monotonic_ns()}.out"
+        tmux(self.socket, "pipe-pane", "-o", "-t", "b", f"cat >> {out}")
+        cpu0, wall0 = cpu_seconds(self.pid), time.perf_counter()
+        if feeder is not None:
+            feeder.start()
+        time.sleep(seconds)
+        cpu1, wall1 = cpu_seconds(self.pid), time.perf_counter()
+        tmux(self.socket, "pipe-pane", "-t", "b")
+        if feeder is not None:
+            feeder.join()
+        size = out.stat().st_size if out.exists() else 0
+        return 100 * (cpu1 - cpu0) / (wall1 - wall0), size / (wall1 - wall0)
+
+    def stop(self) -> None:
+        tmux(self.socket, "kill-server")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each steady-state measurement")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        print("bench/tui.py needs tmux", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="cockpit-bench-"))
+    evidence = work / "evidence"
+    config = work / "cockpit.toml"
+    config.write_text('[evidence]\ndir = "evidence"\n')
+    journal = Journal(evidence / VERSION / "journal.jsonl")
+    now = time.time()
+    for event in canary_events(t0=float(int(now) - 1200)):
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        journal.append(event["event"], event["ts"], **fields)
+
+    session = Session(evidence, config)
+    try:
+        startup = session.start()
+        time.sleep(1.0)  # let the replay settle before measuring the steady state
+        idle_cpu, idle_bytes = session.measure(args.seconds)
+
+        def feed() -> None:
+            for i in range(int(args.seconds)):
+                journal.append(*sample_event(time.time(), i)[:2], **sample_event(time.time(), i)[2])
+                time.sleep(1.0)
+
+        busy_cpu, busy_bytes = session.measure(args.seconds, threading.Thread(target=feed))
+    finally:
+        session.stop()
+
+    # Memory: a compressed first night — 24 h of samples every 15 s — replayed, then one more hour.
+    night = work / "night"
+    night_config = work / "night.toml"
+    night_config.write_text(f'[evidence]\ndir = "{night}"\n')
+    long = Journal(night / VERSION / "journal.jsonl")
+    t0 = time.time() - 86400
+    long.append("run_started", t0, version=VERSION, plan=[{"weight": 100, "hold": 86400}], pid=1, drill=True)
+    long.append("stage_started", t0, stage=1, weight=100, hold=86400, ends_at=t0 + 86400)
+    for i in range(5760):
+        name, ts, fields = sample_event(t0 + i * 15, i)
+        long.append(name, ts, **fields)
+        if i % 4 == 0:
+            long.append("warroom", ts, line=f":{i // 4 % 60:02d} | night | p95=130ms | 8/8 PASS")
+    size_mb = (night / VERSION / "journal.jsonl").stat().st_size / 1e6
+    night_session = Session(night, night_config)
+    try:
+        replay = night_session.start()
+        deadline = time.time() + 120
+        while "journal" not in tmux(night_session.socket, "capture-pane", "-p", "-t", "b") and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        rss_24h = rss_mb(night_session.pid)
+        for i in range(240):  # one more hour
+            name, ts, fields = sample_event(time.time(), i)
+            long.append(name, ts, **fields)
+        time.sleep(3.0)
+        rss_25h = rss_mb(night_session.pid)
+    finally:
+        night_session.stop()
+        long.close()
+        journal.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("cockpit TUI (cockpit attach, tmux 80x24, 256 colours, --no-mouse)")
+    print(f"  start-up to first full screen   {startup:6.2f} s wall, {session.startup_cpu:.2f} s CPU"
+          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  idle (1 s clock only)           {idle_cpu:6.1f} % of a core   {idle_bytes / 1024:6.2f} KB/s to the terminal")
+    print(f"  8 sparklines updating at 1 Hz   {busy_cpu:6.1f} % of a core   {busy_bytes / 1024:6.2f} KB/s to the terminal")
+    print(f"  24 h journal ({size_mb:.0f} MB) replayed   {replay:6.2f} s to first screen, RSS {rss_24h:.0f} MB;"
+          f" +1 h of samples: RSS {rss_25h:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The run-of-show: milestones relative to T-0 and where a given moment stands among them (pure).
+
+Defaults follow DESIGN.md (T-30 freeze … T+24h freeze lift); the canary stages'
+times come from the configured plan, and `[run_of_show] milestones` replaces
+the whole list when a team writes its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from cockpit.config import parse_offset
+
+# (name, short label for a narrow timeline, offset from T-0 in seconds)
+_BEFORE = [
+    ("Freeze start", "freeze", -1800.0),
+    ("War room open", "room", -1200.0),
+    ("Preflight", "pre", -600.0),
+    ("Blast-radius test", "blast", -540.0),
+    ("Red team", "red", -300.0),
+    ("Green-button ritual", "green", -120.0),
+]
+_FREEZE_LIFT = ("Release note, mini RCA, freeze lift", "lift", 86400.0)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    name: str
+    offset: float  # seconds from T-0 (negative: before)
+    short: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
+
+
+@dataclass(frozen=True)
+class MilestoneMark:
+    milestone: Milestone
+    at: float  # epoch seconds
+    mark: str  # done | now | next | later
+
+
+@dataclass(frozen=True)
+class RunOfShow:
+    """Where `now` stands: the current and next milestones and the T± offset."""
+
+    t0: float
+    now: float
+    marks: list[MilestoneMark]
+
+    @property
+    def elapsed(self) -> float:
+        """now - T-0: negative before the canary starts."""
+        return self.now - self.t0
+
+    @property
+    def current(self) -> Milestone | None:
+        return next((m.milestone for m in self.marks if m.mark == "now"), None)
+
+    @property
+    def next(self) -> Milestone | None:
+        return next((m.milestone for m in self.marks if m.mark == "next"), None)
+
+    @property
+    def until_next(self) -> float | None:
+        mark = next((m for m in self.marks if m.mark == "next"), None)
+        return None if mark is None else mark.at - self.now
+
+
+def default_milestones(stages: list[Any] | None = None) -> list[Milestone]:
+    """DESIGN.md's run-of-show; stage times follow the plan's holds (1→5→25→50→100 % by default)."""
+    milestones = [Milestone(name, offset, short) for name, short, offset in _BEFORE]
+    plan = [(float(s.weight), float(s.hold)) for s in stages] if stages else [
+        (1.0, 900.0), (5.0, 900.0), (25.0, 900.0), (50.0, 900.0), (100.0, 1800.0)]
+    at = 0.0
+    for index, (weight, hold) in enumerate(plan, 1):
+        milestones.append(Milestone(f"Stage {index} ({weight:g}%)", at, f"{weight:g}%"))
+        at += hold
+    milestones.append(Milestone("First-night monitoring", at, "night"))
+    name, short, offset = _FREEZE_LIFT
+    milestones.append(Milestone(name, max(offset, at), short))
+    return milestones
+
+
+def milestones_for(config: Any) -> list[Milestone]:
+    """The configured milestones ([run_of_show] milestones), else the defaults for its stages."""
+    configured = list(getattr(getattr(config, "run_of_show", None), "milestones", []) or [])
+    if configured:
+        return sorted((Milestone(m.name, parse_offset(m.at)) for m in configured), key=lambda m: m.offset)
+    return default_milestones(getattr(getattr(config, "canary", None), "stages", None))
+
+
+def run_of_show(milestones: list[Milestone], t0: float, now: float) -> RunOfShow:
+    """Mark each milestone done / now / next / later for the moment `now`."""
+    ordered = sorted(milestones, key=lambda m: m.offset)
+    elapsed = now - t0
+    current = max((i for i, m in enumerate(ordered) if m.offset <= elapsed), default=None)
+    marks = []
+    for i, m in enumerate(ordered):
+        if current is not None and i < current:
+            mark = "done"
+        elif i == current:
+            mark = "now"
+        elif i == (current + 1 if current is not None else 0):
+            mark = "next"
+        else:
+            mark = "later"
+        marks.append(MilestoneMark(m, t0 + m.offset, mark))
+    return RunOfShow(t0, now, marks)
+
+
+def format_offset(seconds: float) -> str:
+    """A milestone's offset as written in the run-of-show: T-30m, T+0, T+1h30m, T+24h."""
+    sign = "-" if seconds < 0 else "+"
+    whole = int(round(abs(seconds)))
+    if whole == 0:
+        return "T-0"
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return f"T{sign}{text}"
+
+
+def format_countdown(elapsed: float) -> str:
+    """The big clock: T-09:42 before T-0, T+15:03 after, with hours when there are any."""
+    sign = "-" if elapsed < 0 else "+"
+    whole = int(abs(elapsed)) if elapsed >= 0 else int(-elapsed + 0.999)  # T-0:01 until the very second
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return f"T{sign}{minutes:02d}:{secs:02d}"
+
+
+def format_remaining(seconds: float) -> str:
+    """Time left as a clock: 9:42, 1:02:03."""
+    whole = max(0, int(seconds + 0.999))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def parse_t0(text: str, now: float) -> float:
+    """T-0 from the command line: "+30m" (from now), "14:30" (UTC today) or an ISO time; ValueError if not."""
+    value = text.strip()
+    if value.startswith("+"):
+        return now + parse_offset(value)
+    if len(value) == 5 and value[2] == ":" and value.replace(":", "").isdigit():
+        hours, minutes = int(value[:2]), int(value[3:])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{text!r} is not a time of day (HH:MM, UTC)")
+        day = datetime.fromtimestamp(now, tz=timezone.utc).replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        return day.timestamp()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a T-0 (use +30m, 14:30 (UTC) or 2025-01-31T14:30:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()

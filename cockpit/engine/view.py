@@ -1,0 +1,547 @@
+"""What the war-room screen shows, reduced from the canary's journal events (pure, no Textual).
+
+`CanaryView.apply(event)` folds one journal/--events object (see the canary
+contract) into plain state: the stage and its clock, each signal's latest
+reading with a bounded history for its sparkline, firing triggers, the last
+decision and its reasons, rollback progress and the war-room log. A TUI that
+starts in the middle of a run replays the journal through it and shows the
+same state at once. Unknown or malformed events are counted, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from cockpit.clock import utc_datetime
+
+HISTORY = 120  # samples kept per signal: a sparkline never needs more than the screen is wide
+LOG_LINES = 500
+NOTES = 100
+
+# Engine SignalState -> what the screen says. BREACHING is over its limit (not yet
+# for its `for`): the value is bad now, so it reads FAIL; the decision panel says
+# whether the engine has acted yet.
+_STATE_STATUS = {"PASS": "PASS", "WARN": "WARN", "BREACHING": "FAIL", "FAIL": "FAIL", "INSUFFICIENT": "UNKNOWN"}
+STATUS_SYMBOL = {"PASS": "✔", "WARN": "!", "FAIL": "▲", "UNKNOWN": "?", "STALE": "◷"}
+
+VERDICT = {
+    "continue": ("✔", "CONTINUE", "ok"),
+    "proceed": ("✔", "PROCEED", "ok"),
+    "hold": ("!", "HOLD", "hold"),
+    "rollback": ("▲", "ROLLBACK", "rollback"),
+    "immediate_rollback": ("▲", "IMMEDIATE ROLLBACK", "rollback"),
+}
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None for anything else (missing, NaN, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def format_age(seconds: float) -> str:
+    """Compact age for a status cell: 42s, 3m, 1h05m."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_clock(ts: float | None) -> str:
+    """HH:MM:SS UTC for an epoch time ("--:--:--" when unknown)."""
+    return "--:--:--" if ts is None else utc_datetime(ts).strftime("%H:%M:%S")
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A signal's value as an IC reads it: 142ms, 0.20%, 0.3/min, 12."""
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value * 1000:.0f}ms" if abs(value) < 1 else f"{value:.1f}s"
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    if unit == "per_min":
+        return f"{value:.2g}/min" if abs(value) < 10 else f"{value:.0f}/min"
+    if unit == "count":
+        return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def format_limit(limit: float | None, unit: str, signal_config: Any = None) -> str:
+    """The limit cell: ≤200ms, ≥10/min, ≤base+10% (a relative limit before its baseline is known)."""
+    is_floor = signal_config is not None and getattr(signal_config, "min", None) is not None and getattr(signal_config, "max", None) is None
+    if limit is None and signal_config is not None:
+        limit = getattr(signal_config, "min", None) if is_floor else getattr(signal_config, "max", None)
+        if limit is None and getattr(signal_config, "max_vs_baseline", None) is not None:
+            return f"≤base×{signal_config.max_vs_baseline:g}"
+    if limit is None:
+        return "—"
+    return ("≥" if is_floor else "≤") + format_value(limit, unit)
+
+
+def format_weight(weight: float | None) -> str:
+    if weight is None:
+        return "—"
+    return f"{weight:g}%"
+
+
+def notable_reasons(reasons: list[Any]) -> list[Any]:
+    """The reasons worth a line: not the signals that simply PASS (the table shows those)."""
+    return [r for r in reasons if not (isinstance(r, dict) and r.get("source") == "signal"
+                                       and " PASS" in str(r.get("message") or ""))]
+
+
+def format_reason(reason: Any) -> str:
+    """One line for a Reason.as_dict() (or whatever the journal carried)."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    name = str(reason.get("name") or reason.get("source") or "")
+    message = str(reason.get("message") or "")
+    if name and message.startswith(name):
+        text = message  # the engine's message already names its signal or trigger
+    else:
+        text = f"{name}: {message}" if name and message else name or message
+    return f"[dry-run] {text}" if reason.get("dry_run") else text
+
+
+@dataclass
+class SignalView:
+    """A golden signal as last sampled, with the history its sparkline draws."""
+
+    name: str
+    value: float | None = None
+    state: str | None = None  # the engine's SignalState value
+    limit: float | None = None
+    unit: str = ""
+    window: float | None = None
+    reason: str = ""
+    dry_run: bool = False
+    at: float | None = None  # when the latest sample carrying this signal was taken
+    last_good_at: float | None = None  # when it last had a real value (not BLIND)
+    last_good_value: float | None = None
+    samples: int = 0  # bumps on every sample: a sparkline redraws only when this changes
+    history: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+    def sparkline_data(self) -> list[float]:
+        """The history's real values, oldest first (gaps from BLIND samples left out)."""
+        return [v for _, v in self.history if v is not None]
+
+
+@dataclass(frozen=True)
+class StatusMark:
+    """A status that reads without colour: a word, a symbol, a CSS class and (for STALE) an age."""
+
+    word: str  # PASS | WARN | FAIL | UNKNOWN | STALE
+    age: float | None = None
+    detail: str = ""
+
+    @property
+    def symbol(self) -> str:
+        return STATUS_SYMBOL[self.word]
+
+    @property
+    def css_class(self) -> str:
+        return f"status-{self.word.lower()}"
+
+    @property
+    def text(self) -> str:
+        age = f" {format_age(self.age)}" if self.word == "STALE" and self.age is not None else ""
+        return f"{self.symbol} {self.word}{age}"
+
+
+def signal_status(signal: SignalView, now: float, stale_after: float) -> StatusMark:
+    """What a signal's status cell says now: never PASS on missing or old data."""
+    if signal.at is None:
+        return StatusMark("UNKNOWN", detail="no sample yet")
+    since_good = None if signal.last_good_at is None else now - signal.last_good_at
+    if now - signal.at > stale_after:
+        return StatusMark("STALE", age=since_good if since_good is not None else now - signal.at, detail="no new sample")
+    if signal.state == "BLIND" or signal.state is None:
+        if since_good is not None:
+            return StatusMark("STALE", age=since_good, detail=signal.reason or "no data")
+        return StatusMark("UNKNOWN", detail=signal.reason or "no data")
+    word = _STATE_STATUS.get(signal.state, "UNKNOWN")
+    if word == "PASS" and signal.value is None:
+        word = "UNKNOWN"  # PASS without a value was never measured: the screen does not say PASS
+    return StatusMark(word, detail=signal.reason)
+
+
+@dataclass
+class TriggerView:
+    name: str
+    firing: bool = False
+    active: bool = False
+    action: str = ""
+    auto: bool = False
+    value: float | None = None
+    error: str | None = None
+    dry_run: bool = False
+    at: float | None = None
+
+    def describe(self) -> str:
+        flags = [self.action or "?"]
+        if self.auto:
+            flags.append("auto")
+        if not self.active:
+            flags.append("pending")
+        if self.dry_run:
+            flags.append("dry-run")
+        return f"{self.name} ({', '.join(flags)})"
+
+
+@dataclass
+class DecisionView:
+    action: str
+    reasons: list[dict[str, Any]]
+    at: float
+    stage: int | None = None
+    weight: float | None = None
+
+    @property
+    def verdict(self) -> tuple[str, str, str]:
+        """(symbol, word, css suffix) for the verdict line."""
+        return VERDICT.get(self.action, ("?", self.action.upper() or "UNKNOWN", "unknown"))
+
+
+@dataclass
+class RollbackView:
+    started_at: float
+    decided_at: float | None = None
+    stage: int | None = None
+    weight: float | None = None
+    reasons: list[Any] = field(default_factory=list)
+    done: bool = False
+    ok: bool | None = None
+    ended_at: float | None = None
+    attempts: int | None = None
+    command_started_at: float | None = None
+    command_ended_at: float | None = None
+    decision_to_command_ms: float | None = None
+    error: str | None = None
+
+    def elapsed(self, now: float) -> float:
+        """Seconds from the decision (or the start) to the end, or to now while it runs."""
+        start = self.decided_at if self.decided_at is not None else self.started_at
+        end = self.ended_at if self.ended_at is not None else now
+        return max(0.0, end - start)
+
+    def command_duration(self) -> float | None:
+        if self.command_started_at is None or self.command_ended_at is None:
+            return None
+        return max(0.0, self.command_ended_at - self.command_started_at)
+
+
+@dataclass
+class LogLine:
+    at: float
+    kind: str  # warroom | note | event | operator | alarm
+    text: str
+
+    def render(self) -> str:
+        # A war-room line carries its own minute mark (":15 | Stage 2 …"); the rest get the clock.
+        return self.text if self.kind == "warroom" else f"{format_clock(self.at)} {self.text}"
+
+
+@dataclass
+class CanaryView:
+    """The screen's state for one canary run, built only from its events."""
+
+    history: int = HISTORY
+    log_lines: int = LOG_LINES
+    version: str | None = None
+    drill: bool = False
+    pid: int | None = None
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    started_at: float | None = None  # T-0: the run_started event
+    phase: str = "idle"  # idle | running | holding | rolling_back | rolled_back | rollback_failed | promoted | aborted
+    stage: int | None = None
+    weight: float | None = None
+    stage_started_at: float | None = None
+    stage_hold: float | None = None
+    ends_at: float | None = None
+    hold_until: float | None = None
+    holds_used: int = 0
+    stages_passed: set[int] = field(default_factory=set)
+    traffic: dict[str, Any] | None = None
+    signals: dict[str, SignalView] = field(default_factory=dict)
+    triggers: dict[str, TriggerView] = field(default_factory=dict)
+    decision: DecisionView | None = None
+    rollback: RollbackView | None = None
+    result: str | None = None
+    log: deque[LogLine] = field(default_factory=deque)
+    log_total: int = 0  # lines ever logged: a log widget appends those past what it has shown
+    notes: deque[LogLine] = field(default_factory=lambda: deque(maxlen=NOTES))
+    last_event_at: float | None = None
+    last_sample_at: float | None = None
+    events: int = 0
+    ignored: int = 0
+
+    def __post_init__(self) -> None:
+        self.log = deque(self.log, maxlen=self.log_lines)
+
+    # ------------------------------------------------------------ queries
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def live(self) -> bool:
+        """A run has started and not finished: quitting the UI deserves a question."""
+        return self.started and self.result is None
+
+    def time_left(self, now: float) -> float | None:
+        """Seconds until the current stage may end (a hold moves it), None when no stage runs."""
+        if self.ends_at is None or self.phase not in ("running", "holding"):
+            return None
+        return max(0.0, self.ends_at - now)
+
+    def firing_triggers(self) -> list[TriggerView]:
+        return [t for t in self.triggers.values() if t.firing]
+
+    def blind_triggers(self) -> list[TriggerView]:
+        return [t for t in self.triggers.values() if t.error]
+
+    def stage_weights(self) -> list[float]:
+        weights = [_number(s.get("weight")) for s in self.plan if isinstance(s, dict)]
+        return [w for w in weights if w is not None]
+
+    # ------------------------------------------------------------ reducer
+
+    def apply_all(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Fold one event in; False (and counted) when it is not one the view knows."""
+        if not isinstance(event, dict):
+            self.ignored += 1
+            return False
+        handler = getattr(self, f"_on_{event.get('event')}", None)
+        ts = _number(event.get("ts"))
+        if handler is None or ts is None:
+            self.ignored += 1
+            return False
+        self.events += 1
+        self.last_event_at = ts if self.last_event_at is None else max(self.last_event_at, ts)
+        handler(event, ts)
+        return True
+
+    def _log(self, ts: float, kind: str, text: str) -> None:
+        self.log.append(LogLine(ts, kind, text))
+        self.log_total += 1
+
+    def _stage_label(self, event: dict[str, Any]) -> str:
+        stage = _int(event.get("stage"))
+        weight = _number(event.get("weight"))
+        if stage is None:
+            return f"({format_weight(weight)})" if weight is not None else ""
+        return f"stage {stage} ({format_weight(weight)})" if weight is not None else f"stage {stage}"
+
+    def _on_run_started(self, event: dict[str, Any], ts: float) -> None:
+        # A journal holds one run; a second run_started (a resumed process) keeps the history.
+        resumed = self.started
+        self.version = str(event.get("version") or self.version or "") or None
+        self.drill = bool(event.get("drill", self.drill))
+        self.pid = _int(event.get("pid"))
+        plan = event.get("plan")
+        if isinstance(plan, list):
+            self.plan = [s for s in plan if isinstance(s, dict)]
+        if not resumed:
+            self.started_at = ts
+            self.phase = "running"
+        weights = "→".join(format_weight(w).rstrip("%") for w in self.stage_weights())
+        label = "DRILL run" if self.drill else "run"
+        verb = "resumed" if resumed else "started"
+        self._log(ts, "event", f"{label} {verb}: {self.version or '?'}, stages {weights} %, pid {self.pid or '?'}")
+
+    def _on_stage_started(self, event: dict[str, Any], ts: float) -> None:
+        self.stage = _int(event.get("stage"))
+        self.weight = _number(event.get("weight"))
+        self.stage_started_at = ts
+        self.stage_hold = _number(event.get("hold"))
+        self.ends_at = _number(event.get("ends_at"))
+        if self.ends_at is None and self.stage_hold is not None:
+            self.ends_at = ts + self.stage_hold
+        self.hold_until = None
+        self.holds_used = 0
+        if self.result is None and self.phase != "rolling_back":
+            self.phase = "running"
+        self._log(ts, "event", f"{self._stage_label(event)} started")
+
+    def _on_traffic_shifted(self, event: dict[str, Any], ts: float) -> None:
+        self.traffic = dict(event)
+        weight = format_weight(_number(event.get("weight")))
+        attempts = _int(event.get("attempts"))
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts is not None else "? attempts"
+        if event.get("ok"):
+            duration = _number(event.get("duration_s"))
+            took = f", {duration:.1f}s" if duration is not None else ""
+            self._log(ts, "event", f"traffic → {weight} ({tries}{took})")
+        else:
+            self._log(ts, "alarm", f"traffic shift to {weight} FAILED after {tries}: {event.get('error') or 'no reason given'}")
+
+    def _on_sample(self, event: dict[str, Any], ts: float) -> None:
+        self.last_sample_at = ts
+        signals = event.get("signals")
+        if isinstance(signals, dict):
+            for name, data in signals.items():
+                if isinstance(data, dict):
+                    self._sample_signal(str(name), data, ts)
+        triggers = event.get("triggers")
+        if isinstance(triggers, dict):
+            for name, data in triggers.items():
+                if isinstance(data, dict):
+                    self.triggers[str(name)] = TriggerView(
+                        name=str(name),
+                        firing=bool(data.get("firing")),
+                        active=bool(data.get("active")),
+                        action=str(data.get("action") or ""),
+                        auto=bool(data.get("auto")),
+                        value=_number(data.get("value")),
+                        error=str(data["error"]) if data.get("error") else None,
+                        dry_run=bool(data.get("dry_run")),
+                        at=ts,
+                    )
+
+    def _sample_signal(self, name: str, data: dict[str, Any], ts: float) -> None:
+        signal = self.signals.get(name)
+        if signal is None:
+            signal = self.signals[name] = SignalView(name=name, history=deque(maxlen=self.history))
+        state = data.get("state")
+        signal.state = str(state) if state is not None else None
+        signal.value = _number(data.get("value"))
+        signal.limit = _number(data.get("limit"))
+        signal.unit = str(data.get("unit") or "")
+        signal.window = _number(data.get("window"))
+        signal.reason = str(data.get("reason") or "")
+        signal.dry_run = bool(data.get("dry_run"))
+        signal.at = ts
+        signal.samples += 1
+        real = signal.value is not None and signal.state != "BLIND"
+        signal.history.append((ts, signal.value if real else None))
+        if real:
+            signal.last_good_at = ts
+            signal.last_good_value = signal.value
+
+    def _on_decision(self, event: dict[str, Any], ts: float) -> None:
+        reasons = event.get("reasons")
+        previous = self.decision.action if self.decision else None
+        self.decision = DecisionView(
+            action=str(event.get("action") or ""),
+            reasons=[r for r in reasons if isinstance(r, dict)] if isinstance(reasons, list) else [],
+            at=ts,
+            stage=_int(event.get("stage")),
+            weight=_number(event.get("weight")),
+        )
+        # Every evaluation decides; the log keeps the ones that change something.
+        if self.decision.action != "continue" and (self.decision.action != previous or self.decision.action == "proceed"):
+            symbol, word, _ = self.decision.verdict
+            why = "; ".join(format_reason(r) for r in notable_reasons(self.decision.reasons)[:3])
+            self._log(ts, "alarm" if "rollback" in self.decision.action else "event",
+                      f"decision {symbol} {word}" + (f": {why}" if why else ""))
+
+    def _on_hold(self, event: dict[str, Any], ts: float) -> None:
+        until = _number(event.get("until"))
+        self.hold_until = until
+        if until is not None:
+            self.ends_at = until if self.ends_at is None else max(self.ends_at, until)
+        holds = _int(event.get("holds_used"))
+        if holds is not None:
+            self.holds_used = holds
+        if self.result is None and self.phase != "rolling_back":
+            self.phase = "holding"
+        reasons = event.get("reasons")
+        why = "; ".join(format_reason(r) for r in reasons[:3]) if isinstance(reasons, list) else ""
+        self._log(ts, "event", f"HOLD {self._stage_label(event)} until {format_clock(until)} (hold {self.holds_used})"
+                  + (f": {why}" if why else ""))
+
+    def _on_stage_passed(self, event: dict[str, Any], ts: float) -> None:
+        stage = _int(event.get("stage"))
+        if stage is not None:
+            self.stages_passed.add(stage)
+        self._log(ts, "event", f"{self._stage_label(event)} passed")
+
+    def _on_rollback_started(self, event: dict[str, Any], ts: float) -> None:
+        reasons = event.get("reasons")
+        self.rollback = RollbackView(
+            started_at=ts,
+            decided_at=_number(event.get("decided_at")),
+            stage=_int(event.get("stage")),
+            weight=_number(event.get("weight")),
+            reasons=list(reasons) if isinstance(reasons, list) else [],
+        )
+        self.phase = "rolling_back"
+        why = "; ".join(format_reason(r) for r in self.rollback.reasons[:3])
+        self._log(ts, "alarm", f"ROLLBACK started at {self._stage_label(event)}" + (f": {why}" if why else ""))
+
+    def _on_rollback_done(self, event: dict[str, Any], ts: float) -> None:
+        if self.rollback is None:  # a journal that starts mid-rollback still shows the outcome
+            self.rollback = RollbackView(started_at=ts, stage=_int(event.get("stage")), weight=_number(event.get("weight")))
+        rb = self.rollback
+        rb.done = True
+        rb.ok = bool(event.get("ok"))
+        rb.ended_at = ts
+        rb.decided_at = _number(event.get("decided_at")) if event.get("decided_at") is not None else rb.decided_at
+        rb.attempts = _int(event.get("attempts"))
+        rb.command_started_at = _number(event.get("command_started_at"))
+        rb.command_ended_at = _number(event.get("command_ended_at"))
+        rb.decision_to_command_ms = _number(event.get("decision_to_command_ms"))
+        rb.error = str(event["error"]) if event.get("error") else None
+        if rb.ok:
+            self.phase = "rolled_back"
+            lag = f", decision→command {rb.decision_to_command_ms:.0f}ms" if rb.decision_to_command_ms is not None else ""
+            self._log(ts, "alarm", f"ROLLBACK done in {rb.elapsed(ts):.1f}s{lag}")
+        else:
+            self.phase = "rollback_failed"
+            self._log(ts, "alarm", f"ROLLBACK FAILED after {rb.attempts or '?'} attempts: {rb.error or 'no reason given'}")
+
+    def _on_signals_recovered(self, event: dict[str, Any], ts: float) -> None:
+        self._log(ts, "event", f"signals recovered at {self._stage_label(event) or 'this stage'}")
+
+    def _on_operator(self, event: dict[str, Any], ts: float) -> None:
+        command = str(event.get("command") or "?")
+        by = str(event.get("by") or "?")
+        reason = str(event.get("reason") or "")
+        if command == "resume" and self.phase == "holding":
+            self.phase = "running"
+            self.hold_until = None
+        if command != "note":  # the note itself arrives as its own event
+            self._log(ts, "operator", f"operator {command} by {by}" + (f": {reason}" if reason else ""))
+
+    def _on_note(self, event: dict[str, Any], ts: float) -> None:
+        line = LogLine(ts, "note", f"note ({event.get('by') or '?'}): {event.get('text') or ''}")
+        self.notes.append(line)
+        self.log.append(line)
+        self.log_total += 1
+
+    def _on_warroom(self, event: dict[str, Any], ts: float) -> None:
+        self._log(ts, "warroom", str(event.get("line") or ""))
+
+    def _on_drill_fault(self, event: dict[str, Any], ts: float) -> None:
+        # A drill's injected fault (the drill session's own event, not the canary's journal).
+        phase = str(event.get("phase") or "")
+        words = {"started": "injected", "observed": "visible to the cockpit's source", "ended": "ended"}
+        by = f" (by {event['ended_by']})" if phase == "ended" and event.get("ended_by") else ""
+        self._log(ts, "alarm", f"DRILL fault {event.get('kind') or '?'} {words.get(phase, phase)}{by}")
+
+    def _on_canary_done(self, event: dict[str, Any], ts: float) -> None:
+        self.result = str(event.get("result") or "aborted")
+        if self.result == "promoted":
+            self.phase = "promoted"
+        elif self.result == "rolled_back":
+            self.phase = "rolled_back" if self.phase != "rollback_failed" else self.phase
+        else:
+            self.phase = "aborted"
+        self._log(ts, "alarm" if self.result != "promoted" else "event", f"canary done: {self.result.replace('_', ' ')}")

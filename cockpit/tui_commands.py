@@ -1,0 +1,163 @@
+"""The screen commands: `cockpit tui`, `cockpit attach` (read-only), and `cockpit` alone (the drill).
+
+Textual is imported inside the command functions only, so `cockpit --help`
+and the headless commands stay fast. Bad flags and config are one line and
+exit 2 before any screen starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
+from cockpit.release_version import validate_version
+
+THEMES = ("dark", "light", "contrast", "16")
+DRILL_VERSION = "v0.0.0-drill"
+
+
+def _screen_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+    parser.add_argument("--theme", choices=THEMES, help="colour theme (default: [tui] theme, else dark)")
+    parser.add_argument("--low-color", action="store_true", help="a theme in the terminal's 16 colours (old terminals, thin links)")
+    parser.add_argument("--no-mouse", action="store_true", help="no mouse reporting: saves bytes over SSH")
+
+
+def _evidence_root(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace) -> Path:
+    """Where releases' evidence folders live; a relative [evidence] dir is relative to the config file."""
+    if getattr(args, "evidence_dir", None):
+        return Path(args.evidence_dir)
+    root = Path(config.evidence.dir)
+    if not root.is_absolute() and config_path is not None:
+        root = config_path.parent / root
+    return root
+
+
+def _options(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace, mode: str,
+             version: str | None, evidence_root: Path | None = None) -> Any:
+    from cockpit.app import TuiOptions
+    from cockpit.themes.palette import THEME_NAMES
+
+    t0 = None
+    if getattr(args, "t0", None):
+        from cockpit.engine.run_of_show import parse_t0
+
+        try:
+            t0 = parse_t0(args.t0, time.time())
+        except ValueError as exc:
+            raise ConfigError(f"--t0: {exc}") from None
+    theme = args.theme or config.tui.theme
+    return TuiOptions(
+        config=config,
+        mode=mode,
+        version=version,
+        config_path=config_path,
+        evidence_root=evidence_root or _evidence_root(config, config_path, args),
+        t0=t0,
+        theme=THEME_NAMES[theme],
+        low_color=bool(args.low_color or config.tui.low_color),
+        operator=(getattr(args, "by", None) or "").strip(),
+    )
+
+
+def _run(options: Any, args: argparse.Namespace) -> int:
+    from cockpit.app import CockpitApp
+
+    app = CockpitApp(options)
+    result = app.run(mouse=not (args.no_mouse or not options.config.tui.mouse))
+    return int(result or 0)
+
+
+def _cmd_tui(args: argparse.Namespace) -> int:
+    if args.drill is not None:
+        return _cmd_drill_screen(args)
+    version = validate_version(args.version) if args.version else None
+    path = find_config(args.config)
+    if path is None:
+        raise ConfigError("no cockpit.toml in this folder: pass --config FILE (or run `cockpit` alone for the drill)")
+    config = load_config(path)
+    return _run(_options(config, path, args, "live", version), args)
+
+
+def _cmd_attach(args: argparse.Namespace) -> int:
+    version = validate_version(args.version)
+    path = find_config(args.config)
+    config = load_config(path) if path is not None else load_config(None)
+    options = _options(config, path, args, "attach", version)
+    journal = options.journal_path
+    if journal is not None and not journal.exists():
+        raise ConfigError(f"no canary journal for {version} at {journal}: nothing to attach to (check --evidence-dir)")
+    return _run(options, args)
+
+
+def run_drill_screen(scenario: str | None = None, *, evidence_dir: Path | None = None,
+                     stage_seconds: float | None = None, theme: str | None = None, low_color: bool = False,
+                     mouse: bool = True) -> int:
+    """The drill on the cockpit screen, labelled DRILL: checklists, then T-0 runs `scenario` against the simulator.
+
+    For `cockpit drill SCENARIO` (without --headless) as much as for `cockpit` alone.
+    """
+    from cockpit.drill.scenario import load_scenario
+
+    load_scenario(scenario)  # an unknown scenario is one line and exit 2, before any screen
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("cockpit: no terminal for the drill screen; see `cockpit --help` (or `cockpit drill --headless`)",
+              file=sys.stderr)
+        return 2
+    config = load_config(None)
+    root = evidence_dir or Path(tempfile.mkdtemp(prefix="cockpit-drill-"))
+    args = argparse.Namespace(theme=theme, low_color=low_color, no_mouse=not mouse, evidence_dir=None, t0=None,
+                              by=None)
+    options = _options(config, None, args, "drill", DRILL_VERSION, evidence_root=root)
+    options.drill_scenario = scenario
+    options.drill_stage_seconds = stage_seconds
+    return _run(options, args)
+
+
+def _cmd_drill_screen(args: argparse.Namespace) -> int:
+    """`cockpit` alone without ./cockpit.toml (or `cockpit tui --drill`): the drill, against nothing real."""
+    return run_drill_screen(
+        getattr(args, "drill", None) or None,
+        evidence_dir=Path(args.evidence_dir) if getattr(args, "evidence_dir", None) else None,
+        stage_seconds=getattr(args, "stage_seconds", None),
+        theme=getattr(args, "theme", None),
+        low_color=bool(getattr(args, "low_color", False)),
+        mouse=not getattr(args, "no_mouse", False),
+    )
+
+
+def _default(args: argparse.Namespace) -> int:
+    if find_config(None) is not None:
+        from cockpit.cli import build_parser
+
+        build_parser().print_help()
+        print("\n./cockpit.toml found: open the cockpit with `cockpit tui VERSION`", file=sys.stderr)
+        return 2
+    return _cmd_drill_screen(args)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("tui", help="open the cockpit screen on real systems (checklists, canary, rollback key)")
+    p.add_argument("version", nargs="?", metavar="VERSION", help="the release (its evidence folder, its canary run)")
+    p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    p.add_argument("--t0", metavar="WHEN", help="planned canary start for the run-of-show: +30m, 14:30 (UTC) or ISO time")
+    p.add_argument("--by", metavar="INITIALS", help="your initials, sent with rollback/hold/notes")
+    p.add_argument("--drill", nargs="?", const="healthy", metavar="SCENARIO",
+                   help="the drill screen instead: T-0 runs SCENARIO against the simulated service (default healthy)")
+    p.add_argument("--stage-seconds", type=float, metavar="S", help="with --drill: seconds per stage (default 6)")
+    _screen_flags(p)
+    p.set_defaults(func=_cmd_tui)
+
+    p = subparsers.add_parser("attach", help="read-only view of a canary run another process drives")
+    p.add_argument("version", metavar="VERSION")
+    p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    _screen_flags(p)
+    p.set_defaults(func=_cmd_attach)
+
+    # cockpit.cli copies this onto the top parser: `cockpit` alone opens the drill when there is no ./cockpit.toml.
+    subparsers.default_func = _default

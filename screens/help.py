@@ -1,0 +1,76 @@
+"""`?`: the keys of every pane and how to read a status without colour."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """\
+Release Cockpit — keys
+
+Everywhere
+  ctrl+r   ROLLBACK: opens a confirmation; type the version, enter (esc cancels)
+  1 … 5    war room · preflight · red team · GO/NO-GO · green-button ritual
+  ?        this help            :  or ctrl+p   command palette
+  q        quit (asks while a canary runs; the canary keeps running)
+
+War room
+  n        one-line note into the war-room log (enter sends, esc cancels)
+  tab      next pane            j / k, arrows   scroll the focused pane
+
+Checklists
+  j / k, arrows   move          enter   run the check, or open its result
+  space    tick a manual item (initials 2-4 letters, optional note)
+           or accept a WARN (a note is required)
+  r        re-run               a       run every automated check of the pane
+  d        details + evidence files
+Green-button ritual
+  g        seal the evidence (only when every required item is green)
+  t        T-0: start the canary as its own process (after the seal;
+           in a DRILL: the drill's canary against the simulated service)
+
+Statuses read without colour
+  ✔ PASS   ! WARN   ▲ FAIL   ? UNKNOWN (could not look: never PASS)
+  ◷ STALE 42s   the last real value is 42 s old
+  ○ TODO   ✔ TICKED (by initials)   ⠋ RUNNING
+
+Read-only (cockpit attach): no rollback key, no notes, no ticks, no runs.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 84;
+        max-width: 100%;
+        height: 90%;
+        padding: 0 1;
+        border: thick $primary;
+        background: $surface;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", id="help-close"),
+        Binding("j,down", "scroll_down", "Down", show=False),
+        Binding("k,up", "scroll_up", "Up", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(HELP, markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll_down(self) -> None:
+        self.query_one(VerticalScroll).scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one(VerticalScroll).scroll_up(animate=False)

@@ -1,0 +1,93 @@
+"""The war-room screen: run-of-show, stage bar, golden signals, decision, war-room log, note input."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input
+
+from cockpit.screens.base import ROLLBACK_BINDING, CockpitScreen
+from cockpit.widgets.decision_panel import DecisionPanel
+from cockpit.widgets.note_input import NoteInput
+from cockpit.widgets.run_of_show import RunOfShowHeader
+from cockpit.widgets.signal_table import SignalTable
+from cockpit.widgets.stage_bar import StageBar
+from cockpit.widgets.status_bar import StatusBar
+from cockpit.widgets.warroom_log import WarRoomLog
+
+
+class WarRoomScreen(CockpitScreen):
+    DEFAULT_CSS = """
+    WarRoomScreen {
+        layout: vertical;
+    }
+    WarRoomScreen > #bottom {
+        height: 1fr;
+        min-height: 4;
+    }
+    """
+
+    AUTO_FOCUS = None  # nothing focused until tab: focusing restyles every row (slower first screen)
+
+    BINDINGS = [
+        ROLLBACK_BINDING,
+        Binding("n", "note", "Note", id="note", tooltip="Write a one-line note into the war-room log"),
+        Binding("j", "scroll(1)", "Down", show=False),
+        Binding("k", "scroll(-1)", "Up", show=False),
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield RunOfShowHeader(id="ros")
+        yield StageBar(id="stages")
+        yield SignalTable(dict(self.cockpit.options.config.enabled_signals()), id="signals")
+        with Horizontal(id="bottom"):
+            yield DecisionPanel(id="decision")
+            yield WarRoomLog(id="log")
+        yield NoteInput(id="note")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "note":
+            return not self.cockpit.options.read_only
+        return True
+
+    def on_mount(self) -> None:
+        self.query_one(NoteInput).cursor_blink = self.cockpit.options.blink
+
+    def show_state(self) -> None:
+        app = self.cockpit
+        view, now = app.view, app.clock.now()
+        self.query_one(RunOfShowHeader).show(app.mode_label(), app.phase_text(), app.run_of_show(now), alarm=app.alarm(),
+                                             outcome=app.outcome_text(), skipped=app.skipped_milestones())
+        self.query_one(StageBar).show(view, app.plan_weights(), now, app.options.config.canary.max_holds)
+        self.query_one(SignalTable).show(view, now, app.stale_after)
+        self.query_one(DecisionPanel).show(view, now, app.stale_after)
+        self.query_one(WarRoomLog).sync(view)
+        super().show_state()
+
+    def action_note(self) -> None:
+        if self.cockpit.options.read_only:
+            return
+        self.query_one(NoteInput).open()
+
+    def action_scroll(self, lines: int) -> None:
+        target = self.focused if self.focused is not None else self.query_one(WarRoomLog)
+        if lines > 0:
+            target.scroll_down(animate=False)
+        else:
+            target.scroll_up(animate=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not isinstance(event.input, NoteInput):
+            return
+        event.stop()
+        text = event.value.strip()
+        event.input.action_close()
+        if text:
+            self.cockpit.send_note(text)
+
+    def add_local_line(self, text: str) -> None:
+        self.query_one(WarRoomLog).add_local(text)

@@ -1,0 +1,355 @@
+"""The cockpit driven by keyboard through Pilot: checklists, ticks, GO, the rollback modal, read-only, notes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cockpit.checks.specs import FilesSpec, ManualSpec
+from cockpit.engine.control import ControlServer
+from cockpit.engine.journal import Journal
+from tests.tui_fixtures import VERSION, canary_events, cockpit_config, make_app
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Let the app run until the condition holds (never a blind sleep)."""
+    loop_time = 0.0
+    while not condition():
+        if loop_time > timeout:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+        loop_time += 0.02
+
+
+def small_config(tmp_path: Path) -> Any:
+    """Two preflight file checks (one optional and failing), two manual GO items, nothing needing a service."""
+    base = tmp_path / "release"
+    base.mkdir()
+    (base / "release.txt").write_text("v1.4.0 notes\n")
+    checks = [
+        FilesSpec(id="pre.files", title="Release notes present", phase="preflight", kind="files", base_dir=str(base),
+                  paths=["release.txt"]),
+        FilesSpec(id="pre.missing", title="SBOM present", phase="preflight", kind="files", base_dir=str(base),
+                  paths=["sbom.json"], required=False),
+        ManualSpec(id="go.oncall", title="On-call staffed", phase="gonogo", kind="manual", prompt="Both on-calls ack'd"),
+        ManualSpec(id="go.ic", title="IC says GO", phase="gonogo", kind="manual"),
+    ]
+    return cockpit_config(checks=checks)
+
+
+class Recorder:
+    """A real control socket (the canary's server class) that records what the cockpit sends."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.server = ControlServer(run_dir / "control.sock", self._handle)
+
+    async def _handle(self, request: dict[str, Any], peer: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        return {"ok": True, "message": f"{request['command']} recorded"}
+
+
+@pytest.fixture
+async def control(tmp_path: Path):
+    recorder = Recorder(tmp_path / "ev" / VERSION)
+    await recorder.server.start()
+    try:
+        yield recorder
+    finally:
+        await recorder.server.close()
+
+
+def status_info(app: Any) -> str:
+    from cockpit.widgets.status_bar import StatusBar
+
+    return app.screen.query_one(StatusBar)._texts.get("sb-info", "")
+
+
+async def test_walk_a_checklist_by_keyboard_and_run_a_check(tmp_path: Path) -> None:
+    from cockpit.screens.checklist import ChecklistScreen
+    from cockpit.screens.detail import DetailScreen
+    from cockpit.widgets.checklist_table import ChecklistTable
+
+    app = make_app(tmp_path / "ev", config=small_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
+        assert isinstance(app.screen, ChecklistScreen) and app.screen.key == "preflight"
+        table = app.screen.query_one(ChecklistTable)
+        assert table.current_id == "pre.files"
+        await pilot.press("j")
+        assert table.current_id == "pre.missing"
+        await pilot.press("k")
+        assert table.current_id == "pre.files"
+        await pilot.press("down", "up")
+        assert table.current_id == "pre.files"
+
+        await pilot.press("enter")  # runs the check in a worker
+        checklist = app.checklists["preflight"]
+        await wait_for(pilot, lambda: checklist.item("pre.files").result is not None, what="the files check")
+        item = checklist.item("pre.files")
+        assert item.word == "PASS" and item.green and item.result.summary == "1/1 present"
+        assert str(table.get_cell("pre.files", "status")) == "✔ PASS"
+        evidence = tmp_path / "ev" / VERSION / f"files_pre.files_{VERSION}.txt"
+        assert evidence.exists() and "PRESENT" in evidence.read_text()
+
+        await pilot.press("enter")  # a result opens its detail, with the evidence file names
+        assert isinstance(app.screen, DetailScreen)
+        assert any(f"files_pre.files_{VERSION}.txt" in line for line in app.screen.lines)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ChecklistScreen)
+
+        await pilot.press("j", "r")  # re-run on the optional, failing item
+        await wait_for(pilot, lambda: checklist.item("pre.missing").result is not None, what="the second check")
+        assert checklist.item("pre.missing").word == "FAIL"
+        assert str(table.get_cell("pre.missing", "status")) == "▲ FAIL"
+        assert checklist.counts() == (1, 1)  # the optional failure does not count against GO
+        summary = tmp_path / "ev" / VERSION / "preflight.txt"
+        await wait_for(pilot, summary.exists, what="preflight.txt")
+        assert "FAIL" in summary.read_text() and "pre.files" in summary.read_text()
+
+
+async def test_tick_a_manual_item_with_initials_and_a_note(tmp_path: Path) -> None:
+    from cockpit.screens.checklist import ChecklistScreen
+    from cockpit.screens.tick import TickScreen
+
+    app = make_app(tmp_path / "ev", config=small_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4", "space")
+        assert isinstance(app.screen, TickScreen)
+        await pilot.press("a", "1", "enter")  # one letter (the digit is refused as typed)
+        assert isinstance(app.screen, TickScreen)
+        assert "2 to 4 letters" in str(app.screen.query_one("#tick-error").render())
+        await pilot.press("b", "tab", *"both acked", "enter")
+        assert isinstance(app.screen, ChecklistScreen)
+        item = app.checklists["gonogo"].item("go.oncall")
+        await wait_for(pilot, lambda: item.result is not None and item.result.status.value == "PASS",
+                       what="the manual check reading the tick back")
+        assert item.green and item.word == "TICKED" and item.tick.initials == "AB" and item.tick.note == "both acked"
+        lines = (tmp_path / "ev" / VERSION / "ticks.jsonl").read_text().splitlines()
+        assert json.loads(lines[-1])["id"] == "go.oncall" and json.loads(lines[-1])["initials"] == "AB"
+        await pilot.press("escape")  # nothing open: esc on a checklist is harmless
+        await pilot.press("j", "space", "escape")  # a cancelled tick records nothing
+        assert app.checklists["gonogo"].item("go.ic").tick is None
+
+
+async def test_go_is_possible_only_when_every_required_item_is_green_then_seals(tmp_path: Path) -> None:
+    from cockpit.screens.confirm import ConfirmScreen
+    from cockpit.screens.ritual import RitualScreen
+    from cockpit.widgets.gate_summary import GateSummary
+
+    app = make_app(tmp_path / "ev", config=small_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("5")
+        assert isinstance(app.screen, RitualScreen)
+        await pilot.press("g")  # not every item is green: the green button does nothing
+        assert isinstance(app.screen, RitualScreen)
+        assert "NO GO yet: 3 required item(s)" in app.screen.query_one(GateSummary)._text
+
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: app.checklists["preflight"].item("pre.files").green, what="preflight green")
+        for _ in range(2):
+            await pilot.press("4", "space", *"ab", "enter")
+            await pilot.press("j")
+        await wait_for(pilot, lambda: all(i.green for i in app.checklists["gonogo"].items), what="GO/NO-GO ticked")
+
+        await pilot.press("5", "g")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.sealed is not None, what="the seal")
+        manifest = (tmp_path / "ev" / VERSION / "manifest.sha256").read_text()
+        assert f"green_button_{VERSION}.txt" in manifest and "ticks.jsonl" in manifest
+        assert app.sealed.startswith(f"{len(manifest.splitlines())} files in manifest.sha256")
+        assert "SEALED" in app.screen.query_one(GateSummary)._text
+
+
+async def test_rollback_modal_cancel_wrong_version_then_right_one(tmp_path: Path, control: Recorder) -> None:
+    from cockpit.screens.rollback import RollbackConfirmScreen
+    from cockpit.screens.warroom import WarRoomScreen
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, RollbackConfirmScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, WarRoomScreen)
+        assert "rollback cancelled" in status_info(app)
+
+        await pilot.press("ctrl+r", *"v1.4.1", "enter")
+        assert isinstance(app.screen, RollbackConfirmScreen)  # still asking
+        assert "'v1.4.1' is not v1.4.0" in str(app.screen.query_one("#rb-error").render())
+        await pilot.press("enter")  # an empty confirmation is no confirmation
+        assert isinstance(app.screen, RollbackConfirmScreen)
+        await app.workers.wait_for_complete()
+        assert control.requests == []
+
+        await pilot.press(*VERSION, "enter")
+        assert isinstance(app.screen, WarRoomScreen)
+        await wait_for(pilot, lambda: control.requests, what="the rollback request")
+        request = control.requests[0]
+        assert request["command"] == "rollback" and request["by"] == "AB" and request["reason"]
+        assert 0 < request["wait"] < 10  # the run answers within our socket timeout
+        await wait_for(pilot, lambda: "rollback accepted" in status_info(app), what="the reply in the status bar")
+
+
+async def test_stray_keys_on_the_war_room_never_roll_back(tmp_path: Path, control: Recorder) -> None:
+    from cockpit.screens.warroom import WarRoomScreen
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r", "R", "enter", "space", "y", "ctrl+shift+r", "escape", "ctrl+y", "tab", "enter", "r")
+        assert isinstance(app.screen, WarRoomScreen)
+        await app.workers.wait_for_complete()
+        assert control.requests == []
+        binding = app.screen.active_bindings["ctrl+r"].binding
+        assert binding.action == "app.rollback" and not binding.priority
+
+
+async def test_read_only_has_no_rollback_key_no_notes_no_ticks(tmp_path: Path) -> None:
+    from cockpit.screens.checklist import ChecklistScreen
+    from cockpit.screens.warroom import WarRoomScreen
+    from cockpit.widgets.note_input import NoteInput
+    from cockpit.widgets.status_bar import StatusBar
+
+    run_dir = tmp_path / "ev" / VERSION
+    run_dir.mkdir(parents=True)
+    (run_dir / "control.sock").write_text("")  # even a socket file there does not give a viewer a rollback key
+    app = make_app(tmp_path / "ev", events=canary_events(), mode="attach", config=small_config(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "ctrl+r" not in app.screen.active_bindings and "n" not in app.screen.active_bindings
+        assert not app.screen.query_one("#sb-rollback").display
+        assert app.screen.query_one(StatusBar)._texts["sb-mode"] == "READ-ONLY"
+        await pilot.press("ctrl+r", "n")
+        assert isinstance(app.screen, WarRoomScreen)
+        assert not app.screen.query_one(NoteInput).has_class("-open")
+        await pilot.press("4", "space", "r", "a")
+        assert isinstance(app.screen, ChecklistScreen)
+        assert all(i.tick is None and i.result is None and not i.running for i in app.checklists["gonogo"].items)
+        assert "ctrl+r" not in app.screen.active_bindings and "space" not in app.screen.active_bindings
+
+
+async def test_q_asks_during_a_live_canary_and_quits_at_once_otherwise(tmp_path: Path) -> None:
+    from cockpit.screens.confirm import ConfirmScreen
+    from cockpit.screens.warroom import WarRoomScreen
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen) and "keeps running (pid 4242)" in app.screen.body
+        await pilot.press("n")
+        assert isinstance(app.screen, WarRoomScreen) and app.is_running
+        await pilot.press("q", "y")
+        await wait_for(pilot, lambda: not app.is_running, what="the exit")
+
+    idle = make_app(tmp_path / "ev2")
+    async with idle.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not idle.is_running, what="the exit")
+
+
+async def test_help_palette_and_panes(tmp_path: Path) -> None:
+    from textual.command import CommandPalette
+
+    from cockpit.screens.help import HelpScreen
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        for key, mode in (("3", "redteam"), ("5", "ritual"), ("1", "warroom")):
+            await pilot.press(key)
+            assert app.current_mode == mode
+
+
+async def test_note_goes_to_the_journal_through_the_control_socket(tmp_path: Path, control: Recorder) -> None:
+    from cockpit.widgets.note_input import NoteInput
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        assert app.screen.query_one(NoteInput).has_class("-open")
+        await pilot.press(*"db team joined", "enter")
+        await wait_for(pilot, lambda: control.requests, what="the note request")
+        assert control.requests[0] == {"command": "note", "text": "db team joined", "by": "AB"}
+        assert not app.screen.query_one(NoteInput).has_class("-open")
+
+
+async def test_note_without_a_canary_is_kept_in_the_evidence(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "ev")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", *"freeze started", "enter")
+        notes = tmp_path / "ev" / VERSION / "warroom_notes.txt"
+        await wait_for(pilot, notes.exists, what="warroom_notes.txt")
+        assert notes.read_text().rstrip().endswith("AB: freeze started")
+
+
+async def test_journal_follower_shows_a_run_driven_by_another_process(tmp_path: Path) -> None:
+    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.clock import ManualClock
+    from cockpit.widgets.decision_panel import DecisionPanel
+    from tests.tui_fixtures import NOW, T0
+
+    journal = Journal(tmp_path / "ev" / VERSION / "journal.jsonl")
+    for event in canary_events(until=T0 + 600):
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        journal.append(event["event"], event["ts"], **fields)
+    options = TuiOptions(config=cockpit_config(), mode="attach", version=VERSION, evidence_root=tmp_path / "ev",
+                         tick_every=None, poll_every=0.02, blink=False)
+    app = CockpitApp(options, clock=ManualClock(NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.view.signals.get("p95_latency") is not None, what="the replayed journal")
+        assert app.view.stage == 1 and app.view.live
+        journal.append("rollback_started", T0 + 601, stage=1, weight=1, decided_at=T0 + 600,
+                       reasons=[{"source": "operator", "name": "AB", "message": "manual rollback by AB"}])
+        await wait_for(pilot, lambda: app.view.phase == "rolling_back", what="the appended rollback")
+        assert "ROLLING BACK" in app.screen.query_one(DecisionPanel)._texts["rollback"]
+        journal.close()
+        path = tmp_path / "ev" / VERSION / "journal.jsonl"
+        edited = path.with_name("edited.jsonl")  # an editor's save: a new file renamed over the journal
+        edited.write_text(path.read_text().replace("manual rollback by AB", "manual rollback by ZZ"))
+        edited.replace(path)
+        await wait_for(pilot, lambda: app.chain_error is not None, what="the broken chain")
+        assert "JOURNAL CHAIN BROKEN" in status_info(app)
+
+
+async def test_a_failing_worker_becomes_a_visible_status(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the evidence folder should be")
+    app = make_app(blocker, config=small_config(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4", "space", *"ab", "enter")
+        await wait_for(pilot, lambda: "tick NOT recorded" in status_info(app), what="the failure in the status bar")
+        assert app.checklists["gonogo"].item("go.oncall").tick is None
+
+
+async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answer(tmp_path: Path) -> None:
+    """After the seal, `t` runs `cockpit canary VERSION --detach` for real; without [prometheus] it refuses (exit 2)."""
+    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.clock import ManualClock
+    from cockpit.screens.confirm import ConfirmScreen
+    from tests.tui_fixtures import NOW
+
+    config_path = tmp_path / "cockpit.toml"
+    config_path.write_text('[evidence]\ndir = "ev"\n')
+    options = TuiOptions(config=cockpit_config(), mode="live", version=VERSION, config_path=config_path,
+                         evidence_root=tmp_path / "ev", follow_journal=False, tick_every=None, blink=False)
+    app = CockpitApp(options, clock=ManualClock(NOW))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("5", "t")
+        assert not isinstance(app.screen, ConfirmScreen)  # no T-0 before the seal
+        app.sealed = "3 files in manifest.sha256"
+        app.refresh_screens()
+        await pilot.press("t")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "canary did NOT start (exit 2)" in status_info(app), timeout=60,
+                       what="the runner's answer")
+        assert "prometheus" in status_info(app)

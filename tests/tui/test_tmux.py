@@ -1,0 +1,139 @@
+"""The real `cockpit` in a real terminal (tmux, 80x24): what an IC sees in a tmux pane over SSH."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cockpit.engine.journal import Journal
+from tests.tui_fixtures import VERSION, canary_events
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+COCKPIT = str(Path(sys.executable).with_name("cockpit"))
+STATUS = re.compile(r"(✔ PASS|! WARN|▲ FAIL|\? UNKNOWN|◷ STALE \d+[smh])")
+
+
+class Terminal:
+    """One tmux server of our own (its own socket), one 80x24 window."""
+
+    def __init__(self, name: str) -> None:
+        self.socket = name
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10).stdout
+
+    def start(self, command: list[str], cwd: Path) -> None:
+        line = " ".join(f"'{part}'" for part in command)
+        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "t", "-x", "80", "-y", "24",
+                        "-c", str(cwd), f"{line}; sleep 60"], check=True, timeout=10,
+                       env={**os.environ, "TERM": "xterm-256color"})
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "t")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def wait(self, condition: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if condition(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; the screen:\n{text}")
+            time.sleep(0.05)  # polling a terminal we do not own the loop of
+
+
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    term = Terminal(f"cockpit-test-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        yield term
+    finally:
+        subprocess.run(["tmux", "-L", term.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def live_run(tmp_path: Path) -> Path:
+    """A config and a journal of a run at stage 2 (started 20 minutes ago), as the canary process leaves them."""
+    evidence = tmp_path / "evidence"
+    journal = Journal(evidence / VERSION / "journal.jsonl")
+    for event in canary_events(t0=float(int(time.time()) - 1200)):
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        journal.append(event["event"], event["ts"], **fields)
+    journal.close()
+    config = tmp_path / "cockpit.toml"
+    config.write_text('[evidence]\ndir = "evidence"\n')
+    return config
+
+
+def test_the_ic_can_read_the_war_room_at_80x24(terminal: Terminal, live_run: Path) -> None:
+    terminal.start([COCKPIT, "tui", "--config", str(live_run), VERSION, "--no-mouse"], live_run.parent)
+    screen = terminal.wait(lambda s: "STALE" in s and s.splitlines()[-2:][0].count("^r ROLLBACK") == 1,
+                           "the replayed journal and the status bar")
+    lines = screen.splitlines()
+    assert "^r ROLLBACK" in lines[-1] and "^r ROLLBACK" in lines[-2]  # footer and status bar
+    assert "! HOLD" in screen and "FIRING: gc_pause_hold" in screen
+    for short in ("p95", "5xx", "ws", "risk", "idemp", "csp", "eloop", "gc"):
+        row = next(line for line in lines if line.split()[:1] == [short])
+        assert STATUS.search(row), f"no readable status on the {short} row: {row!r}"
+    assert "Stage 2 (5%)" in lines[0] and "LIVE" in lines[0]
+
+    terminal.keys("C-r")
+    terminal.wait(lambda s: "ROLL BACK v1.4.0" in s, "the rollback confirmation")
+    terminal.keys("Escape")
+    terminal.wait(lambda s: "rollback cancelled" in s, "the cancel")
+
+    terminal.keys("q")
+    terminal.wait(lambda s: "keeps running" in s, "the quit question")
+    terminal.keys("y")
+    terminal.wait(lambda s: "ROLLBACK" not in s, "the cockpit to close")
+
+
+def test_attach_is_read_only_in_a_real_terminal(terminal: Terminal, live_run: Path) -> None:
+    terminal.start([COCKPIT, "attach", VERSION, "--config", str(live_run), "--low-color"], live_run.parent)
+    screen = terminal.wait(lambda s: "STALE" in s, "the replayed journal")
+    assert "READ-ONLY" in screen and "ROLLBACK" not in screen.replace("ROLLBACK started", "")
+    terminal.keys("C-r")
+    time.sleep(0.3)  # give a (wrong) modal the chance to appear before looking
+    assert "ROLL BACK" not in terminal.screen()
+
+
+def test_cockpit_alone_without_a_config_opens_the_drill(terminal: Terminal, tmp_path: Path) -> None:
+    terminal.start([COCKPIT], tmp_path)
+    screen = terminal.wait(lambda s: "DRILL" in s, "the drill screen")
+    assert "NO CANARY RUNNING" in screen
+    terminal.keys("4")
+    terminal.wait(lambda s: "GO / NO-GO" in s and "IC says GO" in s, "the GO/NO-GO pane")
+
+
+def test_drill_end_to_end_an_injected_fault_leads_to_the_rollback(terminal: Terminal, tmp_path: Path) -> None:
+    """Start, walk the checklists, start the canary, see the injected latency spike roll it back (DRILL)."""
+    terminal.start([COCKPIT, "tui", "--drill", "latency_spike", "--stage-seconds", "4", "--evidence-dir",
+                    str(tmp_path)], tmp_path)
+    terminal.wait(lambda s: "DRILL" in s and "NO CANARY RUNNING" in s, "the drill screen")
+    terminal.keys("2")
+    terminal.wait(lambda s: "Preflight:" in s, "the preflight pane")
+    terminal.keys("j", "j", "k")
+    terminal.keys("4", "Space")
+    terminal.wait(lambda s: "Tick: Preflight 10/10 green" in s, "the tick dialog")
+    terminal.keys("a", "b", "Enter")
+    terminal.wait(lambda s: "TICKED" in s, "the ticked item")
+    terminal.keys("5", "t")
+    terminal.wait(lambda s: "start the DRILL canary?" in s, "the T-0 question")
+    terminal.keys("y", "1")
+    screen = terminal.wait(lambda s: "ROLLED BACK" in s and "no further stages" in s, "the rollback", timeout=120)
+    assert "DRILL" in screen.splitlines()[0]
+    assert "ROLLBACK" in screen and "p95" in screen
+    journal = (tmp_path / "v0.0.0-drill" / "journal.jsonl").read_text()
+    assert '"event": "rollback_done"' in journal  # the canary's own record of it

@@ -1,0 +1,112 @@
+"""The engine's verdict (CONTINUE / PROCEED / HOLD / ROLLBACK) with its reasons, firing triggers and rollback progress."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from cockpit.engine.view import CanaryView, format_age, format_clock, format_reason, format_weight, notable_reasons
+
+VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")
+MAX_REASONS = 4
+
+
+class DecisionPanel(Vertical):
+    DEFAULT_CSS = """
+    DecisionPanel {
+        width: 36;
+        height: 1fr;
+        padding: 0 1;
+        background: $surface;
+    }
+    DecisionPanel > Static {
+        width: 1fr;
+        height: auto;
+    }
+    DecisionPanel > #verdict {
+        text-style: bold;
+    }
+    DecisionPanel.-ok > #verdict { color: $text-success; }
+    DecisionPanel.-hold > #verdict { color: $text-warning; }
+    DecisionPanel.-rollback > #verdict { color: $text-error; text-style: bold reverse; }
+    DecisionPanel.-unknown > #verdict, DecisionPanel.-none > #verdict { color: $text-accent; }
+    DecisionPanel > #reasons { color: $text; }
+    DecisionPanel > #triggers { color: $text-muted; }
+    DecisionPanel.-firing > #triggers { color: $text-error; text-style: bold; }
+    DecisionPanel > #rollback { text-style: bold; color: $text-error; }
+    DecisionPanel > #rollback.-done-ok { color: $text-success; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._texts: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("? NO DECISION YET", id="verdict")
+        yield Static("", id="reasons")
+        yield Static("", id="triggers")
+        yield Static("", id="rollback")
+
+    def _set(self, part: str, text: str) -> None:
+        if self._texts.get(part) != text:
+            self._texts[part] = text
+            widget = self.query_one(f"#{part}", Static)
+            widget.update(text)
+            widget.display = bool(text)
+
+    def show(self, view: CanaryView, now: float, stale_after: float) -> None:
+        decision = view.decision
+        if decision is None:
+            css = "-none"
+            verdict = "? NO DECISION YET" if view.started else "? NO CANARY RUNNING"
+            reasons = ""
+        else:
+            symbol, word, kind = decision.verdict
+            css = f"-{kind}"
+            age = now - decision.at
+            old = f"  ◷ {format_age(age)} old" if age > stale_after and view.live else ""
+            verdict = f"{symbol} {word}{old}"
+            notable = notable_reasons(decision.reasons)
+            lines = [f"• {format_reason(r)}" for r in notable[:MAX_REASONS]]
+            if len(notable) > MAX_REASONS:
+                lines.append(f"  … {len(notable) - MAX_REASONS} more")
+            reasons = "\n".join(lines) or ("all signals within limits" if decision.action in ("continue", "proceed") else "")
+        for cls in VERDICT_CLASSES:
+            self.set_class(cls == css, cls)
+        self._set("verdict", verdict)
+        self._set("reasons", reasons)
+        firing = view.firing_triggers()
+        blind = view.blind_triggers()
+        self.set_class(bool(firing), "-firing")
+        if firing:
+            triggers = "FIRING: " + ", ".join(t.describe() for t in firing)
+        elif view.triggers:
+            triggers = f"triggers: none firing ({len(view.triggers)} watched)"
+        else:
+            triggers = ""
+        if blind:
+            triggers += f"\n? blind: {', '.join(t.name for t in blind)}"
+        self._set("triggers", triggers)
+        self._set("rollback", self._rollback_text(view, now))
+        self.query_one("#rollback").set_class(bool(view.rollback and view.rollback.done and view.rollback.ok), "-done-ok")
+
+    @staticmethod
+    def _rollback_text(view: CanaryView, now: float) -> str:
+        rb = view.rollback
+        if rb is None:
+            return ""
+        where = f"stage {rb.stage} ({format_weight(rb.weight)})" if rb.stage is not None else format_weight(rb.weight)
+        if not rb.done:
+            return f"▲ ROLLING BACK {where}: {rb.elapsed(now):.0f}s since the decision ({format_clock(rb.decided_at)})"
+        if rb.ok:
+            parts = [f"✔ ROLLED BACK in {rb.elapsed(now):.1f}s"]
+            if rb.decision_to_command_ms is not None:
+                parts.append(f"decision→command {rb.decision_to_command_ms:.0f}ms")
+            command = rb.command_duration()
+            if command is not None:
+                parts.append(f"command {command:.1f}s")
+            if rb.attempts:
+                parts.append(f"{rb.attempts} attempt{'s' if rb.attempts != 1 else ''}")
+            return ", ".join(parts)
+        return f"▲ ROLLBACK FAILED ({rb.attempts or '?'} attempts): {rb.error or 'no reason given'}"
