@@ -1,0 +1,138 @@
+"""`cockpit first-night VERSION`: watch the promoted release for 24 hours, an hourly log and a stability report.
+
+Exit codes: 0 the night ended without a rollback, 1 it rolled back (or the
+rollback failed), 2 bad input (not promoted, no config, already running),
+130 stopped (the same command resumes the night from the journal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import signal
+import sys
+import time
+from typing import Any
+
+from cockpit.config import ConfigError
+from cockpit.durations import parse_duration
+from cockpit.release_version import validate_version
+
+
+def _usage(message: str) -> Exception:
+    from cockpit.cli import UsageError
+
+    return UsageError(message)
+
+
+def register(subparsers: Any) -> None:
+    night = subparsers.add_parser(
+        "first-night",
+        help="watch the promoted release for 24 h: hourly logs, a stability report, triggers still armed",
+        description="Watch VERSION (promoted by its canary) for --hours hours: hourly_log_<HH>.txt every hour, "
+        "stability_report_24h.md at the end; a rollback trigger still rolls back and pages. "
+        "Stopped and started again it resumes, back-filling missed hours from Prometheus' history.",
+    )
+    night.add_argument("version", metavar="VERSION")
+    night.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    night.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+    night.add_argument("--hours", type=int, default=24, help="hours to watch (default 24)")
+    night.add_argument("--hour-length", default="1h", metavar="DURATION",
+                       help="how long an hour is (default 1h; shorter for rehearsals)")
+    night.add_argument("--every", metavar="DURATION", help="evaluate this often (default: [canary] evaluate_every)")
+    night.add_argument("--selector", metavar="MATCHERS",
+                       help="label matchers that pick the released version (default: [canary] selector)")
+    night.set_defaults(func=_cmd_first_night)
+
+
+def _printer() -> Any:
+    from cockpit.clock import iso_utc
+
+    def say(text: str, loud: bool = False) -> None:
+        stream = sys.stderr if loud else sys.stdout
+        try:
+            print(f"{iso_utc(time.time())[11:19]} {'!! ' if loud else ''}{text}", file=stream, flush=True)
+        except (OSError, ValueError):
+            pass  # the terminal went away; the journal and the hourly logs keep the record
+
+    return say
+
+
+def _duration(flag: str, text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise _usage(f"{flag}: {exc}") from None
+    if seconds <= 0:
+        raise _usage(f"{flag}: must be more than 0")
+    return seconds
+
+
+def _cmd_first_night(args: argparse.Namespace) -> int:
+    from cockpit.check_commands import load_required_config, open_evidence
+    from cockpit.engine.traffic import traffic_from_config
+
+    version = validate_version(args.version)
+    if not 1 <= args.hours <= 168:
+        raise _usage(f"--hours: {args.hours} is not between 1 and 168")
+    hour_length = _duration("--hour-length", args.hour_length)
+    every = _duration("--every", args.every) if args.every else None
+    config, path = load_required_config(args)
+    if args.selector:
+        config = config.model_copy(update={"canary": config.canary.model_copy(update={"selector": args.selector})})
+    if config.prometheus is None:
+        raise ConfigError("no [prometheus] configured: the first night cannot watch its signals")
+    store = open_evidence(config, path, args, version)
+    say = _printer()
+    traffic = traffic_from_config(config.traffic, redactor=config.redactor())
+    if config.traffic.rollback and shutil.which(config.traffic.rollback[0]) is None:
+        raise ConfigError(f"traffic.rollback: command {config.traffic.rollback[0]!r} is not found or not executable")
+    return _run(config, version, store, traffic, hours=args.hours, hour_length=hour_length, every=every, say=say)
+
+
+def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,
+         every: float | None, say: Any) -> int:
+    from cockpit.clock import SystemClock
+    from cockpit.first_night import FirstNightError, run_first_night
+    from cockpit.notify import Notifier
+    from cockpit.sources.prometheus import PrometheusSource
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # losing the terminal must not stop the night
+    source = PrometheusSource(config.prometheus, config.redactor())
+    clock = SystemClock()
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
+        if notifier is not None:
+            notifier.start()
+        try:
+            return await run_first_night(config, version, source=source, clock=clock, store=store, notifier=notifier,
+                                         traffic=traffic, hours=hours, hour_length=hour_length, evaluate_every=every,
+                                         say=say)
+        finally:
+            if notifier is not None:
+                await notifier.aclose(10.0)
+
+    try:
+        outcome = asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print(f"cockpit: stopped; the first night of {version} is in its journal: the same command resumes it "
+              "(missed hours are back-filled from Prometheus' history)", file=sys.stderr)
+        return 130
+    except FirstNightError as exc:
+        raise _usage(str(exc)) from None
+    finally:
+        source.close()
+    head = f"{version}: first night " + ("already done: " if outcome.already_finished else "done: ")
+    line = head + f"{outcome.verdict.upper()}, {len(outcome.closed)}/{outcome.hours} hours"
+    if outcome.backfilled:
+        line += f" ({len(outcome.backfilled)} back-filled)"
+    if outcome.rollbacks:
+        line += f", rollback {'done' if outcome.rollback_ok else 'FAILED'}"
+    print(line + (f" → {store.path(outcome.report)}" if outcome.report else ""), file=sys.stderr if outcome.rollbacks else sys.stdout)
+    return outcome.exit_code

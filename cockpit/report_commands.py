@@ -1,0 +1,168 @@
+"""`cockpit oneliner`, `cockpit rca` and `cockpit report`: the release's written record, from its journal.
+
+All three read <evidence>/<version>/journal.jsonl (and baseline_<v>.json for
+figures relative to the baseline); a missing journal or a bad version is one
+line and exit 2. The configuration, when there is one, only names things
+(which signals are relative to the baseline, their short labels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cockpit.config import CockpitConfig, find_config, load_config
+from cockpit.evidence import EvidenceStore
+from cockpit.release_version import validate_version
+
+
+def _usage(message: str) -> Exception:
+    from cockpit.cli import UsageError
+
+    return UsageError(message)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("version", metavar="VERSION")
+    parser.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml, else the built-in playbook)")
+    parser.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+
+
+def register(subparsers: Any) -> None:
+    oneliner = subparsers.add_parser(
+        "oneliner",
+        help="the release one-liner from the journal (English or Turkish)",
+        description="Build the release one-liner from VERSION's journal, print it and write release_oneliner_<v>.txt.",
+    )
+    _common(oneliner)
+    oneliner.add_argument("--lang", choices=("en", "tr"), default="en", help="language of the line (default en)")
+    oneliner.set_defaults(func=_cmd_oneliner)
+
+    rca = subparsers.add_parser(
+        "rca",
+        help="draft the mini RCA (markdown) from the journal",
+        description="Draft mini_rca_<v>.md: timeline, what fired, time to detect and to roll back, evidence; "
+        "cause and actions are left for people.",
+    )
+    _common(rca)
+    rca.add_argument("--force", action="store_true", help="redraft over an existing mini_rca_<v>.md (people may have filled it in)")
+    rca.set_defaults(func=_cmd_rca)
+
+    report = subparsers.add_parser(
+        "report",
+        help="the whole release on one page (Rich in the terminal, Markdown with --out)",
+        description="Print VERSION's release page: checks, stages, decisions, figures, rollback, first night.",
+    )
+    _common(report)
+    report.add_argument("--out", metavar="FILE.md", help="write the page as Markdown to FILE.md instead of printing it")
+    report.set_defaults(func=_cmd_report)
+
+
+# ---------------------------------------------------------------- shared
+
+
+class _Release:
+    """The release's store, facts and the configuration's names for its signals."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from cockpit.check_commands import open_evidence
+        from cockpit.release_facts import ReportError, read_release
+
+        version = validate_version(args.version)
+        path = find_config(args.config)
+        self.config: CockpitConfig = load_config(path)
+        self.store: EvidenceStore = open_evidence(self.config, path, args, version)
+        try:
+            self.facts = read_release(self.store)
+        except ReportError as exc:
+            raise _usage(str(exc)) from None
+
+    @property
+    def relative(self) -> set[str]:
+        return {name for name, s in self.config.signals.items() if s.max_vs_baseline is not None}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """One-liner labels for signals the seed does not name (the default playbook's are the seed's)."""
+        from cockpit.release_reports import ONELINER_LABELS
+
+        return {name: s.short or name for name, s in self.config.signals.items() if name not in ONELINER_LABELS}
+
+    def baseline(self) -> dict[str, float | None] | None:
+        """The baseline the run was judged against: journaled with run_started if it is, else baseline_<v>.json."""
+        from cockpit.baseline import load_baseline
+
+        return self.facts.run_baseline if self.facts.run_baseline is not None else load_baseline(self.store)
+
+    def oneliner(self, lang: str, baseline: dict[str, float | None] | None) -> str:
+        from cockpit.release_reports import release_oneliner
+
+        return release_oneliner(self.facts, lang, baseline=baseline, relative=self.relative, labels=self.labels)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _cmd_oneliner(args: argparse.Namespace) -> int:
+    from cockpit.release_reports import oneliner_file
+
+    release = _Release(args)
+    line = release.oneliner(args.lang, release.baseline())
+    release.store.write_text(oneliner_file(release.store.version), line + "\n")
+    print(line)
+    return 0
+
+
+def _cmd_rca(args: argparse.Namespace) -> int:
+    from cockpit.release_reports import rca_file, rca_markdown
+
+    release = _Release(args)
+    name = rca_file(release.store.version)
+    if release.store.path(name).exists() and not args.force:
+        raise _usage(f"{release.store.path(name)} exists (people may have filled it in): pass --force to redraft it")
+    files = sorted(set(release.store.files()) | {name})
+    release.store.write_text(name, rca_markdown(release.facts, files))
+    print(f"{release.store.path(name)}: drafted; fill in the cause and the actions")
+    for incident in release.facts.incidents:
+        from cockpit.release_reports import span_text
+
+        phase = "first night" if incident.phase == "first_night" else f"stage {incident.stage}"
+        print(f"  rollback ({phase}): detected in {span_text(incident.detect_s)}, "
+              f"traffic off {span_text(incident.command_end_s)} after the decision")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from cockpit.release_reports import report_markdown
+
+    release = _Release(args)
+    store = release.store
+    checks: dict[str, str] = {}
+    for title, name in (("Preflight", "preflight.txt"), ("Red team", f"redteam_{store.version}.txt")):
+        try:
+            checks[title] = store.path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    baseline = release.baseline()
+    text = report_markdown(
+        release.facts,
+        oneliner=release.oneliner("en", baseline),
+        evidence_files=store.files(),
+        checks=checks,
+        baseline=baseline,
+    )
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _usage(f"--out {out}: {exc.strerror or exc}") from None
+        print(f"{out}: the release page of {store.version} (Markdown)")
+        return 0
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console(file=sys.stdout).print(Markdown(text))
+    return 0
