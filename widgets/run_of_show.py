@@ -9,7 +9,8 @@ from textual.widgets import Digits, Static
 
 from cockpit.engine.run_of_show import RunOfShow, format_countdown, format_offset, format_remaining
 
-_MARK = {"done": "✔", "now": "▶", "next": "›", "later": ""}
+# Past milestones are marked by the clock, not by a verdict: "·", never ✔ (which would claim they passed).
+_MARK = {"done": "·", "now": "▶", "next": "›", "later": ""}
 
 
 def timeline_text(show: RunOfShow, width: int, skipped: frozenset[str] = frozenset()) -> Text:
