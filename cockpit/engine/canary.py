@@ -383,7 +383,8 @@ class CanaryRun:
         common = {"version": self.version, "pid": os.getpid(), "dry_traffic": self.dry_traffic,
                   "traffic": self.traffic.describe() if self.traffic is not None else None}
         if not resumed:
-            self.emit("run_started", plan=planned, drill=self.drill, **common)
+            # The baseline the relative limits judge against, kept with the run it judged.
+            self.emit("run_started", plan=planned, drill=self.drill, baseline=self.baseline, **common)
             self.say(
                 f"canary {self.version}: stages {' → '.join(format_weight(s['weight']) + '%' for s in planned)}, "
                 f"evaluating every {format_duration(self.evaluate_every)}; journal {self.journal_path}"

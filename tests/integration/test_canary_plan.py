@@ -338,3 +338,9 @@ async def test_webhook_moves_traffic_and_rolls_back(tmp_path, webhook):
     assert first["ok"] and first["attempts"] == 2
     assert "HTTP 503" in (run.store.dir / "rollout_stage_1.txt").read_text()
     assert run.of("rollback_done")[0]["ok"]
+
+
+async def test_the_run_records_the_baseline_it_judges_against(tmp_path):
+    run = Run(tmp_path)
+    await run(baseline={"p95": 0.120, "errors": None})
+    assert run.of("run_started")[0]["baseline"] == {"p95": 0.120, "errors": None}
