@@ -182,6 +182,10 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         return 130
     except CanaryError as exc:
         raise _usage(str(exc)) from None
+    except OSError as exc:
+        # The evidence folder became unwritable mid-run (disk full, read-only): the run said what it did.
+        print(f"cockpit: canary {version} stopped: cannot write its evidence: {exc}", file=sys.stderr)
+        return 1
     finally:
         source.close()
         if sink is not None:

@@ -705,8 +705,13 @@ class CanaryRun:
         self.phase = "rolling_back"
         if self.state.rollback_started is None:
             stage, weight = self._where()
-            self.emit("rollback_started", stage=stage, weight=weight, reasons=ending.reasons,
-                      decided_at=ending.decided_at, fired_at=self._fired_at(stage, ending), action=ending.action)
+            try:
+                self.emit("rollback_started", stage=stage, weight=weight, reasons=ending.reasons,
+                          decided_at=ending.decided_at, fired_at=self._fired_at(stage, ending), action=ending.action)
+            except Exception as exc:
+                # An unwritable journal (disk full, read-only mount) must not keep the traffic on a bad canary.
+                await self._roll_back_unjournaled(stage, weight, exc)
+                raise
             why = "; ".join(str(r.get("message", "")) for r in ending.reasons[:2])
             self.say(f"ROLLBACK at stage {stage} ({format_weight(weight)}%): {why}", loud=True)
             self._warroom_event(stage, weight, f"{ending.action.replace('_', ' ').upper()}: {why}")
@@ -738,6 +743,18 @@ class CanaryRun:
             self.say(f"canary {self.version}: ROLLED BACK at stage {stage} ({format_weight(weight)}%)", loud=True)
         else:
             self.say(f"canary {self.version}: {error} — ROLL BACK BY HAND", loud=True)
+
+    async def _roll_back_unjournaled(self, stage: int, weight: float, error: BaseException) -> None:
+        """Run the rollback command although the decision could not be journaled; say so loudly."""
+        self.say(f"JOURNAL NOT WRITABLE ({error}): rolling back stage {stage} ({format_weight(weight)}%) anyway", loud=True)
+        if self.traffic is None:
+            self.say("no traffic adapter: ROLL BACK BY HAND", loud=True)
+            return
+        result = await self.traffic.rollback(self.version, stage, weight)
+        if result.ok:
+            self.say(f"rollback command done ({result.attempt_count} attempt(s)); the journal does not record it", loud=True)
+        else:
+            self.say(f"rollback command FAILED: {result.error} — ROLL BACK BY HAND", loud=True)
 
     @property
     def _rollback_file(self) -> str:

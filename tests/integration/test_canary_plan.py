@@ -344,3 +344,24 @@ async def test_the_run_records_the_baseline_it_judges_against(tmp_path):
     run = Run(tmp_path)
     await run(baseline={"p95": 0.120, "errors": None})
     assert run.of("run_started")[0]["baseline"] == {"p95": 0.120, "errors": None}
+
+
+async def test_an_unwritable_journal_still_rolls_back(tmp_path, monkeypatch):
+    """Disk full at the worst moment: the decision cannot be journaled, the rollback command runs anyway."""
+    import errno
+
+    from cockpit.engine.journal import Journal
+
+    run = Run(tmp_path, firing=lambda: current_weight(run.log) >= 5)
+    append = Journal.append
+
+    def full_disk_at_rollback(self, event, ts, **fields):
+        if event == "rollback_started":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return append(self, event, ts, **fields)
+
+    monkeypatch.setattr(Journal, "append", full_disk_at_rollback)
+    with pytest.raises(OSError):
+        await run()
+    assert run.traffic_lines()[-1] == f"rollback 0 {VERSION} 2"  # the command ran although nothing could be journaled
+    assert any("JOURNAL NOT WRITABLE" in text and loud for text, loud in run.said)
