@@ -16,6 +16,12 @@ COMMAND_MODULES = [
     "cockpit.check_commands",
     "cockpit.canary_commands",
     "cockpit.tick_commands",
+    "cockpit.tui_commands",
+    "cockpit.export_commands",
+    "cockpit.replay_commands",
+    "cockpit.drill_commands",
+    "cockpit.report_commands",
+    "cockpit.night_commands",
 ]
 
 EXIT_USAGE = 2
@@ -41,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # a command family not built yet
             raise
         module.register(subparsers)
+    # What `cockpit` alone does (the drill screen) is named by a command family's register().
+    parser.default_func = getattr(subparsers, "default_func", None)  # type: ignore[attr-defined]
     return parser
 
 

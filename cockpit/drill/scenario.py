@@ -1,0 +1,205 @@
+"""Drill scenarios: small TOML files naming the faults to inject and when.
+
+    description = "p95 jumps by 300 ms when the canary reaches 25 %"
+    seed = 7            # the simulator's random seed (runs are reproducible)
+    rps = 200           # total requests per second, split by the canary's weight
+
+    [[faults]]
+    kind = "latency_spike"
+    at_weight = 25      # starts when the canary reaches 25 % (or: after = "10s" of canary traffic)
+    duration = "20s"    # optional: ends by itself after this long
+    latency_ms = 300    # the kind's own magnitude
+
+The built-in scenarios live in cockpit/drill/scenarios/; `cockpit drill --list`
+shows them. A bad file is one line (file, key, what is wrong) and exit 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cockpit.config import ConfigError
+from cockpit.drill.faults import FAULT_KINDS
+from cockpit.durations import Duration
+
+SCENARIO_PACKAGE = "cockpit.drill.scenarios"
+DEFAULT_SCENARIO = "healthy"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _FaultBase(_Strict):
+    """When a fault starts and how long it lasts; each kind adds its magnitude fields."""
+
+    at_weight: float | None = Field(None, gt=0, le=100)  # starts when the canary's weight reaches this
+    after: Duration | None = None  # or: seconds after the canary first takes traffic
+    duration: Duration | None = Field(None, gt=0)  # None: until the rollback
+
+    @model_validator(mode="after")
+    def _one_start(self) -> "_FaultBase":
+        if (self.at_weight is None) == (self.after is None):
+            raise ValueError("give exactly one of at_weight (a canary weight, %) or after (a duration)")
+        return self
+
+    def magnitude(self) -> dict[str, float]:
+        """The kind's own fields, for faults.fault_effects."""
+        timing = {"kind", "at_weight", "after", "duration"}
+        return {k: float(v) for k, v in self.model_dump().items() if k not in timing and v is not None}
+
+    def starts(self) -> str:
+        if self.at_weight is not None:
+            return f"at {self.at_weight:g}%"
+        return f"after {self.after:g}s of canary traffic"
+
+
+class LatencySpike(_FaultBase):
+    kind: Literal["latency_spike"]
+    latency_ms: float = Field(300.0, gt=0)
+
+
+class ErrorBurst(_FaultBase):
+    kind: Literal["error_burst"]
+    error_ratio: float = Field(0.2, gt=0, le=1)
+    risk_blocks_per_min: float = Field(0.0, ge=0)
+
+
+class SlowCreep(_FaultBase):
+    kind: Literal["slow_creep"]
+    ms_per_s: float = Field(20.0, gt=0)
+    max_ms: float = Field(2000.0, gt=0)
+
+
+class EventLoopStall(_FaultBase):
+    kind: Literal["eventloop_stall"]
+    lag_ms: float = Field(150.0, gt=0)
+    latency_ms: float = Field(250.0, ge=0)
+
+
+class GcPauses(_FaultBase):
+    kind: Literal["gc_pauses"]
+    pause_ms: float = Field(60.0, gt=0)
+
+
+class ConnectionCreep(_FaultBase):
+    kind: Literal["connection_creep"]
+    per_s: float = Field(10.0, gt=0)
+
+
+class NoData(_FaultBase):
+    kind: Literal["no_data"]
+
+
+Fault = Annotated[
+    LatencySpike | ErrorBurst | SlowCreep | EventLoopStall | GcPauses | ConnectionCreep | NoData,
+    Field(discriminator="kind"),
+]
+
+
+class Scenario(_Strict):
+    name: str = ""
+    description: str = ""
+    seed: int = 7
+    rps: float = Field(200.0, gt=0, le=5000)
+    faults: list[Fault] = []
+
+    def summary(self) -> str:
+        if not self.faults:
+            return "no faults"
+        parts = []
+        for fault in self.faults:
+            text = f"{fault.kind} {fault.starts()}"
+            if fault.duration is not None:
+                text += f" for {fault.duration:g}s"
+            parts.append(text)
+        return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in FAULT_KINDS or "[" in str(item):
+            continue  # the union branch pydantic names, not a key in the file
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _phrase(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required value is missing"
+    if kind == "union_tag_invalid":
+        return f"{error.get('ctx', {}).get('tag')!r} is not a fault kind (one of: {', '.join(FAULT_KINDS)})"
+    if kind == "union_tag_not_found":
+        return f"kind is missing (one of: {', '.join(FAULT_KINDS)})"
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+def parse_scenario(data: dict[str, Any], label: str, name: str = "") -> Scenario:
+    """Validate scenario data; a ConfigError names the file and the key."""
+    try:
+        scenario = Scenario.model_validate({"name": name, **data})
+    except ValidationError as exc:
+        errors = exc.errors()
+        errors.sort(key=lambda e: e.get("type") != "extra_forbidden")
+        error = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        path = _path(error["loc"])
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            path += ".kind"
+        raise ConfigError(f"{label}: {path}: {_phrase(error)}{more}") from None
+    return scenario
+
+
+def builtin_names() -> list[str]:
+    """The scenarios shipped with the cockpit, by name."""
+    files = resources.files(SCENARIO_PACKAGE).iterdir()
+    return sorted(f.name.removesuffix(".toml") for f in files if f.name.endswith(".toml"))
+
+
+def load_scenario(name_or_path: str | None) -> Scenario:
+    """A built-in scenario by name ("latency_spike") or a TOML file by path; ConfigError (one line) otherwise."""
+    target = name_or_path or DEFAULT_SCENARIO
+    looks_like_path = target.endswith(".toml") or "/" in target
+    if not looks_like_path:
+        if target not in builtin_names():
+            raise ConfigError(f"no drill scenario {target!r} (built in: {', '.join(builtin_names())}; or give a .toml file)")
+        text = resources.files(SCENARIO_PACKAGE).joinpath(f"{target}.toml").read_text(encoding="utf-8")
+        label, name = f"scenario {target}", target
+    else:
+        path = Path(target)
+        label, name = str(path), path.name.removesuffix(".toml")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{label}: file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{label}: is a directory, not a TOML file") from None
+        except PermissionError:
+            raise ConfigError(f"{label}: permission denied") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{label}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
+    return parse_scenario(data, label, name)
+
+
+def list_scenarios() -> list[Scenario]:
+    """Every built-in scenario, loaded (a broken built-in file raises ConfigError)."""
+    return [load_scenario(name) for name in builtin_names()]
