@@ -112,7 +112,9 @@ async def run_promql(spec: PromqlSpec, ctx: CheckContext) -> Outcome:
         else:
             summary = f"all {len(result.samples)} series within limits ({_limits_text(spec)})"
         if _limits_text(spec) == "none":
-            summary += "; no limit is set, so this only records the value"
+            # Nothing was judged: a value on record, not a pass.
+            summary += "; no limit is set, so nothing was judged"
+            status = Status.WARN
         return Outcome(status, summary, details, evidence, {"value": result.scalar()})
     reasons = [why for s, why in verdicts if s is status]
     summary = reasons[0] if len(reasons) == 1 else f"{len(reasons)} series: " + "; ".join(reasons[:3])

@@ -74,6 +74,7 @@ async def test_promql_pass_with_evidence(prometheus, check_value, tmp_path):
         ({"max": 0.2, "warn_max": 0.12}, Status.WARN, "above the warning level"),
         ({"min": 0.1, "warn_min": 0.2}, Status.WARN, "below the warning level"),
         ({"max": 0.15, "min": 0.15}, Status.PASS, ""),
+        ({}, Status.WARN, "no limit is set, so nothing was judged"),
     ],
 )
 async def test_promql_limits(prometheus, check_value, tmp_path, limits, status, words):
