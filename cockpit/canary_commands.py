@@ -17,22 +17,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from cockpit.check_commands import load_required_config, open_evidence
-from cockpit.clock import iso_utc
+from cockpit.cli import UsageError
+from cockpit.command_line import cancel_on_signals, load_required_config, open_evidence, open_event_sink, progress_printer
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
 
 EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 CTL_COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
-
-
-def _usage(message: str) -> Exception:
-    from cockpit.cli import UsageError
-
-    return UsageError(message)
 
 
 def register(subparsers: Any) -> None:
@@ -108,7 +102,7 @@ def _cmd_canary(args: argparse.Namespace) -> int:
     config, path = load_required_config(args)
     store = open_evidence(config, path, args, version)
     if args.detach and args.events == "-":
-        raise _usage("--events - cannot go with --detach (the detached run has no terminal): give a FILE")
+        raise UsageError("--events - cannot go with --detach (the detached run has no terminal): give a FILE")
     done = _finished_result(store)
     if done is not None:
         print(f"{version}: already finished: {_result_words(done)}")
@@ -130,45 +124,23 @@ def _result_words(done: dict[str, Any]) -> str:
     return f"ABORTED at {where}: {done.get('error') or reasons}"
 
 
-def _printer(progress: TextIO) -> Any:
-    def say(text: str, loud: bool = False) -> None:
-        stream = sys.stderr if loud else progress
-        try:
-            print(f"{iso_utc(time.time())[11:19]} {'!! ' if loud else ''}{text}", file=stream, flush=True)
-        except (OSError, ValueError):
-            pass  # the terminal went away; the journal and the log keep the record
-
-    return say
-
-
 def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.engine.canary import CanaryError, JsonLinesSink, run_canary
+    from cockpit.engine.canary import CanaryError, run_canary
     from cockpit.sources.prometheus import PrometheusSource
 
     # Losing the terminal must not stop a release in flight.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    progress: TextIO = sys.stdout
-    sink = None
-    if args.events == "-":
-        sink, progress = JsonLinesSink(sys.stdout), sys.stderr
-    elif args.events:
-        try:
-            sink = JsonLinesSink(open(args.events, "a", encoding="utf-8"), close=True)
-        except OSError as exc:
-            raise _usage(f"--events {args.events}: {exc.strerror or exc}") from None
+    sink, progress = open_event_sink(args.events)
     assert config.prometheus is not None
     source = PrometheusSource(config.prometheus, config.redactor())
 
-    say = _printer(progress)
+    say = progress_printer(progress)
 
     async def main() -> Any:
         from cockpit.notify import Notifier
 
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        cancel_on_signals()
         notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
@@ -181,7 +153,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
         return 130
     except CanaryError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         # The evidence folder became unwritable mid-run (disk full, read-only): the run said what it did.
         print(f"cockpit: canary {version} stopped: cannot write its evidence: {exc}", file=sys.stderr)
@@ -190,23 +162,25 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         source.close()
         if sink is not None:
             sink.close()
-    line = _outcome_line(outcome)
+    line = outcome_line(outcome, f"{outcome.version}: " + ("already finished: " if outcome.already_finished else ""))
     print(line, file=progress if outcome.result == "promoted" else sys.stderr, flush=True)
     _record_log(store, version)
     return outcome.exit_code
 
 
-def _outcome_line(outcome: Any) -> str:
-    head = f"{outcome.version}: " + ("already finished: " if outcome.already_finished else "")
+def outcome_line(outcome: Any, head: str, *, recovery: bool = False) -> str:
+    """A CanaryOutcome in one line after `head`: promoted, rolled back (how fast; recovered, with `recovery`), aborted."""
     if outcome.result == "promoted":
         return head + "PROMOTED: every stage passed"
     where = f"stage {outcome.stage} ({outcome.weight:g}%)"
     why = "; ".join(str(r.get("message", "")) for r in outcome.reasons[:2])
     if outcome.result == "rolled_back":
         text = head + f"ROLLED BACK at {where}" + (f": {why}" if why else "")
-        rb = outcome.rollback or {}
-        if rb.get("decision_to_command_ms") is not None:
-            text += f" (decision→rollback command {rb['decision_to_command_ms']:.0f} ms)"
+        rollback = outcome.rollback or {}
+        if rollback.get("decision_to_command_ms") is not None:
+            text += f" (decision→rollback command {rollback['decision_to_command_ms']:.0f} ms)"
+        if recovery and outcome.recovered_at is not None:
+            text += "; signals recovered after the rollback"
         return text
     return head + f"ABORTED at {where}: {outcome.error or why}"
 
@@ -294,14 +268,14 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     if args.command == "note":
         note = text or (args.reason or "").strip()
         if not note:
-            raise _usage("a note needs text: cockpit ctl VERSION note \"what happened\"")
+            raise UsageError("a note needs text: cockpit ctl VERSION note \"what happened\"")
         request["text"] = note
     elif text and args.command != "rollback":
-        raise _usage(f"`{args.command}` takes no text; use --reason")
+        raise UsageError(f"`{args.command}` takes no text; use --reason")
     if args.command == "rollback":
         reason = (args.reason or text).strip()
         if not reason:
-            raise _usage("rollback needs --reason \"why\": it goes in the journal and the war-room log")
+            raise UsageError("rollback needs --reason \"why\": it goes in the journal and the war-room log")
         request["reason"] = reason
     elif args.reason:
         request["reason"] = args.reason
@@ -309,7 +283,7 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         request["by"] = args.by
     timeout = args.timeout if args.timeout is not None else (60.0 if args.command == "rollback" else 10.0)
     if timeout <= 0:
-        raise _usage("--timeout must be more than 0 seconds")
+        raise UsageError("--timeout must be more than 0 seconds")
     if args.command == "rollback":
         request["wait"] = max(1.0, timeout - 2.0)
     sock = _socket_for(args, version)

@@ -10,9 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
-from cockpit.durations import parse_duration
-from cockpit.evidence import EvidenceStore
+from cockpit.command_line import load_required_config, open_evidence, positive_duration
+from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
 from cockpit.results import STATUS_SYMBOL, CheckResult, Status, exit_code_for, worst_status
 
@@ -23,25 +22,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
     parser.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
     parser.add_argument("--json", action="store_true", help="print one JSON document with every result")
-
-
-def load_required_config(args: argparse.Namespace) -> tuple[CockpitConfig, Path]:
-    """The config named by --config or ./cockpit.toml; its absence is a usage error."""
-    path = find_config(getattr(args, "config", None))
-    if path is None:
-        raise ConfigError("no cockpit.toml in this folder: pass --config FILE, or write one with `cockpit init`")
-    return load_config(path), path
-
-
-def open_evidence(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace, version: str) -> EvidenceStore:
-    """The release's evidence store; a relative [evidence] dir is relative to the config file."""
-    if getattr(args, "evidence_dir", None):
-        root = Path(args.evidence_dir)
-    else:
-        root = Path(config.evidence.dir)
-        if not root.is_absolute() and config_path is not None:
-            root = config_path.parent / root
-    return EvidenceStore(root, version, config.redactor())
 
 
 def _table(title: str, results: list[CheckResult]) -> Any:
@@ -131,12 +111,7 @@ def _cmd_blast_radius(args: argparse.Namespace) -> int:
     validate_version(args.version)
     if not args.url.startswith(("http://", "https://")):
         raise ConfigError(f"URL: {args.url!r} is not an http:// or https:// URL")
-    try:
-        seconds = parse_duration(args.seconds)
-    except ValueError as exc:
-        raise ConfigError(f"SECONDS: {exc}") from None
-    if seconds <= 0:
-        raise ConfigError("SECONDS: must be more than 0")
+    seconds = positive_duration("SECONDS", args.seconds)
     config, _ = load_required_config(args)
     specs = [s for s in config.enabled_checks("blast") if s.kind == "blast_radius"]
     if not specs:

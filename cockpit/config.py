@@ -11,15 +11,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from cockpit.checks.specs import CheckSpec
+from cockpit.checks.specs import CHECK_KINDS, CheckSpec
 from cockpit.durations import Duration
 from cockpit.redaction import Redactor, dsn_password
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 DEFAULT_CONFIG_NAME = "cockpit.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -374,7 +378,8 @@ def merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
     return merged
 
 
-def _read_toml(path: Path, label: str) -> dict[str, Any]:
+def read_toml(path: Path | Traversable, label: str) -> dict[str, Any]:
+    """A TOML file's tables; ConfigError (one line, naming `label`) when it cannot be read or parsed."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -395,10 +400,8 @@ def default_playbook() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _error_path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+def _error_path(data: dict[str, Any], loc: tuple[Any, ...], kinds: Sequence[str]) -> str:
     """A readable key path; items of checks/triggers are named by their id/name."""
-    from cockpit.checks.specs import CHECK_KINDS
-
     parts: list[str] = []
     node: Any = data
     for item in loc:
@@ -408,7 +411,7 @@ def _error_path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
             node = child
             continue
         # pydantic adds union branch names ('sql', 'function-after[...]') that are not keys
-        if item in CHECK_KINDS or "[" in item or (isinstance(node, dict) and "kind" in node and item == node["kind"]):
+        if item in kinds or "[" in item or (isinstance(node, dict) and "kind" in node and item == node["kind"]):
             continue
         name = item.rstrip("_")  # for_ is spelt "for" in TOML
         parts.append(f".{name}" if parts else name)
@@ -416,7 +419,7 @@ def _error_path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _phrase(error: dict[str, Any]) -> str:
+def _phrase(error: dict[str, Any], kinds: Sequence[str] | None, noun: str) -> str:
     kind = error.get("type")
     if kind == "extra_forbidden":
         return "unknown key"
@@ -424,11 +427,33 @@ def _phrase(error: dict[str, Any]) -> str:
         return "required value is missing"
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
+        if kinds is not None:
+            return f"{ctx.get('tag')!r} is not a {noun} (one of: {', '.join(kinds)})"
         return f"{ctx.get('tag')!r} is not a known {ctx.get('discriminator', 'kind').strip(chr(39))} (one of: {ctx.get('expected_tags')})"
     if kind == "union_tag_not_found":
+        if kinds is not None:
+            return f"kind is missing (one of: {', '.join(kinds)})"
         return "kind is missing (every check needs kind = \"...\")"
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
+
+
+def validation_message(exc: ValidationError, data: dict[str, Any], label: str, *,
+                       kinds: Sequence[str] | None = None, noun: str = "kind") -> str:
+    """One line for a failed validation: the file, the key, what is wrong (and how many more problems).
+
+    kinds: the `kind` values of the data's tagged union (default: the check kinds, listed as pydantic lists them);
+    noun: what a kind is called in the message ("fault kind").
+    """
+    errors = exc.errors()
+    # An unknown key explains a "missing" one next to it (a typo), so it is reported first.
+    errors.sort(key=lambda e: e.get("type") != "extra_forbidden")
+    error = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    path = _error_path(data, error["loc"], CHECK_KINDS if kinds is None else kinds)
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        path += ".kind"
+    return f"{label}: {path}: {_phrase(error, kinds, noun)}{more}"
 
 
 def validate_config(data: dict[str, Any], label: str) -> CockpitConfig:
@@ -436,15 +461,7 @@ def validate_config(data: dict[str, Any], label: str) -> CockpitConfig:
     try:
         return CockpitConfig.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # An unknown key explains a "missing" one next to it (a typo), so it is reported first.
-        errors.sort(key=lambda e: e.get("type") != "extra_forbidden")
-        error = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        path = _error_path(data, error["loc"])
-        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-            path += ".kind"
-        raise ConfigError(f"{label}: {path}: {_phrase(error)}{more}") from None
+        raise ConfigError(validation_message(exc, data, label)) from None
 
 
 def load_config(path: str | Path | None, base_dir: Path | None = None) -> CockpitConfig:
@@ -452,12 +469,12 @@ def load_config(path: str | Path | None, base_dir: Path | None = None) -> Cockpi
     user: dict[str, Any] = {}
     label = str(path) if path is not None else "(built-in defaults)"
     if path is not None:
-        user = _substitute_env(_read_toml(Path(path), label), "", label)
+        user = _substitute_env(read_toml(Path(path), label), "", label)
     playbook_file = (user.get("playbook") or {}).get("file") if isinstance(user.get("playbook"), dict) else None
     if playbook_file:
         root = Path(path).parent if path is not None else (base_dir or Path.cwd())
         playbook_path = (root / playbook_file) if not Path(playbook_file).is_absolute() else Path(playbook_file)
-        base = _substitute_env(_read_toml(playbook_path, str(playbook_path)), "", str(playbook_path))
+        base = _substitute_env(read_toml(playbook_path, str(playbook_path)), "", str(playbook_path))
     else:
         base = default_playbook()
     return validate_config(merge_tables(base, user), label)

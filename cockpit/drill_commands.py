@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from cockpit.cli import UsageError
 from cockpit.clock import iso_utc
+from cockpit.command_line import cancel_on_signals, open_event_sink
 
 EXIT_CANNOT_START = 3
 SOURCES = ("auto", "prometheus", "simulator")
@@ -46,12 +47,6 @@ def register(subparsers: Any) -> None:
     drill.set_defaults(func=_cmd_drill)
 
 
-def _usage(message: str) -> Exception:
-    from cockpit.cli import UsageError
-
-    return UsageError(message)
-
-
 def _cmd_drill(args: argparse.Namespace) -> int:
     from cockpit.drill.scenario import list_scenarios, load_scenario
 
@@ -62,15 +57,15 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         return 0
     scenario = load_scenario(args.scenario)  # ConfigError: one line, exit 2
     if args.stage_seconds is not None and not 3 <= args.stage_seconds <= 3600:
-        raise _usage("--stage-seconds must be between 3 and 3600")
+        raise UsageError("--stage-seconds must be between 3 and 3600")
     if args.source == "prometheus":
         from cockpit.drill.prometheus import prometheus_binary
 
         if prometheus_binary() is None:
-            raise _usage("--source prometheus: no prometheus binary on PATH (use --source simulator)")
+            raise UsageError("--source prometheus: no prometheus binary on PATH (use --source simulator)")
     if not args.headless and sys.stdin.isatty() and sys.stdout.isatty():
         if args.events:
-            raise _usage("--events needs --headless (the drill screen shows the events itself)")
+            raise UsageError("--events needs --headless (the drill screen shows the events itself)")
         from cockpit.tui_commands import run_drill_screen
 
         return run_drill_screen(
@@ -144,35 +139,12 @@ class _Tee:
                 sink.emit(record)
 
 
-def _outcome_line(outcome: Any) -> str:
-    if outcome.result == "promoted":
-        return "outcome: PROMOTED: every stage passed"
-    where = f"stage {outcome.stage} ({outcome.weight:g}%)"
-    why = "; ".join(str(r.get("message", "")) for r in outcome.reasons[:2])
-    if outcome.result == "rolled_back":
-        text = f"outcome: ROLLED BACK at {where}" + (f": {why}" if why else "")
-        rollback = outcome.rollback or {}
-        if rollback.get("decision_to_command_ms") is not None:
-            text += f" (decision→rollback command {rollback['decision_to_command_ms']:.0f} ms)"
-        if outcome.recovered_at is not None:
-            text += "; signals recovered after the rollback"
-        return text
-    return f"outcome: ABORTED at {where}: {outcome.error or why}"
-
-
 def _run(args: argparse.Namespace, scenario: Any) -> int:
     from cockpit.drill.session import DrillError, DrillOptions, DrillSession
-    from cockpit.engine.canary import CanaryError, JsonLinesSink
+    from cockpit.canary_commands import outcome_line
+    from cockpit.engine.canary import CanaryError
 
-    progress: TextIO = sys.stdout
-    json_sink = None
-    if args.events == "-":
-        json_sink, progress = JsonLinesSink(sys.stdout), sys.stderr
-    elif args.events:
-        try:
-            json_sink = JsonLinesSink(open(args.events, "a", encoding="utf-8"), close=True)
-        except OSError as exc:
-            raise _usage(f"--events {args.events}: {exc.strerror or exc}") from None
+    json_sink, progress = open_event_sink(args.events)
     printer = HeadlessPrinter(progress)
     options = DrillOptions(
         scenario,
@@ -186,10 +158,7 @@ def _run(args: argparse.Namespace, scenario: Any) -> int:
         printer.line(text)
 
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        cancel_on_signals()
         printer.line(f"scenario {scenario.name}: {scenario.description or scenario.summary()}")
         printer.line(f"faults: {scenario.summary()}; stages of {options.stage_seconds:g}s")
         async with DrillSession(options) as drill:
@@ -197,7 +166,7 @@ def _run(args: argparse.Namespace, scenario: Any) -> int:
             printer.line(f"simulated service {drill.simulator.url}; signals read from {drill.source_label}")
             printer.line(f"evidence {drill.store.dir}")
             outcome = await drill.run(events=_Tee(printer, json_sink), say=say)
-            printer.line(_outcome_line(outcome))
+            printer.line(outcome_line(outcome, "outcome: ", recovery=True))
             printer.line(f"journal {outcome.journal}")
             return outcome
 
@@ -210,7 +179,7 @@ def _run(args: argparse.Namespace, scenario: Any) -> int:
         print(f"cockpit: DRILL could not start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     except CanaryError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     finally:
         if json_sink is not None:
             json_sink.close()

@@ -46,20 +46,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[CockpitConfig, Path | None, dict[str, float | None] | None]:
+    from cockpit.command_line import baseline_of_version
+
     path = find_config(args.config)
     config = load_config(path)
-    baseline = None
-    if args.baseline_version:
-        from cockpit.baseline import baseline_file, load_baseline
-        from cockpit.check_commands import open_evidence
-        from cockpit.release_version import validate_version
-
-        version = validate_version(args.baseline_version)
-        store = open_evidence(config, path, args, version)
-        baseline = load_baseline(store)
-        if baseline is None:
-            raise ConfigError(f"--baseline-version {version}: no readable {baseline_file(version)} in {store.dir}")
-    return config, path, baseline
+    return config, path, baseline_of_version(config, path, args)
 
 
 def _write(target: str | None, text: str) -> None:

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,7 +36,10 @@ from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
 from cockpit.engine.journal import JOURNAL_NAME, Journal, JournalError
-from cockpit.engine.model import SignalReading, TriggerReading
+from cockpit.engine.model import TriggerReading
+from cockpit.engine.run_lock import RunLock, RunLockHeld
+from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
+from cockpit.engine.traffic import rollback_evidence, rollback_fields
 from cockpit.evidence import EvidenceStore
 from cockpit.night_hours import (
     HourAggregate,
@@ -91,24 +92,6 @@ class _NightJournal(Journal):
         super().__init__(path)
         self.loaded: list[dict[str, Any]] = self.records  # read once at start, for the resume, then let go
         self.records = deque(maxlen=keep)  # type: ignore[assignment]
-
-
-def _signals_json(readings: list[SignalReading]) -> dict[str, dict[str, Any]]:
-    return {
-        s.name: {"value": s.value, "state": str(s.state), "limit": s.limit, "unit": s.unit, "window": s.window,
-                 "reason": s.reason, "dry_run": s.dry_run}
-        for s in readings
-    }
-
-
-def _triggers_json(readings: list[TriggerReading]) -> dict[str, dict[str, Any]]:
-    # Only what is not quiet: twenty quiet triggers every 15 s for a night would be most of the journal.
-    return {
-        t.name: {"firing": t.firing, "active": t.active, "action": t.action, "auto": t.auto, "value": t.value,
-                 "error": t.error, "dry_run": t.dry_run, "since": t.since}
-        for t in readings
-        if t.firing or t.active or t.error
-    }
 
 
 def _num(value: Any) -> float | None:
@@ -213,7 +196,7 @@ class FirstNight:
         self.rollbacks: deque[dict[str, Any]] = deque(maxlen=8)
         self.closed: dict[int, dict[str, Any]] = {}  # hour -> summary (at most `hours` small dicts)
         self.agg: HourAggregate | None = None
-        self._lock_fd: int | None = None
+        self._lock = RunLock(store.dir)
         self.baseline_file: str | None = None
         self._pending_rollback: dict[str, Any] | None = None  # started before a stop, never done
         self._unclosed_rollback: dict[str, Any] | None = None  # done in an hour not closed before the stop
@@ -247,29 +230,16 @@ class FirstNight:
                 self.journal.close()
                 with contextlib.suppress(Exception):
                     self.store.record(JOURNAL_NAME)
-            self._release_lock()
+            self._lock.release()
 
     def _acquire_lock(self) -> None:
-        from cockpit.engine.canary import LOCK_NAME  # the canary runner's lock: one writer of the journal at a time
-
-        path = self.store.dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        # The canary runner's lock: one writer of the journal at a time.
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise FirstNightError(f"{self.version}: another cockpit process (pid {holder}) is writing this release's journal") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
-
-    def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
-            self._lock_fd = None
+            self._lock.acquire()
+        except RunLockHeld as held:
+            raise FirstNightError(
+                f"{self.version}: another cockpit process (pid {held.holder}) is writing this release's journal"
+            ) from None
 
     def _check_promoted(self, resume: _Resume) -> None:
         done = resume.canary_done
@@ -514,11 +484,13 @@ class FirstNight:
 
     async def _evaluate(self, agg: HourAggregate) -> None:
         now = self.clock.now()
-        start, end = agg.started_at, agg.ends_at
         # {window} may widen on low night-time traffic, up to an hour: never wider than the hour it reports.
-        signals, triggers = await asyncio.gather(self._sample(max(self.started_at, now - self.hour_length), agg.ends_at),
-                                                 self._triggers())
-        signals_json, triggers_json = _signals_json(signals), _triggers_json(triggers)
+        signals, triggers = await asyncio.gather(
+            sample_signals(self.signal_board, self.config, self.clock, max(self.started_at, now - self.hour_length), agg.ends_at),
+            evaluate_triggers(self.trigger_board, self.config, self.clock),
+        )
+        # Only the triggers that are not quiet: twenty quiet ones every 15 s for a night would be most of the journal.
+        signal_data, trigger_data = signals_json(signals), triggers_json(triggers, quiet=False)
         board: dict[str, Any] = {}
         if any(t.firing for t in triggers):
             taker = getattr(self.trigger_board, "snapshot", None)
@@ -527,9 +499,9 @@ class FirstNight:
                     snap = taker()
                     board = {"triggers": {"timers": {n: t for n, t in (snap.get("timers") or {}).items()
                                                      if isinstance(t, dict) and t.get("since") is not None}}}
-        self.emit("sample", stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour, signals=signals_json,
-                  triggers=triggers_json, **({"board": board} if board else {}))
-        agg.add_sample(now, signals_json, triggers_json)
+        self.emit("sample", stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour, signals=signal_data,
+                  triggers=trigger_data, **({"board": board} if board else {}))
+        agg.add_sample(now, signal_data, trigger_data)
         acting = [t for t in triggers if t.active and t.action == "rollback" and not t.dry_run and t.error is None]
         if acting and self._may_roll_back():
             await self._roll_back(acting, agg)
@@ -541,34 +513,6 @@ class FirstNight:
         if self.traffic is None:
             return self.rollback_count == 0
         return self.rollback_count < MAX_ROLLBACK_TRIES
-
-    def _guard(self) -> float:
-        prometheus = self.config.prometheus
-        per_query = prometheus.timeout * (prometheus.retries + 1) + 2.0 if prometheus is not None else 15.0
-        return max(per_query * 2, 10.0)
-
-    async def _sample(self, started_at: float, ends_at: float) -> list[SignalReading]:
-        try:
-            return list(await asyncio.wait_for(self.signal_board.sample(started_at, ends_at), timeout=self._guard()))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            from cockpit.engine.model import SignalState
-
-            why = f"sampling failed: {type(exc).__name__}: {exc}"
-            now = self.clock.now()
-            return [SignalReading(name, SignalState.BLIND, None, s.max if s.max is not None else s.min, s.query, now,
-                                  reason=why, dry_run=s.dry_run, unit=s.unit)
-                    for name, s in self.config.enabled_signals().items()]
-
-    async def _triggers(self) -> list[TriggerReading]:
-        try:
-            return list(await asyncio.wait_for(self.trigger_board.evaluate(), timeout=self._guard()))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            return [TriggerReading("triggers", False, False, "rollback", False, "", self.clock.now(),
-                                   error=f"triggers could not be evaluated: {type(exc).__name__}: {exc}")]
 
     # ------------------------------------------------------------------ rollback
 
@@ -589,31 +533,17 @@ class FirstNight:
 
     async def _run_rollback(self, started: dict[str, Any], agg: HourAggregate, decided_perf: float | None = None) -> None:
         decided_at = _num(started.get("decided_at"))
-        common = {"stage": self.stage, "weight": self.weight, "phase": NIGHT, "hour": agg.hour, "decided_at": decided_at}
+        common = {"stage": self.stage, "weight": self.weight, "phase": NIGHT, "hour": agg.hour}
         if self.traffic is None:
-            done = self.emit("rollback_done", **common, ok=False, attempts=0, command_started_at=None,
+            done = self.emit("rollback_done", **common, decided_at=decided_at, ok=False, attempts=0, command_started_at=None,
                              command_ended_at=None, decision_to_command_ms=None, error=NO_TRAFFIC)
         else:
             result = await self.traffic.rollback(self.version, self.stage, self.weight)
-            first = result.attempts[0] if result.attempts else None
-            lag_ms = round((result.started_at - decided_at) * 1000, 3) if decided_at is not None else None
-            wall_ms = (round((first.started_perf - decided_perf) * 1000, 3)
-                       if first is not None and decided_perf and first.started_perf else None)
-            done = self.emit("rollback_done", **common, ok=result.ok, attempts=result.attempt_count,
-                             command_started_at=result.started_at, command_ended_at=result.ended_at,
-                             decision_to_command_ms=lag_ms, decision_to_command_wall_ms=wall_ms, error=result.error,
-                             target=result.target)
+            fields = rollback_fields(result, decided_at, decided_perf)
+            done = self.emit("rollback_done", **common, **fields)
             why = "; ".join(str(r.get("message", "")) for r in (started.get("reasons") or [])[:4])
-            header = [
-                f"# First-night rollback — {self.version} hour {agg.hour:02d}",
-                f"why:              {why}",
-                f"decided:          {iso_utc(decided_at) if decided_at is not None else '?'}",
-                f"command started:  {iso_utc(result.started_at)}",
-                f"command ended:    {iso_utc(result.ended_at)}",
-                f"decision→command: {lag_ms} ms (clock), {wall_ms} ms (measured in this process)",
-                "",
-            ]
-            self._write(f"rollback_first_night_{self.version}.txt", "\n".join(header) + result.as_text())
+            title = f"First-night rollback — {self.version} hour {agg.hour:02d}"
+            self._write(f"rollback_first_night_{self.version}.txt", rollback_evidence(title, why, result, fields))
         summary = self._rollback_summary(started, done)
         agg.rollbacks.append(summary)
         self.rollbacks.append(summary)

@@ -12,18 +12,18 @@ import asyncio
 import shutil
 import signal
 import sys
-import time
 from typing import Any
 
+from cockpit.cli import UsageError
+from cockpit.command_line import (
+    cancel_on_signals,
+    load_required_config,
+    open_evidence,
+    positive_duration,
+    progress_printer,
+)
 from cockpit.config import ConfigError
-from cockpit.durations import parse_duration
 from cockpit.release_version import validate_version
-
-
-def _usage(message: str) -> Exception:
-    from cockpit.cli import UsageError
-
-    return UsageError(message)
 
 
 def register(subparsers: Any) -> None:
@@ -46,45 +46,21 @@ def register(subparsers: Any) -> None:
     night.set_defaults(func=_cmd_first_night)
 
 
-def _printer() -> Any:
-    from cockpit.clock import iso_utc
-
-    def say(text: str, loud: bool = False) -> None:
-        stream = sys.stderr if loud else sys.stdout
-        try:
-            print(f"{iso_utc(time.time())[11:19]} {'!! ' if loud else ''}{text}", file=stream, flush=True)
-        except (OSError, ValueError):
-            pass  # the terminal went away; the journal and the hourly logs keep the record
-
-    return say
-
-
-def _duration(flag: str, text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise _usage(f"{flag}: {exc}") from None
-    if seconds <= 0:
-        raise _usage(f"{flag}: must be more than 0")
-    return seconds
-
-
 def _cmd_first_night(args: argparse.Namespace) -> int:
-    from cockpit.check_commands import load_required_config, open_evidence
     from cockpit.engine.traffic import traffic_from_config
 
     version = validate_version(args.version)
     if not 1 <= args.hours <= 168:
-        raise _usage(f"--hours: {args.hours} is not between 1 and 168")
-    hour_length = _duration("--hour-length", args.hour_length)
-    every = _duration("--every", args.every) if args.every else None
+        raise UsageError(f"--hours: {args.hours} is not between 1 and 168")
+    hour_length = positive_duration("--hour-length", args.hour_length)
+    every = positive_duration("--every", args.every) if args.every else None
     config, path = load_required_config(args)
     if args.selector:
         config = config.model_copy(update={"canary": config.canary.model_copy(update={"selector": args.selector})})
     if config.prometheus is None:
         raise ConfigError("no [prometheus] configured: the first night cannot watch its signals")
     store = open_evidence(config, path, args, version)
-    say = _printer()
+    say = progress_printer(sys.stdout)
     traffic = traffic_from_config(config.traffic, redactor=config.redactor())
     if config.traffic.rollback and shutil.which(config.traffic.rollback[0]) is None:
         raise ConfigError(f"traffic.rollback: command {config.traffic.rollback[0]!r} is not found or not executable")
@@ -103,10 +79,7 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
     clock = SystemClock()
 
     async def main() -> Any:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)  # type: ignore[union-attr]
+        cancel_on_signals()
         notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
         if notifier is not None:
             notifier.start()
@@ -125,7 +98,7 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
               "(missed hours are back-filled from Prometheus' history)", file=sys.stderr)
         return 130
     except FirstNightError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     finally:
         source.close()
     head = f"{version}: first night " + ("already done: " if outcome.already_finished else "done: ")

@@ -10,9 +10,8 @@ that was not prefetched (a window widened on low traffic) is asked of
 Prometheus as an instant query at that time, and counted.
 
 The boards (SignalBoard, TriggerBoard) and `decide` are the live ones; the
-stage bookkeeping is the runner's RunState, fed journal-shaped records. The
-only rule restated here is when a HOLD starts a hold (none in force, holds
-left), as the runner's `_start_hold` does.
+stage bookkeeping is the runner's RunState, fed journal-shaped records, and a
+HOLD starts a hold by the runner's rule (`StageState.starts_hold`).
 """
 
 from __future__ import annotations
@@ -431,9 +430,7 @@ async def replay(
             if not keep_going:
                 break
         elif decision.action == Action.HOLD:
-            # As the runner's _start_hold: a hold starts only when none is in force and one is left.
-            in_force = current.hold_until is not None and now < current.hold_until
-            if not in_force and current.holds_used < canary.max_holds:
+            if current.starts_hold(now, canary.max_holds):  # the runner's rule
                 until = now + float(canary.hold_extension)
                 used = current.holds_used + 1
                 state.apply({"event": "hold", "ts": now, "stage": stage, "until": until,

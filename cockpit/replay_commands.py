@@ -74,7 +74,7 @@ def _range(args: argparse.Namespace, config: CockpitConfig) -> tuple[float, floa
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from cockpit.check_commands import load_required_config
+    from cockpit.command_line import baseline_of_version, load_required_config
     from cockpit.replay import ReplayError, replay
     from cockpit.sources.prometheus import PrometheusSource
 
@@ -84,17 +84,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not config.enabled_signals() and not any(t.enabled for t in config.triggers):
         raise ConfigError(f"{path}: no enabled signal or trigger to replay")
     start, end, step, note = _range(args, config)
-    baseline = None
-    if args.baseline_version:
-        from cockpit.baseline import baseline_file, load_baseline
-        from cockpit.check_commands import open_evidence
-        from cockpit.release_version import validate_version
-
-        version = validate_version(args.baseline_version)
-        store = open_evidence(config, path, args, version)
-        baseline = load_baseline(store)
-        if baseline is None:
-            raise ConfigError(f"--baseline-version {version}: no readable {baseline_file(version)} in {store.dir}")
+    baseline = baseline_of_version(config, path, args)
     if note:
         print(f"cockpit: {note}", file=sys.stderr)
     source = PrometheusSource(config.prometheus, config.redactor())

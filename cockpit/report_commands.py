@@ -13,15 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cockpit.cli import UsageError
+from cockpit.command_line import open_evidence
 from cockpit.config import CockpitConfig, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
-
-
-def _usage(message: str) -> Exception:
-    from cockpit.cli import UsageError
-
-    return UsageError(message)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +63,6 @@ class _Release:
     """The release's store, facts and the configuration's names for its signals."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from cockpit.check_commands import open_evidence
         from cockpit.release_facts import ReportError, read_release
 
         version = validate_version(args.version)
@@ -77,7 +72,7 @@ class _Release:
         try:
             self.facts = read_release(self.store)
         except ReportError as exc:
-            raise _usage(str(exc)) from None
+            raise UsageError(str(exc)) from None
 
     @property
     def relative(self) -> set[str]:
@@ -121,7 +116,7 @@ def _cmd_rca(args: argparse.Namespace) -> int:
     release = _Release(args)
     name = rca_file(release.store.version)
     if release.store.path(name).exists() and not args.force:
-        raise _usage(f"{release.store.path(name)} exists (people may have filled it in): pass --force to redraft it")
+        raise UsageError(f"{release.store.path(name)} exists (people may have filled it in): pass --force to redraft it")
     files = sorted(set(release.store.files()) | {name})
     release.store.write_text(name, rca_markdown(release.facts, files))
     print(f"{release.store.path(name)}: drafted; fill in the cause and the actions")
@@ -158,7 +153,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise _usage(f"--out {out}: {exc.strerror or exc}") from None
+            raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
         print(f"{out}: the release page of {store.version} (Markdown)")
         return 0
     from rich.console import Console

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cockpit.check_commands import load_required_config, open_evidence
+from cockpit.command_line import load_required_config, open_evidence
 from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
 from cockpit.ticks import record_tick, validate_initials

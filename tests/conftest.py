@@ -2,51 +2,32 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from tests.services import PgBouncer, Postgres, Prometheus, temp_root
+from tests.services import PgBouncer, Postgres, Prometheus, running, temp_root
 
 TEST_DB = "cockpit_test"
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    root = temp_root("cockpit-pg-")
-    server = Postgres(root)
-    server.start()
-    server.psql(f"CREATE DATABASE {TEST_DB}")
-    try:
+    with running(Postgres(temp_root("cockpit-pg-"))) as server:
+        server.psql(f"CREATE DATABASE {TEST_DB}")
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def pgbouncer(postgres: Postgres) -> Iterator[PgBouncer]:
-    root = temp_root("cockpit-pgb-")
-    bouncer = PgBouncer(root, postgres, TEST_DB)
-    bouncer.start()
-    try:
+    with running(PgBouncer(temp_root("cockpit-pgb-"), postgres, TEST_DB)) as bouncer:
         yield bouncer
-    finally:
-        bouncer.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def prometheus() -> Iterator[Prometheus]:
-    root = temp_root("cockpit-prom-")
-    server = Prometheus(root)
-    server.start()
-    try:
+    with running(Prometheus(temp_root("cockpit-prom-"))) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +35,10 @@ def exporter(prometheus: Prometheus):
     """A prometheus_client exporter scraped by the session's Prometheus as job "cockpit_exporter"."""
     from tests.exporter import JOB, Exporter
 
-    instance = Exporter()
-    instance.start()
-    prometheus.add_target(instance.address, JOB)
-    prometheus.wait_for_data(f'cockpit_test_nan{{job="{JOB}"}}')
-    try:
+    with running(Exporter()) as instance:
+        prometheus.add_target(instance.address, JOB)
+        prometheus.wait_for_data(f'cockpit_test_nan{{job="{JOB}"}}')
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="session")
@@ -69,14 +46,8 @@ def alertmanager():
     """A real Alertmanager on loopback (clustering off), started once per session."""
     from tests.services import Alertmanager
 
-    root = temp_root("cockpit-am-")
-    server = Alertmanager(root)
-    server.start()
-    try:
+    with running(Alertmanager(temp_root("cockpit-am-"))) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +55,8 @@ def http_app(postgres: Postgres):
     """The HTTP test service (tests/http_app.py) and its cross-origin sibling, with an orders table in PostgreSQL."""
     from tests.http_app import HttpApp, create_schema
 
-    app = HttpApp(create_schema(postgres))
-    app.start()
-    try:
+    with running(HttpApp(create_schema(postgres))) as app:
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture(scope="session")
@@ -97,11 +64,5 @@ def ntp_server():
     """chronyd serving NTP on 127.0.0.1 (its own port, system clock untouched), started once per session."""
     from tests.services import Chrony
 
-    root = temp_root("cockpit-ntp-")
-    server = Chrony(root)
-    server.start()
-    try:
+    with running(Chrony(temp_root("cockpit-ntp-"))) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)

@@ -18,8 +18,11 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -63,6 +66,50 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+def spawn(argv: list[str], log: Path) -> subprocess.Popen:
+    """Start a server in the background, its stderr to `log`."""
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+
+
+def check_alive(process: subprocess.Popen | None, name: str, log: Path) -> None:
+    """RuntimeError with the log's tail when the server already exited (a bad flag, a taken port)."""
+    if process is not None and process.poll() is not None:
+        tail = log.read_text(errors="replace")[-500:]
+        raise RuntimeError(f"{name} exited with {process.returncode}: {tail}")
+
+
+def http_ready(url: str) -> bool:
+    """Whether GET `url` answers 200 (a server's /-/ready)."""
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def stop_process(process: subprocess.Popen | None) -> None:
+    """SIGTERM, up to 10 s to exit, then SIGKILL."""
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running(service: Any) -> Iterator[Any]:
+    """Start a service (anything with start() and stop()), hand it over, then stop it and remove its `root` folder if any."""
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        if getattr(service, "root", None) is not None:
+            shutil.rmtree(service.root, ignore_errors=True)
 
 
 @dataclass
@@ -224,7 +271,7 @@ scrape_configs:
         refresh_interval: 1s
 """
         )
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 shutil.which("prometheus") or "/usr/bin/prometheus",
                 f"--config.file={config}",
@@ -233,17 +280,9 @@ scrape_configs:
                 "--web.enable-lifecycle",
                 "--log.level=warn",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "prometheus.log", "wb"),
+            self.root / "prometheus.log",
         )
-        wait_until(self._ready, 20, "Prometheus /-/ready")
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        wait_until(lambda: http_ready(f"{self.url}/-/ready"), 20, "Prometheus /-/ready")
 
     def query(self, expr: str) -> list[dict]:
         from urllib.parse import quote
@@ -256,14 +295,8 @@ scrape_configs:
         return wait_until(lambda: self.query(expr), timeout, f"data for {expr}", interval=0.25)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        stop_process(self.process)
+        self.process = None
 
 
 def temp_root(prefix: str) -> Path:
@@ -288,7 +321,7 @@ class Alertmanager:
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "alertmanager.yml"
         config.write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager",
                 f"--config.file={config}",
@@ -297,20 +330,13 @@ class Alertmanager:
                 "--cluster.listen-address=",
                 "--log.level=warn",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "alertmanager.log", "wb"),
+            self.root / "alertmanager.log",
         )
         wait_until(self._ready, 20, "Alertmanager /-/ready")
 
     def _ready(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            log = (self.root / "alertmanager.log").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"Alertmanager exited with {self.process.returncode}: {log}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=0.5) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        check_alive(self.process, "Alertmanager", self.root / "alertmanager.log")
+        return http_ready(f"{self.url}/-/ready")
 
     def create_silence(self, matchers: list[dict], created_by: str = "tests", comment: str = "test", minutes: float = 30) -> str:
         """POST /api/v2/silences; matchers like {"name": "severity", "value": "critical", "isRegex": False}."""
@@ -339,14 +365,8 @@ class Alertmanager:
             pass
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        stop_process(self.process)
+        self.process = None
 
 
 def free_udp_port() -> int:
@@ -402,25 +422,13 @@ class Chrony:
         if not os.path.exists(binary):
             raise RuntimeError("chronyd not found: install chrony (scripts/test.sh does)")
         # -d: foreground, log to stderr; -x: never touch the system clock.
-        self.process = subprocess.Popen(
-            [binary, "-d", "-x", "-f", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "chronyd.log", "wb"),
-        )
+        self.process = spawn([binary, "-d", "-x", "-f", str(config)], self.root / "chronyd.log")
         wait_until(self._ready, 10, "chronyd to answer NTP requests")
 
     def _ready(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            log = (self.root / "chronyd.log").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"chronyd exited with {self.process.returncode}: {log}")
+        check_alive(self.process, "chronyd", self.root / "chronyd.log")
         return sntp_answers(self.port)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        stop_process(self.process)
+        self.process = None

@@ -16,14 +16,13 @@ shows them. A bad file is one line (file, key, what is wrong) and exit 2.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cockpit.config import ConfigError
+from cockpit.config import ConfigError, read_toml, validation_message
 from cockpit.drill.faults import FAULT_KINDS
 from cockpit.durations import Duration
 
@@ -124,45 +123,13 @@ class Scenario(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item in FAULT_KINDS or "[" in str(item):
-            continue  # the union branch pydantic names, not a key in the file
-        else:
-            parts.append(f".{item}" if parts else str(item))
-    return "".join(parts) or "(top level)"
-
-
-def _phrase(error: dict[str, Any]) -> str:
-    kind = error.get("type")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required value is missing"
-    if kind == "union_tag_invalid":
-        return f"{error.get('ctx', {}).get('tag')!r} is not a fault kind (one of: {', '.join(FAULT_KINDS)})"
-    if kind == "union_tag_not_found":
-        return f"kind is missing (one of: {', '.join(FAULT_KINDS)})"
-    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-
-
 def parse_scenario(data: dict[str, Any], label: str, name: str = "") -> Scenario:
     """Validate scenario data; a ConfigError names the file and the key."""
+    full = {"name": name, **data}
     try:
-        scenario = Scenario.model_validate({"name": name, **data})
+        return Scenario.model_validate(full)
     except ValidationError as exc:
-        errors = exc.errors()
-        errors.sort(key=lambda e: e.get("type") != "extra_forbidden")
-        error = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        path = _path(error["loc"])
-        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-            path += ".kind"
-        raise ConfigError(f"{label}: {path}: {_phrase(error)}{more}") from None
-    return scenario
+        raise ConfigError(validation_message(exc, full, label, kinds=FAULT_KINDS, noun="fault kind")) from None
 
 
 def builtin_names() -> list[str]:
@@ -178,26 +145,12 @@ def load_scenario(name_or_path: str | None) -> Scenario:
     if not looks_like_path:
         if target not in builtin_names():
             raise ConfigError(f"no drill scenario {target!r} (built in: {', '.join(builtin_names())}; or give a .toml file)")
-        text = resources.files(SCENARIO_PACKAGE).joinpath(f"{target}.toml").read_text(encoding="utf-8")
+        source: Any = resources.files(SCENARIO_PACKAGE).joinpath(f"{target}.toml")
         label, name = f"scenario {target}", target
     else:
-        path = Path(target)
-        label, name = str(path), path.name.removesuffix(".toml")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{label}: file not found") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{label}: is a directory, not a TOML file") from None
-        except PermissionError:
-            raise ConfigError(f"{label}: permission denied") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{label}: not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
-    return parse_scenario(data, label, name)
+        source = Path(target)
+        label, name = str(source), source.name.removesuffix(".toml")
+    return parse_scenario(read_toml(source, label), label, name)
 
 
 def list_scenarios() -> list[Scenario]:

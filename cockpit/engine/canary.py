@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import sys
 import time
@@ -43,8 +42,10 @@ from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
 from cockpit.engine.journal import JOURNAL_NAME, Journal, JournalError
-from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState, TriggerReading
+from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState
+from cockpit.engine.run_lock import RunLock, RunLockHeld
 from cockpit.engine.run_state import RunState, StageState
+from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.stage_evidence import (
     db_health_text,
     logs_text,
@@ -52,12 +53,18 @@ from cockpit.engine.stage_evidence import (
     stage_file,
     summary_text,
 )
-from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, format_weight, traffic_from_config
+from cockpit.engine.traffic import (
+    AttemptRecord,
+    TrafficAdapter,
+    format_weight,
+    rollback_evidence,
+    rollback_fields,
+    traffic_from_config,
+)
 from cockpit.evidence import EvidenceStore
 from cockpit.reports import cells_from_readings, event_line, warroom_line
 
 WARROOM_FILE = "warroom_log.txt"
-LOCK_NAME = ".run.lock"
 RESULTS = ("promoted", "rolled_back", "aborted")
 NO_TRAFFIC = "no [traffic] configured"
 _ROLLBACKS = (Action.ROLLBACK, Action.IMMEDIATE_ROLLBACK)
@@ -138,37 +145,6 @@ class CanaryOutcome:
         return 0 if self.result == "promoted" else 1
 
 
-def _signals_json(signals: list[SignalReading]) -> dict[str, dict[str, Any]]:
-    return {
-        s.name: {
-            "value": s.value,
-            "state": str(s.state),
-            "limit": s.limit,
-            "unit": s.unit,
-            "window": s.window,
-            "reason": s.reason,
-            "dry_run": s.dry_run,
-        }
-        for s in signals
-    }
-
-
-def _triggers_json(triggers: list[TriggerReading]) -> dict[str, dict[str, Any]]:
-    return {
-        t.name: {
-            "firing": t.firing,
-            "active": t.active,
-            "action": t.action,
-            "auto": t.auto,
-            "value": t.value,
-            "error": t.error,
-            "dry_run": t.dry_run,
-            "since": t.since,
-        }
-        for t in triggers
-    }
-
-
 class CanaryRun:
     """One release's canary run in this process. Use `run_canary`."""
 
@@ -223,7 +199,7 @@ class CanaryRun:
         self._operator_rollback: asyncio.Future[Ending] | None = None
         self._rollback_finished: asyncio.Future[dict[str, Any]] | None = None
         self._background: set[asyncio.Task[None]] = set()
-        self._lock_fd: int | None = None
+        self._lock = RunLock(store.dir)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -264,31 +240,16 @@ class CanaryRun:
                 self.journal.close()
                 with contextlib.suppress(Exception):
                     self.store.record(JOURNAL_NAME)
-            self._release_lock()
+            self._lock.release()
         return self._outcome(resumed=resumed, already_finished=False)
 
     def _acquire_lock(self) -> None:
-        path = self.store.dir / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
+            self._lock.acquire()
+        except RunLockHeld as held:
             raise CanaryError(
-                f"the canary run for {self.version} is already live (pid {holder}): command it with `cockpit ctl {self.version} …`"
+                f"the canary run for {self.version} is already live (pid {held.holder}): command it with `cockpit ctl {self.version} …`"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
-
-    def _release_lock(self) -> None:
-        if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            with contextlib.suppress(OSError):
-                os.close(self._lock_fd)
-            self._lock_fd = None
 
     def _prepare(self) -> None:
         """Boards and the traffic adapter, built from config unless the caller brought them."""
@@ -554,7 +515,8 @@ class CanaryRun:
 
         current = self._stage(stage)
         signals, triggers = await asyncio.gather(
-            self._sample_signals(current.started_at, current.ends_at), self._evaluate_triggers()
+            sample_signals(self.signal_board, self.config, self.clock, current.started_at, current.ends_at),
+            evaluate_triggers(self.trigger_board, self.config, self.clock),
         )
         consecutive = self.state.consecutive_blind + 1 if is_blind(signals, triggers) else 0
         context = StageContext.from_canary(
@@ -582,46 +544,13 @@ class CanaryRun:
                 decision.reasons + [Reason("operator", by, f"held by {by}{why}: the stage waits for `resume`")],
             )
         weight = current.weight
-        self.emit("sample", stage=stage, weight=weight, signals=_signals_json(signals), triggers=_triggers_json(triggers),
+        self.emit("sample", stage=stage, weight=weight, signals=signals_json(signals), triggers=triggers_json(triggers),
                   consecutive_blind=consecutive, board=self._board_snapshot())
         self.emit("decision", stage=stage, weight=weight, action=decision.action.value,
                   reasons=[r.as_dict() for r in decision.reasons], at=decision.at,
                   **({"operator_hold": True} if held is not None else {}))
         self._warroom_minute(stage, weight, signals, decision.action.value)
         return decision, decided_perf, converted
-
-    def _guard_seconds(self) -> float:
-        # Real seconds a board may take before its readings count as blind (the boards have their own timeouts).
-        prometheus = self.config.prometheus
-        per_query = prometheus.timeout * (prometheus.retries + 1) + 2.0 if prometheus is not None else 15.0
-        return max(per_query * 2, 10.0)
-
-    async def _sample_signals(self, started_at: float, ends_at: float) -> list[SignalReading]:
-        try:
-            return list(await asyncio.wait_for(self.signal_board.sample(started_at, ends_at), timeout=self._guard_seconds()))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            why = "sampling took too long" if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) else f"sampling failed: {type(exc).__name__}: {exc}"
-            return self._blind_signals(why)
-
-    def _blind_signals(self, why: str) -> list[SignalReading]:
-        """Every enabled signal BLIND: a decision never rests on data that did not arrive."""
-        now = self.clock.now()
-        return [
-            SignalReading(name, SignalState.BLIND, None, s.max if s.max is not None else s.min, s.query, now,
-                          reason=why, dry_run=s.dry_run, unit=s.unit)
-            for name, s in self.config.enabled_signals().items()
-        ]
-
-    async def _evaluate_triggers(self) -> list[TriggerReading]:
-        try:
-            return list(await asyncio.wait_for(self.trigger_board.evaluate(), timeout=self._guard_seconds()))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            why = "evaluation took too long" if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) else f"{type(exc).__name__}: {exc}"
-            return [TriggerReading("triggers", False, False, "rollback", False, "", self.clock.now(), error=f"triggers could not be evaluated: {why}")]
 
     def _board_snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = {}
@@ -662,10 +591,8 @@ class CanaryRun:
     def _start_hold(self, stage: int, decision: Decision) -> None:
         current = self._stage(stage)
         now = self.clock.now()
-        if current.hold_until is not None and now < current.hold_until:
-            return  # a hold is in force: a further HOLD adds nothing
-        if current.holds_used >= self.canary.max_holds:
-            return  # every hold is spent: the decision waits for the IC
+        if not current.starts_hold(now, self.canary.max_holds):
+            return  # a hold in force (a further HOLD adds nothing), or every hold spent (the decision waits for the IC)
         until = now + float(self.canary.hold_extension)
         holds_used = current.holds_used + 1
         self.emit("hold", stage=stage, weight=current.weight, until=until, ends_at=max(current.ends_at, until),
@@ -788,27 +715,14 @@ class CanaryRun:
                       dry=self.dry_traffic)
             return
         result = await self.traffic.rollback(self.version, stage, weight)
-        first: AttemptRecord | None = result.attempts[0] if result.attempts else None
-        lag_ms = round((result.started_at - decided_at) * 1000, 3) if decided_at is not None else None
-        wall_ms = round((first.started_perf - decided_perf) * 1000, 3) if first and decided_perf and first.started_perf else None
-        self.emit("rollback_done", stage=stage, weight=weight, ok=result.ok, attempts=result.attempt_count,
-                  decided_at=decided_at, command_started_at=result.started_at, command_ended_at=result.ended_at,
-                  decision_to_command_ms=lag_ms, decision_to_command_wall_ms=wall_ms, error=result.error,
-                  target=result.target)
+        done = rollback_fields(result, decided_at, decided_perf)
+        self.emit("rollback_done", stage=stage, weight=weight, **done)
         started = self.state.rollback_started or {}
         fired_at = started.get("fired_at")
         why = "; ".join(str(r.get("message", "")) for r in (started.get("reasons") or [])[:4])
-        header = [
-            f"# Rollback — {self.version} stage {stage} ({format_weight(weight)}%)",
-            f"why:              {why}",
-            f"first seen bad:   {iso_utc(fired_at) if fired_at is not None else '?'}",
-            f"decided:          {iso_utc(decided_at) if decided_at is not None else '?'}",
-            f"command started:  {iso_utc(result.started_at)}",
-            f"command ended:    {iso_utc(result.ended_at)}",
-            f"decision→command: {lag_ms} ms (clock), {wall_ms} ms (measured in this process)",
-            "",
-        ]
-        self._write_evidence(self._rollback_file, "\n".join(header) + result.as_text())
+        title = f"Rollback — {self.version} stage {stage} ({format_weight(weight)}%)"
+        first_seen = iso_utc(fired_at) if fired_at is not None else "?"
+        self._write_evidence(self._rollback_file, rollback_evidence(title, why, result, done, first_seen))
         if result.ok:
             self.say(f"rollback command done ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)", loud=True)
         else:
@@ -827,8 +741,8 @@ class CanaryRun:
         ends_at = current.ends_at if current else rolled_back_at
         while self.clock.now() < deadline:
             await self._pause(min(self.evaluate_every, deadline - self.clock.now()))
-            signals = await self._sample_signals(started_at, ends_at)
-            self.emit("sample", stage=stage, weight=weight, phase="recovery", signals=_signals_json(signals),
+            signals = await sample_signals(self.signal_board, self.config, self.clock, started_at, ends_at)
+            self.emit("sample", stage=stage, weight=weight, phase="recovery", signals=signals_json(signals),
                       triggers={}, board=self._board_snapshot())
             self._warroom_minute(stage, weight, signals, Action.ROLLBACK.value)
             acting = [s for s in signals if not s.dry_run]

@@ -24,6 +24,11 @@ class StageState:
     hold_until: float | None = None
     samples: int = 0  # evaluations journaled in this stage (recovery samples not counted)
 
+    def starts_hold(self, now: float, max_holds: int) -> bool:
+        """Whether a HOLD decided at `now` starts a hold: none is in force and one is left."""
+        in_force = self.hold_until is not None and now < self.hold_until
+        return not in_force and self.holds_used < max_holds
+
 
 @dataclass
 class RunState:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from cockpit.clock import iso_utc
@@ -51,6 +52,21 @@ def _header(title: str, version: str, stage: int, weight: float, at: float) -> l
     return [f"# {title} — {version} stage {stage} ({format_weight(weight)}%)", f"collected: {iso_utc(at)}", ""]
 
 
+async def _answers(facts: list[tuple[str, Callable[[], Awaitable[Any]]]], timeout: float) -> list[str]:
+    """Each fact's title and its rows (TSV) as asked within `timeout` seconds; or why it was not collected."""
+    lines: list[str] = []
+    for title, ask in facts:
+        lines.append(f"\n## {title}")
+        try:
+            rows = await asyncio.wait_for(ask(), timeout=timeout)
+            lines.append(rows.to_tsv().rstrip("\n"))
+        except (asyncio.TimeoutError, TimeoutError):
+            lines.append(f"not collected: no answer within {timeout:g}s")
+        except Exception as exc:  # DatabaseError and anything unexpected: written, not raised
+            lines.append(f"not collected: {exc}")
+    return lines
+
+
 async def db_health_text(config: CockpitConfig, version: str, stage: int, weight: float, at: float) -> str:
     """Connections by state, the longest transactions, lock waits; or why they could not be read."""
     lines = _header("Database health", version, stage, weight, at)
@@ -63,15 +79,8 @@ async def db_health_text(config: CockpitConfig, version: str, stage: int, weight
     source = PostgresSource(config.postgres, config.redactor(), max_connections=1)
     lines.append(f"database: {source.describe()}")
     try:
-        for title, sql in DB_FACTS:
-            lines.append(f"\n## {title}")
-            try:
-                rows = await asyncio.wait_for(source.fetch(sql), timeout=config.postgres.timeout + 1)
-                lines.append(rows.to_tsv().rstrip("\n"))
-            except (asyncio.TimeoutError, TimeoutError):
-                lines.append(f"not collected: no answer within {config.postgres.timeout + 1:g}s")
-            except Exception as exc:  # DatabaseError and anything unexpected: written, not raised
-                lines.append(f"not collected: {exc}")
+        facts = [(title, partial(source.fetch, sql)) for title, sql in DB_FACTS]
+        lines += await _answers(facts, config.postgres.timeout + 1)
     finally:
         try:
             await source.aclose()
@@ -91,15 +100,7 @@ async def pgbouncer_text(config: CockpitConfig, version: str, stage: int, weight
         return "\n".join(lines + [f"not collected: the pgBouncer source is not available ({exc})"]) + "\n"
     source = PgBouncerSource(config.pgbouncer, config.redactor())
     lines.append(f"admin console: {source.describe()}")
-    for statement in PGBOUNCER_FACTS:
-        lines.append(f"\n## {statement}")
-        try:
-            rows = await asyncio.wait_for(source.query(statement), timeout=config.pgbouncer.timeout + 1)
-            lines.append(rows.to_tsv().rstrip("\n"))
-        except (asyncio.TimeoutError, TimeoutError):
-            lines.append(f"not collected: no answer within {config.pgbouncer.timeout + 1:g}s")
-        except Exception as exc:
-            lines.append(f"not collected: {exc}")
+    lines += await _answers([(s, partial(source.query, s)) for s in PGBOUNCER_FACTS], config.pgbouncer.timeout + 1)
     return "\n".join(lines) + "\n"
 
 

@@ -100,6 +100,36 @@ class TrafficResult:
         return "\n".join(lines) + "\n"
 
 
+def rollback_fields(result: TrafficResult, decided_at: float | None, decided_perf: float | None) -> dict[str, Any]:
+    """A rollback_done record's fields: what ran, when, and decision→command (by the clock, and measured here)."""
+    first = result.attempts[0] if result.attempts else None
+    lag_ms = round((result.started_at - decided_at) * 1000, 3) if decided_at is not None else None
+    wall_ms = round((first.started_perf - decided_perf) * 1000, 3) if first and decided_perf and first.started_perf else None
+    return {"ok": result.ok, "attempts": result.attempt_count, "decided_at": decided_at,
+            "command_started_at": result.started_at, "command_ended_at": result.ended_at,
+            "decision_to_command_ms": lag_ms, "decision_to_command_wall_ms": wall_ms, "error": result.error,
+            "target": result.target}
+
+
+def rollback_evidence(title: str, why: str, result: TrafficResult, done: dict[str, Any], first_seen: str | None = None) -> str:
+    """The rollback's evidence file: why, when (decided, command started and ended, first seen bad), then the result."""
+    from cockpit.clock import iso_utc
+
+    decided_at = done.get("decided_at")
+    lines = [f"# {title}", f"why:              {why}"]
+    if first_seen is not None:
+        lines.append(f"first seen bad:   {first_seen}")
+    lines += [
+        f"decided:          {iso_utc(decided_at) if decided_at is not None else '?'}",
+        f"command started:  {iso_utc(result.started_at)}",
+        f"command ended:    {iso_utc(result.ended_at)}",
+        f"decision→command: {done.get('decision_to_command_ms')} ms (clock), "
+        f"{done.get('decision_to_command_wall_ms')} ms (measured in this process)",
+        "",
+    ]
+    return "\n".join(lines) + result.as_text()
+
+
 class TrafficAdapter(Protocol):
     """What the canary runner needs from whatever moves traffic."""
 

@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cockpit.config import PgBouncerConfig
-from cockpit.redaction import Redactor, dsn_password, redact_dsn
-from cockpit.sources.postgres import DatabaseError, DsnParts, dsn_parts
+from cockpit.redaction import Redactor
+from cockpit.sources.postgres import DatabaseError, DsnParts, DsnSource
 from cockpit.sources.rows import Rows
 
 ADMIN_DATABASE = "pgbouncer"
@@ -72,29 +72,15 @@ def _after_fatal(text: str) -> str:
     return (match.group(1) if match else text)[:300]
 
 
-class PgBouncerSource:
+class PgBouncerSource(DsnSource):
     """The admin console; each call opens its own short connection (they cost ~1 ms) and closes it."""
 
     def __init__(self, config: PgBouncerConfig, redactor: Redactor | None = None) -> None:
+        super().__init__(config.admin_dsn.get_secret_value(), redactor, default_port=6432)
         self.config = config
-        self._dsn = config.admin_dsn.get_secret_value()
-        self.parts = dsn_parts(self._dsn, default_port=6432)
-        self.redactor = Redactor()
-        self.redactor.add(dsn_password(self._dsn))
-        self._outer = redactor
-
-    @property
-    def address(self) -> str:
-        return self.parts.address
-
-    def describe(self) -> str:
-        return redact_dsn(self._dsn)
 
     def _error(self, exc: BaseException) -> DatabaseError:
-        text = self.redactor.scrub(describe_psycopg_error(exc, self.parts, self.config.timeout))
-        if self._outer is not None:
-            text = self._outer.scrub(text)
-        return DatabaseError(text)
+        return DatabaseError(self.scrub(describe_psycopg_error(exc, self.parts, self.config.timeout)))
 
     async def _run(self, statements: list[str]) -> list[Rows]:
         import psycopg

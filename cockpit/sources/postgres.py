@@ -137,25 +137,16 @@ class ClockReading:
     server_time: float
 
 
-class PostgresSource:
-    """A lazily created asyncpg pool shared by a run's checks; close it with aclose()."""
+class DsnSource:
+    """What the PostgreSQL and pgBouncer sources share: a DSN kept secret, its parts for messages, scrubbed text."""
 
-    def __init__(
-        self,
-        config: PostgresConfig,
-        redactor: Redactor | None = None,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    ) -> None:
-        self.config = config
-        self._dsn = config.dsn.get_secret_value()
-        self.parts = dsn_parts(self._dsn)
+    def __init__(self, dsn: str, redactor: Redactor | None, default_port: int = 5432) -> None:
+        self._dsn = dsn
+        self.parts = dsn_parts(dsn, default_port)
         # A redactor of our own that knows this DSN's password, whatever the caller passed.
         self.redactor = Redactor()
-        self.redactor.add(dsn_password(self._dsn))
+        self.redactor.add(dsn_password(dsn))
         self._outer = redactor
-        self._max = max_connections
-        self._pool: Any = None
-        self._pool_lock = asyncio.Lock()
 
     @property
     def address(self) -> str:
@@ -165,11 +156,29 @@ class PostgresSource:
         """The DSN for people: the password masked."""
         return redact_dsn(self._dsn)
 
-    def _error(self, exc: BaseException) -> DatabaseError:
-        text = describe_error(exc, self.parts, self.config.timeout)
+    def scrub(self, text: str) -> str:
+        """`text` without this DSN's password, nor any secret the caller's redactor knows."""
         text = self.redactor.scrub(text)
-        if self._outer is not None:
-            text = self._outer.scrub(text)
+        return self._outer.scrub(text) if self._outer is not None else text
+
+
+class PostgresSource(DsnSource):
+    """A lazily created asyncpg pool shared by a run's checks; close it with aclose()."""
+
+    def __init__(
+        self,
+        config: PostgresConfig,
+        redactor: Redactor | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        super().__init__(config.dsn.get_secret_value(), redactor)
+        self.config = config
+        self._max = max_connections
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        text = self.scrub(describe_error(exc, self.parts, self.config.timeout))
         return DatabaseError(" ".join(text.split()))
 
     async def _get_pool(self) -> Any:

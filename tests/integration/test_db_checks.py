@@ -27,7 +27,7 @@ from cockpit.evidence import EvidenceStore
 from cockpit.results import CheckResult, Status
 from cockpit.sources.postgres import PostgresSource
 from tests.db_seed import BROKEN_DB, DEAD_TUPLES, HEALTHY_DB, create_database, ensure_role
-from tests.services import PgBouncer, Postgres, free_port, free_udp_port, temp_root, wait_until
+from tests.services import PgBouncer, Postgres, free_port, free_udp_port, running, temp_root, wait_until
 
 VERSION = "v1.4.0"
 PASSWORD = "Zq8-sekret-Pw-417"
@@ -68,14 +68,8 @@ def broken_dsn(postgres: Postgres) -> str:
 @pytest.fixture(scope="session")
 def tight_bouncer(postgres: Postgres, broken_dsn: str) -> Iterator[PgBouncer]:
     """A pgBouncer of its own for the broken database, with pools of 2 servers a test can saturate."""
-    root = temp_root("cockpit-pgb-tight-")
-    bouncer = PgBouncer(root, postgres, BROKEN_DB, pool_size=2)
-    bouncer.start()
-    try:
+    with running(PgBouncer(temp_root("cockpit-pgb-tight-"), postgres, BROKEN_DB, pool_size=2)) as bouncer:
         yield bouncer
-    finally:
-        bouncer.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _waiting_seconds(bouncer: PgBouncer) -> float:
@@ -318,26 +312,20 @@ warn_max = {DEAD_TUPLES // 3}
 @pytest.fixture(scope="module")
 def archiving_postgres() -> Iterator[Postgres]:
     """A PostgreSQL of its own with WAL archiving on (the shared one must not be restarted)."""
-    root = temp_root("cockpit-pg-archive-")
-    archive = root / "archive"
-    server = Postgres(root)
-    server.start()
-    archive.mkdir()
-    if os.geteuid() == 0:  # the server runs as postgres and writes the archive
-        shutil.chown(archive, "postgres", "postgres")
-    server.psql("ALTER SYSTEM SET archive_mode = 'on'")
-    server.psql(f"ALTER SYSTEM SET archive_command = 'cp %p {archive}/%f'")
-    server.stop()
-    server.start()
-    server.psql("CREATE TABLE wal_filler AS SELECT generate_series(1, 1000) AS n")
-    server.psql("SELECT pg_switch_wal()")
-    wait_until(lambda: server.psql("SELECT last_archived_time IS NOT NULL FROM pg_stat_archiver").strip() == "t",
-               15, "a WAL segment to be archived")
-    try:
-        yield server
-    finally:
+    with running(Postgres(temp_root("cockpit-pg-archive-"))) as server:
+        archive = server.root / "archive"
+        archive.mkdir()
+        if os.geteuid() == 0:  # the server runs as postgres and writes the archive
+            shutil.chown(archive, "postgres", "postgres")
+        server.psql("ALTER SYSTEM SET archive_mode = 'on'")
+        server.psql(f"ALTER SYSTEM SET archive_command = 'cp %p {archive}/%f'")
         server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        server.start()
+        server.psql("CREATE TABLE wal_filler AS SELECT generate_series(1, 1000) AS n")
+        server.psql("SELECT pg_switch_wal()")
+        wait_until(lambda: server.psql("SELECT last_archived_time IS NOT NULL FROM pg_stat_archiver").strip() == "t",
+                   15, "a WAL segment to be archived")
+        yield server
 
 
 async def test_pitr_passes_when_wal_was_archived_recently(tmp_path, archiving_postgres, pgbouncer, ntp_server):
