@@ -2,7 +2,9 @@
 
   .venv/bin/python bench/tui.py [--seconds 10]
 
-- start-up: `cockpit attach` launched → its first full screen (the status bar drawn)
+- start-up: `cockpit attach` launched → its first full screen (the status bar drawn); the median of
+  several starts, with the bytecode cache an installed copy has (pip compiles it at install time), and
+  once from source without one (a fresh checkout, or PYTHONDONTWRITEBYTECODE=1 as in CI sandboxes)
 - idle: CPU and bytes/s to the terminal while nothing new arrives (only the 1 s clock)
 - busy: the same while a feeder appends a sample with all 8 signals every second
 - memory: resident set after replaying a compressed 24 h run (5760 samples, 1440
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,19 +60,24 @@ def sample_event(ts: float, index: int) -> tuple[str, float, dict]:
 
 
 class Session:
-    def __init__(self, evidence: Path, config: Path) -> None:
-        self.socket = f"cockpit-bench-{os.getpid()}"
+    def __init__(self, evidence: Path, config: Path, env: dict[str, str] | None = None) -> None:
+        self.socket = f"cockpit-bench-{os.getpid()}-{time.monotonic_ns()}"
         self.evidence, self.config = evidence, config
+        self.env = env if env is not None else dict(os.environ)
         self.pid = 0
         self.startup_cpu = 0.0
 
     def start(self) -> float:
         """Start `cockpit attach`; seconds until the first full screen."""
         started = time.perf_counter()
+        # tmux hands its server's environment to the pane; the variables that matter are set on the command
+        cache = {k: self.env[k] for k in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE") if k in self.env}
+        prefix = " ".join(f"{k}={v}" for k, v in cache.items())
+        unset = "" if "PYTHONDONTWRITEBYTECODE" in cache else "-u PYTHONDONTWRITEBYTECODE "
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "b", "-x", "80", "-y", "24",
-                        f"exec {COCKPIT} attach {VERSION} --config {self.config} --no-mouse"], check=True,
-                       env={**os.environ, "TERM": "xterm-256color"})
-        while "READ-ONLY" not in tmux(self.socket, "capture-pane", "-p", "-t", "b").splitlines()[-2:][0]:
+                        f"exec env {unset}{prefix} {COCKPIT} attach {VERSION} --config {self.config} --no-mouse"],
+                       check=True, env={**self.env, "TERM": "xterm-256color"})
+        while "READ-ONLY" not in (tmux(self.socket, "capture-pane", "-p", "-t", "b").splitlines()[-2:] or [""])[0]:
             if time.perf_counter() - started > 30:
                 raise SystemExit("the cockpit did not draw its first screen within 30 s")
             time.sleep(0.005)
@@ -97,9 +105,23 @@ class Session:
         tmux(self.socket, "kill-server")
 
 
+def startups(evidence: Path, config: Path, env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
+    """Start `cockpit attach` `runs` times; (wall seconds, CPU seconds) of each start to its first full screen."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        session = Session(evidence, config, env)
+        try:
+            walls.append(session.start())
+            cpus.append(session.startup_cpu)
+        finally:
+            session.stop()
+    return walls, cpus
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each steady-state measurement")
+    parser.add_argument("--starts", type=int, default=5, help="start-ups measured (the median is printed)")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("bench/tui.py needs tmux", file=sys.stderr)
@@ -114,9 +136,18 @@ def main() -> int:
         fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
         journal.append(event["event"], event["ts"], **fields)
 
-    session = Session(evidence, config)
+    # Installed: bytecode cached (in a private prefix, so the source tree gets no __pycache__); one start warms it.
+    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    startups(evidence, config, cached, 1)
+    walls, cpus = startups(evidence, config, cached, max(1, args.starts))
+    # From source: this checkout's own modules compiled on every start (libraries keep their installed bytecode).
+    source = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    source_walls, source_cpus = startups(evidence, config, source, max(1, args.starts))
+
+    session = Session(evidence, config, cached)
     try:
-        startup = session.start()
+        session.start()
         time.sleep(1.0)  # let the replay settle before measuring the steady state
         idle_cpu, idle_bytes = session.measure(args.seconds)
 
@@ -143,7 +174,7 @@ def main() -> int:
         if i % 4 == 0:
             long.append("warroom", ts, line=f":{i // 4 % 60:02d} | night | p95=130ms | 8/8 PASS")
     size_mb = (night / VERSION / "journal.jsonl").stat().st_size / 1e6
-    night_session = Session(night, night_config)
+    night_session = Session(night, night_config, cached)
     try:
         replay = night_session.start()
         deadline = time.time() + 120
@@ -163,8 +194,11 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     print("cockpit TUI (cockpit attach, tmux 80x24, 256 colours, --no-mouse)")
-    print(f"  start-up to first full screen   {startup:6.2f} s wall, {session.startup_cpu:.2f} s CPU"
-          f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  start-up to first full screen   {statistics.median(walls):6.2f} s wall, {statistics.median(cpus):.2f} s CPU"
+          f" (median of {len(walls)}, min {min(walls):.2f} s; bytecode cached as installed;"
+          f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"    from source, no bytecode cache {statistics.median(source_walls):5.2f} s wall,"
+          f" {statistics.median(source_cpus):.2f} s CPU (median of {len(source_walls)})")
     print(f"  idle (1 s clock only)           {idle_cpu:6.1f} % of a core   {idle_bytes / 1024:6.2f} KB/s to the terminal")
     print(f"  8 sparklines updating at 1 Hz   {busy_cpu:6.1f} % of a core   {busy_bytes / 1024:6.2f} KB/s to the terminal")
     print(f"  24 h journal ({size_mb:.0f} MB) replayed   {replay:6.2f} s to first screen, RSS {rss_24h:.0f} MB;"

@@ -10,12 +10,13 @@ becomes a visible status.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -32,17 +33,13 @@ from cockpit.engine.journal_tail import JournalTail
 from cockpit.engine.run_of_show import RunOfShow, milestones_for, run_of_show
 from cockpit.engine.view import CanaryView, format_age, format_clock, format_weight
 from cockpit.evidence import EvidenceStore
-from cockpit.results import CheckResult
 from cockpit.screens.base import CockpitScreen
-from cockpit.screens.checklist import ChecklistScreen
-from cockpit.screens.confirm import ConfirmScreen
-from cockpit.screens.detail import DetailScreen, detail_lines
-from cockpit.screens.help import HelpScreen
-from cockpit.screens.ritual import RitualScreen
-from cockpit.screens.rollback import RollbackConfirmScreen
-from cockpit.screens.tick import TickRequest, TickScreen
 from cockpit.screens.warroom import WarRoomScreen
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
+
+if TYPE_CHECKING:
+    from cockpit.results import CheckResult
+    from cockpit.screens.tick import TickRequest
 
 CONTROL_SOCKET = "control.sock"  # cockpit.engine.control.SOCKET_NAME (imported lazily with its client)
 CONTROL_TIMEOUT = 10.0
@@ -72,6 +69,7 @@ class TuiOptions:
     blink: bool = True  # input cursors blink (off for deterministic snapshots)
     drill_scenario: str | None = None  # drill mode: the scenario T-0 runs against the simulated service
     drill_stage_seconds: float | None = None
+    resume_gc: bool = False  # the command paused the cyclic GC for start-up: resume it once the first screen is drawn
 
     @property
     def who(self) -> str:
@@ -113,8 +111,21 @@ class JournalEvents(Message):
         self.bad_lines = bad_lines
 
 
+def checklist_pane(key: str) -> Screen:
+    """A checklist pane's screen; its module is imported when the pane is first opened (faster first screen)."""
+    if key == "ritual":
+        from cockpit.screens.ritual import RitualScreen
+
+        return RitualScreen(key)
+    from cockpit.screens.checklist import ChecklistScreen
+
+    return ChecklistScreen(key)
+
+
 class CockpitApp(App[int]):
     TITLE = "Release Cockpit"
+    # The war room is the first mode: its screen is built and resumed once (no blank default screen first).
+    DEFAULT_MODE = "warroom"
 
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and how to read the statuses"),
@@ -144,22 +155,30 @@ class CockpitApp(App[int]):
         self.theme = LOW_COLOR if options.low_color else options.theme
         self.add_mode("warroom", WarRoomScreen)
         for key, _, _ in CHECKLISTS:
-            self.add_mode(key, partial(RitualScreen if key == "ritual" else ChecklistScreen, key))
+            self.add_mode(key, partial(checklist_pane, key))
 
     # ------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
-        self.switch_mode("warroom")
         if self.options.follow_journal and self.options.journal_path is not None:
             self.run_worker(self._follow_journal, name="journal", group="journal", thread=True,
                             exit_on_error=False, exclusive=True)
+        if self.options.tick_every:
+            self.set_interval(self.options.tick_every, self.refresh_screens)
+        self.call_after_refresh(self._after_first_screen)
+
+    def _after_first_screen(self) -> None:
+        """What the war room does not show waits until it is drawn: the ticks (checklist panes), the GC."""
+        if self.options.resume_gc:
+            # The command paused the cyclic GC for start-up. What start-up built lives as long as the app:
+            # frozen, later collections (every few ms while the journal streams in) no longer walk it.
+            gc.freeze()
+            gc.enable()
         if self.store is not None:  # a viewer may read the ticks too; only ticking is the IC's
             from cockpit.ticks import read_ticks
 
             self.run_worker(partial(read_ticks, self.store), name="ticks-load", group="ticks", thread=True,
                             exit_on_error=False)
-        if self.options.tick_every:
-            self.set_interval(self.options.tick_every, self.refresh_screens)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -323,10 +342,14 @@ class CockpitApp(App[int]):
             self.switch_mode(key)
 
     def action_help(self) -> None:
+        from cockpit.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
         if self.view.live and not self.options.read_only:
+            from cockpit.screens.confirm import ConfirmScreen
+
             pid = f" (pid {self.view.pid})" if self.view.pid else ""
             body = (f"The canary {self.view.version or ''} keeps running{pid}: quitting closes this screen only.\n"
                     f"Come back with `cockpit tui … {self.view.version or ''}` or watch with `cockpit attach`.")
@@ -343,6 +366,8 @@ class CockpitApp(App[int]):
 
     def action_rollback(self) -> None:
         """ctrl+r: a modal that wants the version typed; never a one-key rollback."""
+        from cockpit.screens.rollback import RollbackConfirmScreen
+
         if self.options.read_only or isinstance(self.screen, RollbackConfirmScreen):
             return
         version = self.view.version or self.options.version
@@ -377,6 +402,8 @@ class CockpitApp(App[int]):
         if command == "hold":
             self.send_control(request, command)
             return
+        from cockpit.screens.confirm import ConfirmScreen
+
         what = {"resume": "End the hold and let the stage finish?",
                 "promote": "End this stage now and go to the next weight?"}[command]
         self.push_screen(ConfirmScreen(f"{command.capitalize()} the canary?", what),
@@ -456,6 +483,8 @@ class CockpitApp(App[int]):
         if not item.tickable:
             self.say(f"{item.title}: only manual items and WARN results are ticked (enter runs the check)")
             return
+        from cockpit.screens.tick import TickScreen
+
         prompt = getattr(item.spec, "prompt", "") or item.spec.description or ""
         if not item.manual and item.result is not None:
             prompt = f"Accept this WARN: {item.result.summary}"
@@ -475,6 +504,8 @@ class CockpitApp(App[int]):
     def open_detail(self, key: str, check_id: str) -> None:
         item = self.checklists[key].item(check_id)
         if item is not None:
+            from cockpit.screens.detail import DetailScreen, detail_lines
+
             self.push_screen(DetailScreen(detail_lines(item, str(self.store.dir) if self.store else None)))
 
     def ask_seal(self) -> None:
@@ -484,6 +515,8 @@ class CockpitApp(App[int]):
         if not gate.open:
             self.say(f"NO GO: {len(gate.blocking)} required item(s) not green — {gate.blocking[0]}", alert=True)
             return
+        from cockpit.screens.confirm import ConfirmScreen
+
         body = (f"Every file in {self.store.dir} is hashed into manifest.sha256;\n"
                 "a later change to any of them shows in `cockpit evidence verify`. T-0 is then enabled.")
         self.push_screen(ConfirmScreen(f"GO: seal the evidence for {self.options.version}?", body),
@@ -522,6 +555,8 @@ class CockpitApp(App[int]):
         if why_not is not None:
             self.say(f"cannot start the canary: {why_not}", alert=True)
             return
+        from cockpit.screens.confirm import ConfirmScreen
+
         if self.options.mode == "drill":
             gate = go_gate(self.checklists)
             unchecked = "" if gate.open else f"\nThe checklists are not green ({len(gate.blocking)} items): fine for a drill."

@@ -28,7 +28,9 @@ class WarRoomScreen(CockpitScreen):
     }
     """
 
-    AUTO_FOCUS = None  # nothing focused until tab: focusing restyles every row (slower first screen)
+    # Nothing focused until tab: focusing restyles every row (a slower first screen). "" and not None:
+    # None would inherit the App's "*" and focus the signal table.
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         ROLLBACK_BINDING,
