@@ -55,7 +55,7 @@ class TuiOptions:
     """What the cockpit shows and may do; built by cockpit.tui_commands from the command line."""
 
     config: CockpitConfig
-    mode: str = "live"  # live (the IC's cockpit) | attach (read-only viewer) | drill
+    mode: str = "live"  # live (the IC's cockpit) | attach (read-only viewer) | watch (the first night, read-only) | drill
     version: str | None = None
     config_path: Path | None = None
     evidence_root: Path = Path("evidence")
@@ -85,7 +85,7 @@ class TuiOptions:
 
     @property
     def read_only(self) -> bool:
-        return self.mode == "attach"
+        return self.mode in ("attach", "watch")
 
     @property
     def run_dir(self) -> Path | None:
@@ -153,6 +153,10 @@ class CockpitApp(App[int]):
         self._stop = threading.Event()
         register_themes(self)
         self.theme = LOW_COLOR if options.low_color else options.theme
+        self.add_panes()
+
+    def add_panes(self) -> None:
+        """The war room (the first mode) and the checklist panes."""
         self.add_mode("warroom", WarRoomScreen)
         for key, _, _ in CHECKLISTS:
             self.add_mode(key, partial(checklist_pane, key))
@@ -237,6 +241,8 @@ class CockpitApp(App[int]):
 
     def phase_text(self) -> str:
         view = self.view
+        if view.night is not None and (view.night.rollback is not None or view.result == "promoted"):
+            return view.night.headline()  # after T+90 the night is the news; its rollback is never a stage's
         stage = f"stage {view.stage} ({format_weight(view.weight)})" if view.stage is not None else ""
         if view.phase == "rolling_back":
             return f"ROLLING BACK at {stage or format_weight(view.weight)}"
@@ -296,8 +302,21 @@ class CockpitApp(App[int]):
 
     def alarm(self) -> bool:
         decision = self.view.decision
-        return self.view.phase in ("rolling_back", "rollback_failed") or (
+        night = self.view.night
+        return self.view.phase in ("rolling_back", "rollback_failed") or (night is not None and night.alarm) or (
             decision is not None and "rollback" in decision.action and self.view.live)
+
+    def stale_limit(self) -> float:
+        """Seconds without a new sample before a signal reads STALE: the night's own cadence once it runs."""
+        night = self.view.night
+        if night is not None and night.running and night.every:
+            return max(10.0, 2.5 * float(night.every))
+        return self.stale_after
+
+    def running(self) -> bool:
+        """A canary or a first night is writing this journal: it should not go quiet."""
+        night = self.view.night
+        return self.view.live or (night is not None and night.running)
 
     def show_status(self, screen: Screen) -> None:
         from cockpit.widgets.status_bar import StatusBar
@@ -310,14 +329,17 @@ class CockpitApp(App[int]):
             info, alert = self.message[:2]
         elif self.view.last_event_at is not None:
             age = now - self.view.last_event_at
-            quiet = age > self.stale_after and self.view.live
-            info = f"journal {format_age(age)} ago" + (" — the canary process is quiet" if quiet else "")
+            quiet = age > self.stale_limit() and self.running()
+            night = self.view.night is not None and self.view.night.running
+            process = "the first-night process" if night else "the canary process"
+            info = f"journal {format_age(age)} ago" + (f" — {process} is quiet" if quiet else "")
             alert = quiet
         elif self.options.version is None:
             info = "no release version: checks cannot run"
         else:
             info = "no canary journal yet"
-        info += "  ·  1-5 panes"
+        if self.options.mode != "watch":
+            info += "  ·  1-5 panes"
         for bar in screen.query(StatusBar):
             bar.show(self.status_mode(), info, f"{format_clock(now)}Z", rollback_key=not self.options.read_only,
                      alert=alert)
@@ -335,6 +357,8 @@ class CockpitApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("rollback", "note", "operator") and self.options.read_only:
             return False  # a viewer has no rollback key at all
+        if action == "pane" and self.options.mode == "watch":
+            return False  # the first-night view is one screen
         return True
 
     def action_pane(self, key: str) -> None:
@@ -703,6 +727,8 @@ class CockpitApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if self.options.mode == "watch":
+            return
         for number, key in enumerate(PANES, 1):
             yield SystemCommand(f"Go to {PANE_TITLES[key]}", f"pane {number}", partial(self.action_pane, key))
         if self.options.read_only:
@@ -717,3 +743,14 @@ class CockpitApp(App[int]):
                             self.ask_seal)
         yield SystemCommand("Start the canary (T-0)", "after GO: starts the canary as its own process",
                             self.ask_start_canary)
+
+
+class WatchApp(CockpitApp):
+    """`cockpit watch VERSION`: the first-night screen alone, read-only, fed by the same journal follower."""
+
+    DEFAULT_MODE = "night"
+
+    def add_panes(self) -> None:
+        from cockpit.screens.night import NightScreen
+
+        self.add_mode("night", NightScreen)

@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cockpit.checks.promql import show_value
 from cockpit.clock import iso_utc
 from cockpit.durations import format_duration
 
@@ -41,6 +40,9 @@ def worst_of(states: Iterable[str]) -> str | None:
 
 
 def show(value: float | None, unit: str) -> str:
+    # Imported here: the first-night screen reads this module's verdict and severities, not the PromQL checks.
+    from cockpit.checks.promql import show_value
+
     return "-" if value is None else show_value(value, unit)
 
 

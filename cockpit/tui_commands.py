@@ -1,4 +1,4 @@
-"""The screen commands: `cockpit tui`, `cockpit attach` (read-only), and `cockpit` alone (the drill).
+"""The screen commands: `cockpit tui`, `cockpit attach` and `cockpit watch` (read-only), `cockpit` alone (the drill).
 
 Textual is imported inside the command functions only, so `cockpit --help`
 and the headless commands stay fast. Bad flags and config are one line and
@@ -86,9 +86,9 @@ def _options(config: CockpitConfig, config_path: Path | None, args: argparse.Nam
 
 
 def _run(options: Any, args: argparse.Namespace) -> int:
-    from cockpit.app import CockpitApp
+    from cockpit.app import CockpitApp, WatchApp
 
-    app = CockpitApp(options)
+    app = WatchApp(options) if options.mode == "watch" else CockpitApp(options)
     result = app.run(mouse=not (args.no_mouse or not options.config.tui.mouse))
     return int(result or 0)
 
@@ -106,14 +106,24 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
 
 def _cmd_attach(args: argparse.Namespace) -> int:
+    return _read_only_screen(args, "attach")
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    return _read_only_screen(args, "watch")
+
+
+def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
+    """`attach` (the war room) or `watch` (the first night): a viewer of the release's journal."""
     version = validate_version(args.version)
     path = find_config(args.config)
     with _gc_paused() as paused:
         config = load_config(path) if path is not None else load_config(None)
-        options = _options(config, path, args, "attach", version, resume_gc=paused)
+        options = _options(config, path, args, mode, version, resume_gc=paused)
         journal = options.journal_path
         if journal is not None and not journal.exists():
-            raise ConfigError(f"no canary journal for {version} at {journal}: nothing to attach to"
+            what = "attach to" if mode == "attach" else "watch"
+            raise ConfigError(f"no canary journal for {version} at {journal}: nothing to {what}"
                               " (check --evidence-dir)")
         return _run(options, args)
 
@@ -182,6 +192,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
     _screen_flags(p)
     p.set_defaults(func=_cmd_attach)
+
+    p = subparsers.add_parser(
+        "watch", help="the first-night view (read-only): hour N of 24, the closed hours, signals now, stability so far",
+        description="Follow VERSION's first night (`cockpit first-night VERSION`, writing the release's evidence "
+        "folder on this machine) from its journal: the night's progress and next hourly summary, one row per "
+        "closed hour, the golden signals now, the stability so far, and a night rollback if one happened. "
+        "Read-only: the night keeps running when this screen closes.",
+    )
+    p.add_argument("version", metavar="VERSION")
+    p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    _screen_flags(p)
+    p.set_defaults(func=_cmd_watch)
 
     # cockpit.cli copies this onto the top parser: `cockpit` alone opens the drill when there is no ./cockpit.toml.
     subparsers.default_func = _default

@@ -38,6 +38,11 @@ Statuses read without colour
   ○ TODO   ✔ TICKED (by initials)   ⠋ RUNNING
 
 Read-only (cockpit attach): no rollback key, no notes, no ticks, no runs.
+
+First night (cockpit watch VERSION, read-only)
+  j / k    scroll the closed hours      G   back to the newest hour
+  hours ✔✔!▲▶···   one mark per hour: its worst status, ▶ now, · to come,
+                   ? an hour whose summary never came (back-filled later)
 """
 
 

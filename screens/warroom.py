@@ -65,7 +65,7 @@ class WarRoomScreen(CockpitScreen):
         self.query_one(RunOfShowHeader).show(app.mode_label(), app.phase_text(), app.run_of_show(now), alarm=app.alarm(),
                                              outcome=app.outcome_text(), skipped=app.skipped_milestones())
         self.query_one(StageBar).show(view, app.plan_weights(), now, app.options.config.canary.max_holds)
-        self.query_one(SignalTable).show(view, now, app.stale_after)
+        self.query_one(SignalTable).show(view, now, app.stale_limit())
         self.query_one(DecisionPanel).show(view, now, app.stale_after)
         self.query_one(WarRoomLog).sync(view)
         super().show_state()

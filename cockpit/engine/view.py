@@ -6,6 +6,11 @@ reading with a bounded history for its sparkline, firing triggers, the last
 decision and its reasons, rollback progress and the war-room log. A TUI that
 starts in the middle of a run replays the journal through it and shows the
 same state at once. Unknown or malformed events are counted, never raised.
+
+The first night writes into the same journal (first_night_started, samples and
+rollbacks with phase "first_night", hour_closed, first_night_done): those go to
+a NightView (cockpit.engine.night_view) kept beside the canary's state, so a
+night rollback reads as the night's, never as a rollback of the last stage.
 """
 
 from __future__ import annotations
@@ -13,10 +18,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import utc_datetime
 
+if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
+    from cockpit.engine.night_view import NightView
+
+NIGHT = "first_night"  # the phase the first night's records carry (cockpit.first_night.NIGHT)
 HISTORY = 120  # samples kept per signal: a sparkline never needs more than the screen is wide
 LOG_LINES = 500
 NOTES = 100
@@ -230,6 +239,30 @@ class RollbackView:
     decision_to_command_ms: float | None = None
     error: str | None = None
 
+    @classmethod
+    def from_started(cls, event: dict[str, Any], ts: float) -> "RollbackView":
+        """A `rollback_started` record as the view keeps it."""
+        reasons = event.get("reasons")
+        return cls(
+            started_at=ts,
+            decided_at=_number(event.get("decided_at")),
+            stage=_int(event.get("stage")),
+            weight=_number(event.get("weight")),
+            reasons=list(reasons) if isinstance(reasons, list) else [],
+        )
+
+    def finish(self, event: dict[str, Any], ts: float) -> None:
+        """Fold in its `rollback_done` record."""
+        self.done = True
+        self.ok = bool(event.get("ok"))
+        self.ended_at = ts
+        self.decided_at = _number(event.get("decided_at")) if event.get("decided_at") is not None else self.decided_at
+        self.attempts = _int(event.get("attempts"))
+        self.command_started_at = _number(event.get("command_started_at"))
+        self.command_ended_at = _number(event.get("command_ended_at"))
+        self.decision_to_command_ms = _number(event.get("decision_to_command_ms"))
+        self.error = str(event["error"]) if event.get("error") else None
+
     def elapsed(self, now: float) -> float:
         """Seconds from the decision (or the start) to the end, or to now while it runs."""
         start = self.decided_at if self.decided_at is not None else self.started_at
@@ -286,6 +319,7 @@ class CanaryView:
     last_sample_at: float | None = None
     events: int = 0
     ignored: int = 0
+    night: NightView | None = None  # once the journal has a first-night record
 
     def __post_init__(self) -> None:
         self.log = deque(self.log, maxlen=self.log_lines)
@@ -312,6 +346,14 @@ class CanaryView:
 
     def blind_triggers(self) -> list[TriggerView]:
         return [t for t in self.triggers.values() if t.error]
+
+    def night_view(self) -> NightView:
+        """The first night's state, made on its first record."""
+        if self.night is None:
+            from cockpit.engine.night_view import NightView
+
+            self.night = NightView()
+        return self.night
 
     def stage_weights(self) -> list[float]:
         weights = [_number(s.get("weight")) for s in self.plan if isinstance(s, dict)]
@@ -394,6 +436,10 @@ class CanaryView:
 
     def _on_sample(self, event: dict[str, Any], ts: float) -> None:
         self.last_sample_at = ts
+        if event.get("phase") == NIGHT:
+            self.night_view().sample(event, ts)
+            # A night sample lists only the triggers that are not quiet: one missing from it is quiet now.
+            self.triggers = {}
         signals = event.get("signals")
         if isinstance(signals, dict):
             for name, data in signals.items():
@@ -474,31 +520,22 @@ class CanaryView:
         self._log(ts, "event", f"{self._stage_label(event)} passed")
 
     def _on_rollback_started(self, event: dict[str, Any], ts: float) -> None:
-        reasons = event.get("reasons")
-        self.rollback = RollbackView(
-            started_at=ts,
-            decided_at=_number(event.get("decided_at")),
-            stage=_int(event.get("stage")),
-            weight=_number(event.get("weight")),
-            reasons=list(reasons) if isinstance(reasons, list) else [],
-        )
+        if event.get("phase") == NIGHT:  # the night's: the canary's stages and result stay as they were
+            self._log(ts, *self.night_view().rollback_started(event, ts))
+            return
+        self.rollback = RollbackView.from_started(event, ts)
         self.phase = "rolling_back"
         why = "; ".join(format_reason(r) for r in self.rollback.reasons[:3])
         self._log(ts, "alarm", f"ROLLBACK started at {self._stage_label(event)}" + (f": {why}" if why else ""))
 
     def _on_rollback_done(self, event: dict[str, Any], ts: float) -> None:
+        if event.get("phase") == NIGHT:
+            self._log(ts, *self.night_view().rollback_done(event, ts))
+            return
         if self.rollback is None:  # a journal that starts mid-rollback still shows the outcome
             self.rollback = RollbackView(started_at=ts, stage=_int(event.get("stage")), weight=_number(event.get("weight")))
         rb = self.rollback
-        rb.done = True
-        rb.ok = bool(event.get("ok"))
-        rb.ended_at = ts
-        rb.decided_at = _number(event.get("decided_at")) if event.get("decided_at") is not None else rb.decided_at
-        rb.attempts = _int(event.get("attempts"))
-        rb.command_started_at = _number(event.get("command_started_at"))
-        rb.command_ended_at = _number(event.get("command_ended_at"))
-        rb.decision_to_command_ms = _number(event.get("decision_to_command_ms"))
-        rb.error = str(event["error"]) if event.get("error") else None
+        rb.finish(event, ts)
         if rb.ok:
             self.phase = "rolled_back"
             lag = f", decision→command {rb.decision_to_command_ms:.0f}ms" if rb.decision_to_command_ms is not None else ""
@@ -535,6 +572,15 @@ class CanaryView:
         words = {"started": "injected", "observed": "visible to the cockpit's source", "ended": "ended"}
         by = f" (by {event['ended_by']})" if phase == "ended" and event.get("ended_by") else ""
         self._log(ts, "alarm", f"DRILL fault {event.get('kind') or '?'} {words.get(phase, phase)}{by}")
+
+    def _on_first_night_started(self, event: dict[str, Any], ts: float) -> None:
+        self._log(ts, *self.night_view().started(event, ts))
+
+    def _on_hour_closed(self, event: dict[str, Any], ts: float) -> None:
+        self._log(ts, *self.night_view().hour_closed(event, ts))
+
+    def _on_first_night_done(self, event: dict[str, Any], ts: float) -> None:
+        self._log(ts, *self.night_view().finished(event, ts))
 
     def _on_canary_done(self, event: dict[str, Any], ts: float) -> None:
         self.result = str(event.get("result") or "aborted")

@@ -25,6 +25,17 @@ def test_attach_without_a_journal_is_one_line_exit_2(tmp_path: Path, capsys: pyt
     assert "\n" not in err and err.startswith("cockpit: no canary journal for v1.4.0")
 
 
+def test_watch_without_a_journal_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    assert main(["watch", "v1.4.0", "--evidence-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("cockpit: no canary journal for v1.4.0") and "nothing to watch" in err
+    assert gc.isenabled()  # the start-up pause of the cyclic GC ends with the command, whatever happened
+    assert main(["watch", "latest"]) == 2
+    assert "is not a release version" in capsys.readouterr().err
+
+
 def test_tui_needs_a_config_and_a_good_version(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

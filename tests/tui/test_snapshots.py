@@ -105,3 +105,27 @@ def test_themes(snap_compare: Any, tmp_path: Path, theme: str) -> None:
 
 def test_low_color_theme(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(war_room(tmp_path, low_color=True), terminal_size=(80, 24))
+
+
+def test_first_night_watch_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """`cockpit watch`: hour 05 of 24, hour 02 back-filled, hour 03 WARN with a trigger fired, hour 05 open."""
+    from tests.tui_fixtures import NIGHT_NOW, night_events
+
+    app = make_app(tmp_path / "ev", events=night_events(), mode="watch", now=NIGHT_NOW)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_first_night_rollback_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """The night rolled back in hour 04: the banner, the FAIL hour marked ROLLBACK, the stability line."""
+    from tests.tui_fixtures import NIGHT_NOW, night_events
+
+    app = make_app(tmp_path / "ev", events=night_events(rollback=True), mode="watch", now=NIGHT_NOW)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_war_room_after_a_first_night_rollback(snap_compare: Any, tmp_path: Path) -> None:
+    """`cockpit attach` during the night: the phase line names the night's rollback, not a stage's."""
+    from tests.tui_fixtures import NIGHT_NOW, night_events
+
+    app = make_app(tmp_path / "ev", events=night_events(rollback=True), mode="attach", now=NIGHT_NOW)
+    assert snap_compare(app, terminal_size=(80, 24))

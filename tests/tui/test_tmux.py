@@ -109,6 +109,49 @@ def test_attach_is_read_only_in_a_real_terminal(terminal: Terminal, live_run: Pa
     assert "ROLL BACK" not in terminal.screen()
 
 
+@pytest.fixture
+def night_run(tmp_path: Path) -> Path:
+    """A promoted canary and its first night in hour 05 that rolled back in hour 04, as the processes leave the journal."""
+    from tests.tui_fixtures import NIGHT_NOW, night_events, shifted
+
+    journal = Journal(tmp_path / "evidence" / VERSION / "journal.jsonl")
+    for event in shifted(night_events(rollback=True), float(int(time.time() - NIGHT_NOW))):  # its "now" is now
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        journal.append(event["event"], event["ts"], **fields)
+    journal.close()
+    config = tmp_path / "cockpit.toml"
+    config.write_text('[evidence]\ndir = "evidence"\n')
+    return config
+
+
+def test_the_first_night_reads_at_80x24(terminal: Terminal, night_run: Path) -> None:
+    terminal.start([COCKPIT, "watch", VERSION, "--config", str(night_run), "--no-mouse"], night_run.parent)
+    screen = terminal.wait(lambda s: "FIRST NIGHT" in s and "READ-ONLY" in s.splitlines()[-2:][0] and " 04 " in s,
+                           "the first-night screen with its hours")
+    lines = screen.splitlines()
+    assert "FIRST NIGHT · hour 05, the 6th of 24" in lines[0] and "READ-ONLY" in lines[0]
+    assert lines[1].startswith(" next: hour 05 summary in ")
+    assert "▲ ROLLED BACK in hour 04" in screen and "▲ FIRST-NIGHT ROLLBACK in hour 04" in screen
+    assert "✔ rolled back 2.3s after the decision" in screen
+    # Every closed hour in a row that reads without colour; the open hour marked; the rollback named.
+    hours = {line.split()[0]: line for line in lines if re.match(r"^ \d\d[ ▶]", line)}
+    assert sorted(hours) == ["00", "01", "02", "03", "04", "05▶"]
+    assert "✔ WITHIN" in hours["02"] and "BACK-FILLED" in hours["02"]
+    assert "! WARN" in hours["03"] and "gc_pause_hold" in hours["03"]
+    assert "▲ FAIL" in hours["04"] and "ROLLBACK" in hours["04"] and "p95_latency_breach" in hours["04"]
+    # The golden signals now, each with a readable status.
+    for short in ("p95", "5xx", "ws", "risk", "idemp", "csp", "eloop", "gc"):
+        row = next(line for line in lines if line.split()[:1] == [short])
+        assert STATUS.search(row), f"no readable status on the {short} row: {row!r}"
+    # A viewer: no rollback key, no modal; q closes the screen.
+    assert "^r" not in screen
+    terminal.keys("C-r")
+    time.sleep(0.3)  # give a (wrong) modal the chance to appear before looking
+    assert "ROLL BACK" not in terminal.screen()
+    terminal.keys("q")
+    terminal.wait(lambda s: "FIRST NIGHT" not in s, "the screen to close")
+
+
 def test_cockpit_alone_without_a_config_opens_the_drill(terminal: Terminal, tmp_path: Path) -> None:
     terminal.start([COCKPIT], tmp_path)
     screen = terminal.wait(lambda s: "DRILL" in s, "the drill screen")
