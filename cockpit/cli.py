@@ -7,22 +7,26 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from cockpit.config import ConfigError
+from cockpit.config_file import ConfigError
 from cockpit.evidence import EvidenceError
 from cockpit.release_version import BadVersion
 
-# Each module has register(subparsers); a command sets `func(args) -> int`.
-COMMAND_MODULES = [
-    "cockpit.check_commands",
-    "cockpit.canary_commands",
-    "cockpit.tick_commands",
-    "cockpit.tui_commands",
-    "cockpit.export_commands",
-    "cockpit.replay_commands",
-    "cockpit.drill_commands",
-    "cockpit.report_commands",
-    "cockpit.night_commands",
-]
+# Each module has register(subparsers) and registers these commands; a command sets `func(args) -> int`.
+# `cockpit COMMAND` imports only COMMAND's module: the others import pydantic and the config models
+# (~0.25 s), which a screen's start can do without. `cockpit --help` imports them all.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "cockpit.check_commands": ("init", "preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
+                               "evidence"),
+    "cockpit.canary_commands": ("canary", "ctl"),
+    "cockpit.tick_commands": ("tick",),
+    "cockpit.tui_commands": ("tui", "attach", "watch"),
+    "cockpit.export_commands": ("export",),
+    "cockpit.replay_commands": ("replay",),
+    "cockpit.drill_commands": ("drill",),
+    "cockpit.report_commands": ("oneliner", "rca", "report"),
+    "cockpit.night_commands": ("first-night",),
+}
+DEFAULT_MODULE = "cockpit.tui_commands"  # `cockpit` alone: the drill screen (its register() names it)
 
 EXIT_USAGE = 2
 
@@ -36,24 +40,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"cockpit: {message} (see cockpit --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(argv: Sequence[str]) -> list[str]:
+    """The command modules `argv` needs: the one registering its command, else (help, a typo) all of them."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command is None and not any(arg in ("-h", "--help") for arg in argv):
+        return [DEFAULT_MODULE]
+    named = [module for module, commands in COMMAND_MODULES.items() if command in commands]
+    return named or list(COMMAND_MODULES)
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `cockpit` parser with the commands of `modules` (default: every command)."""
     parser = _Parser(prog="cockpit", description="Release Cockpit: run a canary release from the terminal.")
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a command family not built yet
-            raise
-        module.register(subparsers)
+    for name in modules if modules is not None else COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
     # What `cockpit` alone does (the drill screen) is named by a command family's register().
     parser.default_func = getattr(subparsers, "default_func", None)  # type: ignore[attr-defined]
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(modules_for(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         if args.command is None:

@@ -19,18 +19,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cockpit.checks.specs import CHECK_KINDS, CheckSpec
-from cockpit.durations import Duration
+from cockpit.config_file import ConfigError, find_config  # noqa: F401 (imported from here by the commands)
+from cockpit.duration_field import Duration
+from cockpit.engine.run_of_show import parse_offset
 from cockpit.redaction import Redactor, dsn_password
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-DEFAULT_CONFIG_NAME = "cockpit.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class ConfigError(Exception):
-    """A configuration problem, already phrased as one line: file, key, what is wrong."""
 
 
 class Strict(BaseModel):
@@ -209,18 +206,6 @@ class MilestoneConfig(Strict):
     def _offset(cls, value: str) -> str:
         parse_offset(value)
         return value
-
-
-def parse_offset(value: str) -> float:
-    """Seconds relative to T-0 for "-30m", "+15m", "0"."""
-    from cockpit.durations import parse_duration
-
-    text = value.strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
-    if body in ("", "0"):  # T-0 itself; parse_duration wants a unit on strings
-        return 0.0
-    return sign * parse_duration(body)
 
 
 class RunOfShowConfig(Strict):
@@ -478,11 +463,3 @@ def load_config(path: str | Path | None, base_dir: Path | None = None) -> Cockpi
     else:
         base = default_playbook()
     return validate_config(merge_tables(base, user), label)
-
-
-def find_config(explicit: str | None) -> Path | None:
-    """The --config file, else ./cockpit.toml if present."""
-    if explicit:
-        return Path(explicit)
-    candidate = Path.cwd() / DEFAULT_CONFIG_NAME
-    return candidate if candidate.exists() else None

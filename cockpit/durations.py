@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from pydantic import BeforeValidator
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -49,5 +46,3 @@ def format_duration(seconds: float) -> str:
         parts.append(f"{secs}s")
     return "".join(parts)
 
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cockpit.durations import Duration
+from cockpit.duration_field import Duration
 
 Phase = Literal["preflight", "redteam", "gonogo", "blast", "artifacts"]
 Severity = Literal["FAIL", "WARN"]

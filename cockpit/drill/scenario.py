@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cockpit.config import ConfigError, read_toml, validation_message
 from cockpit.drill.faults import FAULT_KINDS
-from cockpit.durations import Duration
+from cockpit.duration_field import Duration
 
 SCENARIO_PACKAGE = "cockpit.drill.scenarios"
 DEFAULT_SCENARIO = "healthy"

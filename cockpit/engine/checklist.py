@@ -11,16 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.results import CheckResult, Status
 from cockpit.ticks import Tick, validate_initials
 
-# The panes, in run-of-show order: (key, title, check phases shown in the pane)
-CHECKLISTS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("preflight", "Preflight", ("preflight", "blast")),
-    ("redteam", "Red team", ("redteam",)),
-    ("gonogo", "GO / NO-GO", ("gonogo",)),
-    ("ritual", "Green-button ritual", ("artifacts",)),
-]
 GATING = ("preflight", "redteam", "gonogo", "ritual")
 
 

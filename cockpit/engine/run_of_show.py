@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cockpit.config import parse_offset
+from cockpit.durations import parse_duration
 
 # (name, short label for a narrow timeline, offset from T-0 in seconds)
 _BEFORE = [
@@ -23,6 +23,16 @@ _BEFORE = [
     ("Green-button ritual", "green", -120.0),
 ]
 _FREEZE_LIFT = ("Release note, mini RCA, freeze lift", "lift", 86400.0)
+
+
+def parse_offset(value: str) -> float:
+    """Seconds relative to T-0 for "-30m", "+15m", "0"."""
+    text = value.strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    if body in ("", "0"):  # T-0 itself; parse_duration wants a unit on strings
+        return 0.0
+    return sign * parse_duration(body)
 
 
 @dataclass(frozen=True)
