@@ -4,7 +4,8 @@
 
 - start-up: `cockpit attach` launched → its first full screen (the status bar drawn); the median of
   several starts, with the bytecode cache an installed copy has (pip compiles it at install time), and
-  once from source without one (a fresh checkout, or PYTHONDONTWRITEBYTECODE=1 as in CI sandboxes)
+  once from source without one (a fresh checkout, or PYTHONDONTWRITEBYTECODE=1 as in CI sandboxes);
+  beside it the floor on this machine: a bare Textual app started the same way
 - idle: CPU and bytes/s to the terminal while nothing new arrives (only the 1 s clock)
 - busy: the same while a feeder appends a sample with all 8 signals every second
 - memory: resident set after replaying a compressed 24 h run (5760 samples, 1440
@@ -32,6 +33,9 @@ from tests.tui_fixtures import SIGNALS, VERSION, canary_events  # noqa: E402
 
 COCKPIT = str(Path(sys.executable).with_name("cockpit"))
 TICK = os.sysconf("SC_CLK_TCK")
+# How often the screen is looked at while it starts: each look runs a tmux client, and looking every 5 ms
+# took a third of a core from a start that has two processes on two cores (the error is at most this).
+POLL_S = 0.02
 
 
 def tmux(socket: str, *args: str) -> str:
@@ -59,28 +63,51 @@ def sample_event(ts: float, index: int) -> tuple[str, float, dict]:
     return "sample", ts, {"stage": 5, "weight": 100, "signals": signals, "triggers": {}}
 
 
+# The floor under any start-up figure on this machine: a Textual app with one line of text, a status line
+# like the cockpit's and a footer (Textual's own import and first paint, nothing of the cockpit's).
+FLOOR_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Floor(App):
+    CSS = "#body { height: 1fr; } #status { height: 1; }"
+
+    def compose(self):
+        yield Static("body", id="body")
+        yield Static(" READ-ONLY ", id="status")
+        yield Footer()
+
+Floor().run(mouse=False)
+"""
+
+
 class Session:
-    def __init__(self, evidence: Path, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, evidence: Path, config: Path, env: dict[str, str] | None = None,
+                 command: str | None = None) -> None:
         self.socket = f"cockpit-bench-{os.getpid()}-{time.monotonic_ns()}"
         self.evidence, self.config = evidence, config
+        self.command = command or f"{COCKPIT} attach {VERSION} --config {config} --no-mouse"
         self.env = env if env is not None else dict(os.environ)
         self.pid = 0
         self.startup_cpu = 0.0
 
     def start(self) -> float:
-        """Start `cockpit attach`; seconds until the first full screen."""
+        """Start `cockpit attach` in a running tmux (as a user would); seconds until its first full screen."""
+        # The tmux server is up before the clock starts: its own start-up is not the cockpit's.
+        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "idle", "sleep 3600"], check=True,
+                       env=self.env)
         started = time.perf_counter()
         # tmux hands its server's environment to the pane; the variables that matter are set on the command
         cache = {k: self.env[k] for k in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE") if k in self.env}
         prefix = " ".join(f"{k}={v}" for k, v in cache.items())
         unset = "" if "PYTHONDONTWRITEBYTECODE" in cache else "-u PYTHONDONTWRITEBYTECODE "
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "b", "-x", "80", "-y", "24",
-                        f"exec env {unset}{prefix} {COCKPIT} attach {VERSION} --config {self.config} --no-mouse"],
+                        f"exec env {unset}{prefix} {self.command}"],
                        check=True, env={**self.env, "TERM": "xterm-256color"})
         while "READ-ONLY" not in (tmux(self.socket, "capture-pane", "-p", "-t", "b").splitlines()[-2:] or [""])[0]:
             if time.perf_counter() - started > 30:
                 raise SystemExit("the cockpit did not draw its first screen within 30 s")
-            time.sleep(0.005)
+            time.sleep(POLL_S)
         elapsed = time.perf_counter() - started
         self.pid = int(tmux(self.socket, "list-panes", "-t", "b", "-F", "#{pane_pid}").strip())
         self.startup_cpu = cpu_seconds(self.pid)  # less sensitive than wall time to a busy machine
@@ -105,11 +132,21 @@ class Session:
         tmux(self.socket, "kill-server")
 
 
-def startups(evidence: Path, config: Path, env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
-    """Start `cockpit attach` `runs` times; (wall seconds, CPU seconds) of each start to its first full screen."""
+def write_run(evidence: Path) -> Journal:
+    """A canary at stage 2 whose last sample was 15 s ago (tests.tui_fixtures.canary_events), left open."""
+    journal = Journal(evidence / VERSION / "journal.jsonl")
+    for event in canary_events(t0=float(int(time.time()) - 1200)):
+        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
+        journal.append(event["event"], event["ts"], **fields)
+    return journal
+
+
+def startups(evidence: Path, config: Path, env: dict[str, str], runs: int,
+             command: str | None = None) -> tuple[list[float], list[float]]:
+    """Start `cockpit attach` (or `command`) `runs` times; (wall, CPU seconds) of each start to its first full screen."""
     walls, cpus = [], []
     for _ in range(runs):
-        session = Session(evidence, config, env)
+        session = Session(evidence, config, env, command)
         try:
             walls.append(session.start())
             cpus.append(session.startup_cpu)
@@ -130,11 +167,7 @@ def main() -> int:
     evidence = work / "evidence"
     config = work / "cockpit.toml"
     config.write_text('[evidence]\ndir = "evidence"\n')
-    journal = Journal(evidence / VERSION / "journal.jsonl")
-    now = time.time()
-    for event in canary_events(t0=float(int(now) - 1200)):
-        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
-        journal.append(event["event"], event["ts"], **fields)
+    write_run(evidence).close()
 
     # Installed: bytecode cached (in a private prefix, so the source tree gets no __pycache__); one start warms it.
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -144,8 +177,17 @@ def main() -> int:
     # From source: this checkout's own modules compiled on every start (libraries keep their installed bytecode).
     source = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     source_walls, source_cpus = startups(evidence, config, source, max(1, args.starts))
+    floor_app = work / "floor_app.py"
+    floor_app.write_text(FLOOR_APP)
+    floor_walls, floor_cpus = startups(evidence, config, cached, max(1, args.starts), f"{sys.executable} {floor_app}")
 
-    session = Session(evidence, config, cached)
+    # The steady state on a journal written just now (its last sample 15 s old, as in a live run): the
+    # start-ups above took long enough for the first journal's signals to go STALE, which repaints every second.
+    steady = work / "steady"
+    steady_config = work / "steady.toml"
+    steady_config.write_text(f'[evidence]\ndir = "{steady}"\n')
+    journal = write_run(steady)
+    session = Session(steady, steady_config, cached)
     try:
         session.start()
         time.sleep(1.0)  # let the replay settle before measuring the steady state
@@ -199,6 +241,8 @@ def main() -> int:
           f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"    from source, no bytecode cache {statistics.median(source_walls):5.2f} s wall,"
           f" {statistics.median(source_cpus):.2f} s CPU (median of {len(source_walls)})")
+    print(f"    floor: a bare Textual app     {statistics.median(floor_walls):5.2f} s wall,"
+          f" {statistics.median(floor_cpus):.2f} s CPU (a Static, a status line and a Footer; Textual alone)")
     print(f"  idle (1 s clock only)           {idle_cpu:6.1f} % of a core   {idle_bytes / 1024:6.2f} KB/s to the terminal")
     print(f"  8 sparklines updating at 1 Hz   {busy_cpu:6.1f} % of a core   {busy_bytes / 1024:6.2f} KB/s to the terminal")
     print(f"  24 h journal ({size_mb:.0f} MB) replayed   {replay:6.2f} s to first screen, RSS {rss_24h:.0f} MB;"

@@ -14,7 +14,7 @@ import gc
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,18 +26,20 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from cockpit.clock import Clock, SystemClock, iso_utc
-from cockpit.config import CockpitConfig
-from cockpit.engine.checklist import CHECKLISTS, build_checklists, go_gate
+from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.engine.journal import JOURNAL_NAME
 from cockpit.engine.journal_tail import JournalTail
-from cockpit.engine.run_of_show import RunOfShow, milestones_for, run_of_show
+from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
 from cockpit.engine.view import CanaryView, format_age, format_clock, format_weight
-from cockpit.evidence import EvidenceStore
 from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
+from cockpit.screen_face import ScreenFace, face_of
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
 
 if TYPE_CHECKING:
+    from cockpit.config import CockpitConfig
+    from cockpit.engine.checklist import Checklist, Gate
+    from cockpit.evidence import EvidenceStore
     from cockpit.results import CheckResult
     from cockpit.screens.tick import TickRequest
 
@@ -52,9 +54,14 @@ PANE_TITLES = {"warroom": "War room", **{key: title for key, title, _ in CHECKLI
 
 @dataclass
 class TuiOptions:
-    """What the cockpit shows and may do; built by cockpit.tui_commands from the command line."""
+    """What the cockpit shows and may do; built by cockpit.tui_commands from the command line.
 
-    config: CockpitConfig
+    The first screen is drawn from `face`; the validated config itself (`config`, else loaded from
+    `config_path` or the built-in defaults) is needed only once that screen is up (CockpitApp.config).
+    """
+
+    config: CockpitConfig | None = None
+    face: ScreenFace | None = None  # made from `config` when not given
     mode: str = "live"  # live (the IC's cockpit) | attach (read-only viewer) | watch (the first night, read-only) | drill
     version: str | None = None
     config_path: Path | None = None
@@ -70,6 +77,12 @@ class TuiOptions:
     drill_scenario: str | None = None  # drill mode: the scenario T-0 runs against the simulated service
     drill_stage_seconds: float | None = None
     resume_gc: bool = False  # the command paused the cyclic GC for start-up: resume it once the first screen is drawn
+
+    def __post_init__(self) -> None:
+        if self.face is None:
+            if self.config is None:
+                raise ValueError("TuiOptions needs a config or its face")
+            self.face = face_of(self.config)
 
     @property
     def who(self) -> str:
@@ -139,21 +152,68 @@ class CockpitApp(App[int]):
         self.options = options
         self.clock: Clock = clock or SystemClock()
         self.view = view or CanaryView()
-        self.checklists = build_checklists(options.config)
-        self.milestones = milestones_for(options.config)
-        self.stale_after = max(10.0, 2.5 * float(options.config.canary.evaluate_every))
-        self.store = (
-            EvidenceStore(options.evidence_root, options.version, options.config.redactor()) if options.version else None
-        )
+        assert options.face is not None  # TuiOptions makes it
+        self.face: ScreenFace = options.face
+        self.milestones = [Milestone(name, offset, short) for name, offset, short in self.face.milestones]
+        self.stale_after = max(10.0, 2.5 * self.face.evaluate_every)
+        self.config_error: str | None = None  # the config failed to load after the first screen: the command says so
         self.sealed: str | None = None
         self.chain_error: str | None = None
         self.bad_lines = 0
         self.message: tuple[str, bool, float] | None = None  # the status bar's latest word: (text, alert, at)
         self._drill_started = False
         self._stop = threading.Event()
+        self._config_lock = threading.Lock()
         register_themes(self)
         self.theme = LOW_COLOR if options.low_color else options.theme
         self.add_panes()
+        self._tail = self._read_journal_so_far()
+
+    def _read_journal_so_far(self) -> JournalTail | None:
+        """Fold the journal as it stands into the view before the first screen is composed.
+
+        The first screen then shows the run's state as it is (no empty screen repainted a moment later);
+        the follower thread goes on from where this read stopped.
+        """
+        if not (self.options.follow_journal and self.options.journal_path is not None):
+            return None
+        tail = JournalTail(self.options.journal_path)
+        # One chunk (1 MB, the whole journal of a canary): a 24 h journal goes on in the follower thread,
+        # and its first screen comes while the rest streams in.
+        self.view.apply_all(tail.read_new())
+        self.chain_error, self.bad_lines = tail.chain_error, tail.bad_lines
+        return tail
+
+    @property
+    def config(self) -> CockpitConfig:
+        """The validated config: as given, else loaded in this process when first needed (after the first screen)."""
+        with self._config_lock:  # the loading thread, or the screen needing it first
+            if self.options.config is None:
+                from cockpit.config import load_config
+
+                self.options.config = load_config(self.options.config_path)
+            return self.options.config
+
+    @cached_property
+    def checklists(self) -> dict[str, Checklist]:
+        from cockpit.engine.checklist import build_checklists
+
+        return build_checklists(self.config)
+
+    @cached_property
+    def store(self) -> EvidenceStore | None:
+        """The release's evidence folder (None without a version), redacting every secret in the config."""
+        if not self.options.version:
+            return None
+        from cockpit.evidence import EvidenceStore
+
+        return EvidenceStore(self.options.evidence_root, self.options.version, self.config.redactor())
+
+    def gate(self) -> Gate:
+        """Whether GO is allowed, and what blocks it."""
+        from cockpit.engine.checklist import go_gate
+
+        return go_gate(self.checklists)
 
     def add_panes(self) -> None:
         """The war room (the first mode) and the checklist panes."""
@@ -164,7 +224,7 @@ class CockpitApp(App[int]):
     # ------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
-        if self.options.follow_journal and self.options.journal_path is not None:
+        if self._tail is not None:
             self.run_worker(self._follow_journal, name="journal", group="journal", thread=True,
                             exit_on_error=False, exclusive=True)
         if self.options.tick_every:
@@ -172,7 +232,27 @@ class CockpitApp(App[int]):
         self.call_after_refresh(self._after_first_screen)
 
     def _after_first_screen(self) -> None:
-        """What the war room does not show waits until it is drawn: the ticks (checklist panes), the GC."""
+        """What the first screen does not need waits until it is drawn: the config itself, then the ticks, the GC.
+
+        The config loads in a thread (pydantic, ~0.25 s): the screen keeps painting meanwhile.
+        """
+        self.run_worker(self._load_config, name="config-load", thread=True, exit_on_error=False)
+
+    def _load_config(self) -> str | None:
+        """Thread: the validated config (a moment ago in a child process, now in this one); its error, if any."""
+        from cockpit.config_file import ConfigError
+
+        try:
+            _ = self.config
+        except ConfigError as exc:  # changed on disk since the child looked: the command prints it as one line
+            return str(exc)
+        return None
+
+    def _config_loaded(self, error: str | None) -> None:
+        if error is not None:
+            self.config_error = error
+            self.exit(2)
+            return
         if self.options.resume_gc:
             # The command paused the cyclic GC for start-up. What start-up built lives as long as the app:
             # frozen, later collections (every few ms while the journal streams in) no longer walk it.
@@ -190,8 +270,8 @@ class CockpitApp(App[int]):
     def _follow_journal(self) -> None:
         """Thread: read new journal lines and post them; wakes every poll_every, stops on cancel or exit."""
         worker = get_current_worker()
-        assert self.options.journal_path is not None
-        tail = JournalTail(self.options.journal_path)
+        tail = self._tail
+        assert tail is not None
         while not worker.is_cancelled and not self._stop.is_set():
             events = tail.read_new()
             if events or tail.reset:
@@ -276,7 +356,7 @@ class CockpitApp(App[int]):
         view = self.view
         if view.phase not in ("rolling_back", "rolled_back", "rollback_failed", "aborted") or view.stage is None:
             return frozenset()
-        later = range(view.stage + 1, len(view.plan or self.options.config.canary.stages) + 1)
+        later = range(view.stage + 1, len(view.plan or self.face.stages) + 1)
         return frozenset(m.name for m in self._milestones()
                          if any(m.name.startswith(f"Stage {i} (") for i in later) or m.name == "First-night monitoring")
 
@@ -286,7 +366,7 @@ class CockpitApp(App[int]):
 
     def _milestones(self) -> list[Any]:
         """The configured run-of-show; without one, the stage times of the plan the run actually follows."""
-        if self.options.config.run_of_show.milestones or not self.view.plan:
+        if self.face.custom_milestones or not self.view.plan:
             return self.milestones
         from types import SimpleNamespace
 
@@ -298,7 +378,7 @@ class CockpitApp(App[int]):
         return default_milestones(plan)
 
     def plan_weights(self) -> list[float]:
-        return [float(s.weight) for s in self.options.config.canary.stages]
+        return self.face.stage_weights()
 
     def alarm(self) -> bool:
         decision = self.view.decision
@@ -486,7 +566,7 @@ class CockpitApp(App[int]):
         from cockpit.checks.runner import CheckContext, close_sources, run_check
 
         assert self.store is not None and self.options.version is not None
-        config = self.options.config
+        config = self.config
         ctx = CheckContext(config=config, version=self.options.version, evidence=self.store, clock=self.clock,
                            redactor=config.redactor())
         try:
@@ -535,7 +615,7 @@ class CockpitApp(App[int]):
     def ask_seal(self) -> None:
         if self.options.read_only or self.store is None:
             return
-        gate = go_gate(self.checklists)
+        gate = self.gate()
         if not gate.open:
             self.say(f"NO GO: {len(gate.blocking)} required item(s) not green — {gate.blocking[0]}", alert=True)
             return
@@ -582,7 +662,7 @@ class CockpitApp(App[int]):
         from cockpit.screens.confirm import ConfirmScreen
 
         if self.options.mode == "drill":
-            gate = go_gate(self.checklists)
+            gate = self.gate()
             unchecked = "" if gate.open else f"\nThe checklists are not green ({len(gate.blocking)} items): fine for a drill."
             body = (f"DRILL: scenario {self.options.drill_scenario or 'healthy'} against the simulated service,"
                     f" time compressed.{unchecked}\nThe rollback key works on the drill's canary.")
@@ -681,6 +761,8 @@ class CockpitApp(App[int]):
             self.say(f"ticked: {item.title if item else check_id} by {result.initials}")
             if item is not None and item.manual:
                 self.run_item(key, check_id)  # the manual check reads the tick back: its result is the evidence
+        elif kind == "config-load":
+            self._config_loaded(result)
         elif kind == "ticks-load":
             for tick in result.latest().values():
                 for checklist in self.checklists.values():

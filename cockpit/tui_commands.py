@@ -12,13 +12,16 @@ import gc
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
+from cockpit.config_aside import ConfigAside
+from cockpit.config_file import ConfigError, find_config
 from cockpit.release_version import validate_version
+from cockpit.screen_face import ScreenFace
 
 THEMES = ("dark", "light", "contrast", "16")
 DRILL_VERSION = "v0.0.0-drill"
@@ -47,18 +50,19 @@ def _screen_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mouse", action="store_true", help="no mouse reporting: saves bytes over SSH")
 
 
-def _evidence_root(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace) -> Path:
+def _evidence_root(face: ScreenFace, config_path: Path | None, args: argparse.Namespace) -> Path:
     """Where releases' evidence folders live; a relative [evidence] dir is relative to the config file."""
     if getattr(args, "evidence_dir", None):
         return Path(args.evidence_dir)
-    root = Path(config.evidence.dir)
+    root = Path(face.evidence_dir)
     if not root.is_absolute() and config_path is not None:
         root = config_path.parent / root
     return root
 
 
-def _options(config: CockpitConfig, config_path: Path | None, args: argparse.Namespace, mode: str,
+def _options(face: ScreenFace, config_path: Path | None, args: argparse.Namespace, mode: str,
              version: str | None, evidence_root: Path | None = None, resume_gc: bool = False) -> Any:
+    """TuiOptions for the screen; its config is loaded from `config_path` once the first screen is drawn."""
     from cockpit.app import TuiOptions
     from cockpit.themes.palette import THEME_NAMES
 
@@ -70,16 +74,16 @@ def _options(config: CockpitConfig, config_path: Path | None, args: argparse.Nam
             t0 = parse_t0(args.t0, time.time())
         except ValueError as exc:
             raise ConfigError(f"--t0: {exc}") from None
-    theme = args.theme or config.tui.theme
+    theme = args.theme or face.theme
     return TuiOptions(
-        config=config,
+        face=face,
         mode=mode,
         version=version,
         config_path=config_path,
-        evidence_root=evidence_root or _evidence_root(config, config_path, args),
+        evidence_root=evidence_root or _evidence_root(face, config_path, args),
         t0=t0,
         theme=THEME_NAMES[theme],
-        low_color=bool(args.low_color or config.tui.low_color),
+        low_color=bool(args.low_color or face.low_color),
         operator=(getattr(args, "by", None) or "").strip(),
         resume_gc=resume_gc,
     )
@@ -89,8 +93,18 @@ def _run(options: Any, args: argparse.Namespace) -> int:
     from cockpit.app import CockpitApp, WatchApp
 
     app = WatchApp(options) if options.mode == "watch" else CockpitApp(options)
-    result = app.run(mouse=not (args.no_mouse or not options.config.tui.mouse))
+    result = app.run(mouse=not (args.no_mouse or not options.face.mouse))
+    if app.config_error is not None:
+        raise ConfigError(app.config_error)
     return int(result or 0)
+
+
+def _validated_aside(path: Path | None, also: Callable[[], object] | None = None) -> ScreenFace:
+    """The config's face, validated in a child process while this one imports the screen (Textual)."""
+    aside = ConfigAside(path, also)
+    import cockpit.app  # noqa: F401 - the import the child's validation runs beside
+
+    return aside.face()
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
@@ -101,8 +115,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("no cockpit.toml in this folder: pass --config FILE (or run `cockpit` alone for the drill)")
     with _gc_paused() as paused:
-        config = load_config(path)
-        return _run(_options(config, path, args, "live", version, resume_gc=paused), args)
+        return _run(_options(_validated_aside(path), path, args, "live", version, resume_gc=paused), args)
 
 
 def _cmd_attach(args: argparse.Namespace) -> int:
@@ -118,8 +131,7 @@ def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
     version = validate_version(args.version)
     path = find_config(args.config)
     with _gc_paused() as paused:
-        config = load_config(path) if path is not None else load_config(None)
-        options = _options(config, path, args, mode, version, resume_gc=paused)
+        options = _options(_validated_aside(path), path, args, mode, version, resume_gc=paused)
         journal = options.journal_path
         if journal is not None and not journal.exists():
             what = "attach to" if mode == "attach" else "watch"
@@ -135,22 +147,26 @@ def run_drill_screen(scenario: str | None = None, *, evidence_dir: Path | None =
 
     For `cockpit drill SCENARIO` (without --headless) as much as for `cockpit` alone.
     """
-    from cockpit.drill.scenario import load_scenario
-
-    load_scenario(scenario)  # an unknown scenario is one line and exit 2, before any screen
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("cockpit: no terminal for the drill screen; see `cockpit --help` (or `cockpit drill --headless`)",
               file=sys.stderr)
         return 2
     with _gc_paused() as paused:
-        config = load_config(None)
+        # An unknown scenario is one line and exit 2, before any screen (checked beside the config).
+        face = _validated_aside(None, partial(_load_scenario, scenario))
         root = evidence_dir or Path(tempfile.mkdtemp(prefix="cockpit-drill-"))
         args = argparse.Namespace(theme=theme, low_color=low_color, no_mouse=not mouse, evidence_dir=None, t0=None,
                                   by=None)
-        options = _options(config, None, args, "drill", DRILL_VERSION, evidence_root=root, resume_gc=paused)
+        options = _options(face, None, args, "drill", DRILL_VERSION, evidence_root=root, resume_gc=paused)
         options.drill_scenario = scenario
         options.drill_stage_seconds = stage_seconds
         return _run(options, args)
+
+
+def _load_scenario(scenario: str | None) -> None:
+    from cockpit.drill.scenario import load_scenario
+
+    load_scenario(scenario)
 
 
 def _cmd_drill_screen(args: argparse.Namespace) -> int:

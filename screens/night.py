@@ -74,7 +74,7 @@ class NightScreen(CockpitScreen):
         yield NightHeader(id="night-head")
         yield Static("", id="night-stability")
         yield Static("", id="night-rollback")
-        yield SignalTable(dict(self.cockpit.options.config.enabled_signals()), id="signals")
+        yield SignalTable(self.cockpit.face.signal_map(), id="signals")
         yield HourTable(id="hours")
         yield StatusBar(id="status")
         yield Footer()

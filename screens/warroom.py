@@ -43,7 +43,7 @@ class WarRoomScreen(CockpitScreen):
     def compose(self) -> ComposeResult:
         yield RunOfShowHeader(id="ros")
         yield StageBar(id="stages")
-        yield SignalTable(dict(self.cockpit.options.config.enabled_signals()), id="signals")
+        yield SignalTable(self.cockpit.face.signal_map(), id="signals")
         with Horizontal(id="bottom"):
             yield DecisionPanel(id="decision")
             yield WarRoomLog(id="log")
@@ -64,7 +64,7 @@ class WarRoomScreen(CockpitScreen):
         view, now = app.view, app.clock.now()
         self.query_one(RunOfShowHeader).show(app.mode_label(), app.phase_text(), app.run_of_show(now), alarm=app.alarm(),
                                              outcome=app.outcome_text(), skipped=app.skipped_milestones())
-        self.query_one(StageBar).show(view, app.plan_weights(), now, app.options.config.canary.max_holds)
+        self.query_one(StageBar).show(view, app.plan_weights(), now, app.face.max_holds)
         self.query_one(SignalTable).show(view, now, app.stale_limit())
         self.query_one(DecisionPanel).show(view, now, app.stale_after)
         self.query_one(WarRoomLog).sync(view)

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from cockpit.engine.view import CanaryView, format_age, format_clock, format_reason, format_weight, notable_reasons
+from cockpit.widgets.state_classes import set_state_classes
 
 VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")
 MAX_REASONS = 4
@@ -72,13 +73,11 @@ class DecisionPanel(Vertical):
             if len(notable) > MAX_REASONS:
                 lines.append(f"  … {len(notable) - MAX_REASONS} more")
             reasons = "\n".join(lines) or ("all signals within limits" if decision.action in ("continue", "proceed") else "")
-        for cls in VERDICT_CLASSES:
-            self.set_class(cls == css, cls)
-        self._set("verdict", verdict)
-        self._set("reasons", reasons)
         firing = view.firing_triggers()
         blind = view.blind_triggers()
-        self.set_class(bool(firing), "-firing")
+        set_state_classes(self, (*VERDICT_CLASSES, "-firing"), [css] + (["-firing"] if firing else []))
+        self._set("verdict", verdict)
+        self._set("reasons", reasons)
         if firing:
             triggers = "FIRING: " + ", ".join(t.describe() for t in firing)
         elif view.triggers:

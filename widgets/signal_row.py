@@ -16,6 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from cockpit.engine.view import SignalView, StatusMark, format_limit, format_value
+from cockpit.widgets.state_classes import set_state_classes
 
 STATUS_CLASSES = ("status-pass", "status-warn", "status-fail", "status-unknown", "status-stale")
 NAME_W, VALUE_W, LIMIT_W, STATUS_W = 15, 9, 9, 13
@@ -95,12 +96,9 @@ class SignalRow(Widget):
     def show(self, signal: SignalView | None, config: Any, mark: StatusMark) -> None:
         """Repaint when something shown changed; the history bars are rebuilt only on a new sample."""
         changed = False
-        for cls in STATUS_CLASSES:
-            if self.has_class(cls) != (cls == mark.css_class):
-                self.set_class(cls == mark.css_class, cls)
         unit = (signal.unit if signal is not None and signal.unit else getattr(config, "unit", "")) or ""
         dry = bool(signal.dry_run if signal is not None else getattr(config, "dry_run", False))
-        self.set_class(dry, "-dry-run")
+        set_state_classes(self, (*STATUS_CLASSES, "-dry-run"), [mark.css_class] + (["-dry-run"] if dry else []))
         if signal is None:
             value = "—"
         elif mark.word == "STALE":

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
 from cockpit.engine.view import CanaryView, SignalView, signal_status
+from cockpit.screen_face import SignalFace
 from cockpit.widgets.signal_row import SignalRow
 
 
@@ -20,7 +19,7 @@ class SignalTable(VerticalScroll):
     }
     """
 
-    def __init__(self, signals: dict[str, Any], *, id: str | None = None) -> None:
+    def __init__(self, signals: dict[str, SignalFace], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.signal_configs = signals
         self._rows: dict[str, SignalRow] = {}
@@ -33,8 +32,8 @@ class SignalTable(VerticalScroll):
             yield row
 
     @staticmethod
-    def _title(name: str, config: Any) -> str:
-        return (getattr(config, "short", "") or name) if config is not None else name
+    def _title(name: str, face: SignalFace | None) -> str:
+        return (face.short or name) if face is not None else name
 
     def show(self, view: CanaryView, now: float, stale_after: float) -> None:
         for name in view.signals:

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from cockpit.widgets.state_classes import set_state_classes
+
 MODES = ("-live", "-drill", "-readonly", "-idle")
 
 
@@ -64,9 +66,7 @@ class StatusBar(Horizontal):
     def show(self, mode: str, info: str, clock: str, *, rollback_key: bool, alert: bool = False) -> None:
         """mode is LIVE / DRILL / READ-ONLY / IDLE; the rollback key shows whenever it exists."""
         css = {"LIVE": "-live", "DRILL": "-drill", "READ-ONLY": "-readonly"}.get(mode, "-idle")
-        for cls in MODES:
-            self.set_class(cls == css, cls)
-        self.set_class(alert, "-alert")
+        set_state_classes(self, (*MODES, "-alert"), [css] + (["-alert"] if alert else []))
         self._set("sb-mode", mode)
         self._set("sb-info", info)
         self._set("sb-clock", clock)

@@ -71,3 +71,19 @@ def test_history_bars_are_measured_against_the_limit() -> None:
     assert bars([0.0, 0.05], 0.2, 2) == "▁▃"
     assert bars([1.0, 2.0], None, 2) == "▅█"  # no limit: the largest value is the top
     assert bars([], 0.2, 4) == "" and bars(list(range(1, 100)), 200, 3) == "▄▄▄"
+
+
+async def test_a_config_broken_after_its_face_was_taken_stops_the_screen_with_its_one_line(tmp_path: Path) -> None:
+    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.config import load_config
+    from cockpit.screen_face import face_of
+
+    path = tmp_path / "cockpit.toml"
+    path.write_text('[evidence]\ndir = "ev"\n')
+    face = face_of(load_config(path))  # what the validating child handed back
+    path.write_text('[canary]\nmax_holds = "many"\n')  # then someone saved a broken file
+    app = CockpitApp(TuiOptions(face=face, config_path=path, version="v1.4.0", evidence_root=tmp_path / "ev",
+                                follow_journal=False, tick_every=None, blink=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+    assert app.config_error is not None and app.config_error.startswith(str(path)) and "max_holds" in app.config_error
