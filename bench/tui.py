@@ -141,18 +141,20 @@ def write_run(evidence: Path) -> Journal:
     return journal
 
 
-def startups(evidence: Path, config: Path, env: dict[str, str], runs: int,
-             command: str | None = None) -> tuple[list[float], list[float]]:
-    """Start `cockpit attach` (or `command`) `runs` times; (wall, CPU seconds) of each start to its first full screen."""
-    walls, cpus = [], []
+def startups(evidence: Path, config: Path, kinds: dict[str, tuple[dict[str, str], str | None]],
+             runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Start each kind (env, command; None: `cockpit attach`) `runs` times, taking turns so that a machine
+    getting busier or quieter meanwhile weighs on every kind alike; (wall, CPU seconds) to the first full screen."""
+    results: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in kinds}
     for _ in range(runs):
-        session = Session(evidence, config, env, command)
-        try:
-            walls.append(session.start())
-            cpus.append(session.startup_cpu)
-        finally:
-            session.stop()
-    return walls, cpus
+        for kind, (env, command) in kinds.items():
+            session = Session(evidence, config, env, command)
+            try:
+                results[kind][0].append(session.start())
+                results[kind][1].append(session.startup_cpu)
+            finally:
+                session.stop()
+    return results
 
 
 def main() -> int:
@@ -172,14 +174,14 @@ def main() -> int:
     # Installed: bytecode cached (in a private prefix, so the source tree gets no __pycache__); one start warms it.
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-    startups(evidence, config, cached, 1)
-    walls, cpus = startups(evidence, config, cached, max(1, args.starts))
     # From source: this checkout's own modules compiled on every start (libraries keep their installed bytecode).
     source = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    source_walls, source_cpus = startups(evidence, config, source, max(1, args.starts))
     floor_app = work / "floor_app.py"
     floor_app.write_text(FLOOR_APP)
-    floor_walls, floor_cpus = startups(evidence, config, cached, max(1, args.starts), f"{sys.executable} {floor_app}")
+    kinds = {"cached": (cached, None), "source": (source, None), "floor": (cached, f"{sys.executable} {floor_app}")}
+    startups(evidence, config, kinds, 1)  # warms the bytecode caches
+    started = startups(evidence, config, kinds, max(1, args.starts))
+    (walls, cpus), (source_walls, source_cpus), (floor_walls, floor_cpus) = (started[k] for k in kinds)
 
     # The steady state on a journal written just now (its last sample 15 s old, as in a live run): the
     # start-ups above took long enough for the first journal's signals to go STALE, which repaints every second.

@@ -47,7 +47,6 @@ class WarRoomScreen(CockpitScreen):
         with Horizontal(id="bottom"):
             yield DecisionPanel(id="decision")
             yield WarRoomLog(id="log")
-        yield NoteInput(id="note")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -55,9 +54,6 @@ class WarRoomScreen(CockpitScreen):
         if action == "note":
             return not self.cockpit.options.read_only
         return True
-
-    def on_mount(self) -> None:
-        self.query_one(NoteInput).cursor_blink = self.cockpit.options.blink
 
     def show_state(self) -> None:
         app = self.cockpit
@@ -70,9 +66,14 @@ class WarRoomScreen(CockpitScreen):
         self.query_one(WarRoomLog).sync(view)
         super().show_state()
 
-    def action_note(self) -> None:
+    async def action_note(self) -> None:
         if self.cockpit.options.read_only:
             return
+        if not self.query(NoteInput):
+            # Mounted on the first `n`, not with the screen: an Input costs a first screen ~50 ms of CPU.
+            note = NoteInput(id="note")
+            note.cursor_blink = self.cockpit.options.blink
+            await self.mount(note, before=self.query_one(StatusBar))
         self.query_one(NoteInput).open()
 
     def action_scroll(self, lines: int) -> None:
