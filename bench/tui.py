@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cockpit.engine.journal import Journal  # noqa: E402
-from tests.tui_fixtures import SIGNALS, VERSION, canary_events  # noqa: E402
+from tests.tui_fixtures import SIGNALS, VERSION, canary_events, journal_of  # noqa: E402
 
 COCKPIT = str(Path(sys.executable).with_name("cockpit"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -134,11 +134,7 @@ class Session:
 
 def write_run(evidence: Path) -> Journal:
     """A canary at stage 2 whose last sample was 15 s ago (tests.tui_fixtures.canary_events), left open."""
-    journal = Journal(evidence / VERSION / "journal.jsonl")
-    for event in canary_events(t0=float(int(time.time()) - 1200)):
-        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
-        journal.append(event["event"], event["ts"], **fields)
-    return journal
+    return journal_of(evidence / VERSION / "journal.jsonl", canary_events(t0=float(int(time.time()) - 1200)))
 
 
 def startups(evidence: Path, config: Path, kinds: dict[str, tuple[dict[str, str], str | None]],

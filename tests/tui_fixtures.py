@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cockpit.clock import ManualClock
+from cockpit.engine.journal import Journal
 from cockpit.config import CockpitConfig, load_config
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -259,3 +261,21 @@ def shifted(events: list[dict[str, Any]], delta: float) -> list[dict[str, Any]]:
         return value
 
     return [move(event) for event in events]
+
+
+def journal_of(path: Path, events: list[dict[str, Any]]) -> Journal:
+    """A real (hash-chained) journal at `path` with `events` appended, left open for more."""
+    journal = Journal(path)
+    for event in events:
+        journal.append(event["event"], event["ts"], **{k: v for k, v in event.items() if k not in ("event", "ts")})
+    return journal
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Let a Pilot-driven app run until the condition holds (never a blind sleep)."""
+    waited = 0.0
+    while not condition():
+        if waited > timeout:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+        waited += 0.02

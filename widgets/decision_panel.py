@@ -99,13 +99,5 @@ class DecisionPanel(Vertical):
         if not rb.done:
             return f"▲ ROLLING BACK {where}: {rb.elapsed(now):.0f}s since the decision ({format_clock(rb.decided_at)})"
         if rb.ok:
-            parts = [f"✔ ROLLED BACK in {rb.elapsed(now):.1f}s"]
-            if rb.decision_to_command_ms is not None:
-                parts.append(f"decision→command {rb.decision_to_command_ms:.0f}ms")
-            command = rb.command_duration()
-            if command is not None:
-                parts.append(f"command {command:.1f}s")
-            if rb.attempts:
-                parts.append(f"{rb.attempts} attempt{'s' if rb.attempts != 1 else ''}")
-            return ", ".join(parts)
+            return ", ".join([f"✔ ROLLED BACK in {rb.elapsed(now):.1f}s", *rb.timings()])
         return f"▲ ROLLBACK FAILED ({rb.attempts or '?'} attempts): {rb.error or 'no reason given'}"

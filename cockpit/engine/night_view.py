@@ -311,15 +311,7 @@ class NightView:
         if not rb.done:
             return [head, f"ROLLING BACK: {rb.elapsed(now):.0f}s since the decision — the rollback command is running"]
         if rb.ok:
-            parts = [f"✔ rolled back {rb.elapsed(now):.1f}s after the decision"]
-            if rb.decision_to_command_ms is not None:
-                parts.append(f"decision→command {rb.decision_to_command_ms:.0f}ms")
-            command = rb.command_duration()
-            if command is not None:
-                parts.append(f"command {command:.1f}s")
-            if rb.attempts:
-                parts.append(f"{rb.attempts} attempt{'s' if rb.attempts != 1 else ''}")
-            return [head, ", ".join(parts)]
+            return [head, ", ".join([f"✔ rolled back {rb.elapsed(now):.1f}s after the decision", *rb.timings()])]
         attempts = rb.attempts if rb.attempts is not None else "?"
         return [head, f"▲ ROLLBACK FAILED after {attempts} attempt(s): {rb.error or 'no reason given'} — ROLL BACK BY HAND"]
 

@@ -274,6 +274,18 @@ class RollbackView:
             return None
         return max(0.0, self.command_ended_at - self.command_started_at)
 
+    def timings(self) -> list[str]:
+        """What is known of a finished rollback's timing: decision→command, the command itself, its attempts."""
+        parts = []
+        if self.decision_to_command_ms is not None:
+            parts.append(f"decision→command {self.decision_to_command_ms:.0f}ms")
+        command = self.command_duration()
+        if command is not None:
+            parts.append(f"command {command:.1f}s")
+        if self.attempts:
+            parts.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
+        return parts
+
 
 @dataclass
 class LogLine:

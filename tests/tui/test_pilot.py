@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +10,9 @@ import pytest
 
 from cockpit.checks.specs import FilesSpec, ManualSpec
 from cockpit.engine.control import ControlServer
-from cockpit.engine.journal import Journal
-from tests.tui_fixtures import VERSION, canary_events, cockpit_config, make_app
+from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of, make_app, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until the condition holds (never a blind sleep)."""
-    loop_time = 0.0
-    while not condition():
-        if loop_time > timeout:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-        loop_time += 0.02
 
 
 def small_config(tmp_path: Path) -> Any:
@@ -297,10 +285,7 @@ async def test_journal_follower_shows_a_run_driven_by_another_process(tmp_path: 
     from cockpit.widgets.decision_panel import DecisionPanel
     from tests.tui_fixtures import NOW, T0
 
-    journal = Journal(tmp_path / "ev" / VERSION / "journal.jsonl")
-    for event in canary_events(until=T0 + 600):
-        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
-        journal.append(event["event"], event["ts"], **fields)
+    journal = journal_of(tmp_path / "ev" / VERSION / "journal.jsonl", canary_events(until=T0 + 600))
     options = TuiOptions(config=cockpit_config(), mode="attach", version=VERSION, evidence_root=tmp_path / "ev",
                          tick_every=None, poll_every=0.02, blink=False)
     app = CockpitApp(options, clock=ManualClock(NOW))

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.engine.journal import Journal
-from tests.tui_fixtures import VERSION, canary_events
+from tests.tui_fixtures import VERSION, canary_events, journal_of
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -67,11 +66,7 @@ def terminal() -> Iterator[Terminal]:
 def live_run(tmp_path: Path) -> Path:
     """A config and a journal of a run at stage 2 (started 20 minutes ago), as the canary process leaves them."""
     evidence = tmp_path / "evidence"
-    journal = Journal(evidence / VERSION / "journal.jsonl")
-    for event in canary_events(t0=float(int(time.time()) - 1200)):
-        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
-        journal.append(event["event"], event["ts"], **fields)
-    journal.close()
+    journal_of(evidence / VERSION / "journal.jsonl", canary_events(t0=float(int(time.time()) - 1200))).close()
     config = tmp_path / "cockpit.toml"
     config.write_text('[evidence]\ndir = "evidence"\n')
     return config
@@ -114,11 +109,8 @@ def night_run(tmp_path: Path) -> Path:
     """A promoted canary and its first night in hour 05 that rolled back in hour 04, as the processes leave the journal."""
     from tests.tui_fixtures import NIGHT_NOW, night_events, shifted
 
-    journal = Journal(tmp_path / "evidence" / VERSION / "journal.jsonl")
-    for event in shifted(night_events(rollback=True), float(int(time.time() - NIGHT_NOW))):  # its "now" is now
-        fields = {k: v for k, v in event.items() if k not in ("event", "ts")}
-        journal.append(event["event"], event["ts"], **fields)
-    journal.close()
+    events = shifted(night_events(rollback=True), float(int(time.time() - NIGHT_NOW)))  # its "now" is now
+    journal_of(tmp_path / "evidence" / VERSION / "journal.jsonl", events).close()
     config = tmp_path / "cockpit.toml"
     config.write_text('[evidence]\ndir = "evidence"\n')
     return config

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cockpit.engine.journal import Journal
-from tests.tui_fixtures import NIGHT_HOUR, NIGHT_NOW, NIGHT_T0, VERSION, cockpit_config, make_app, night_events
+from tests.tui_fixtures import (NIGHT_HOUR, NIGHT_NOW, NIGHT_T0, VERSION, cockpit_config, journal_of, make_app,
+                                night_events, wait_for)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until the condition holds (never a blind sleep)."""
-    waited = 0.0
-    while not condition():
-        if waited > timeout:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-        waited += 0.02
 
 
 def text_of(app: Any, selector: str) -> str:
@@ -110,10 +99,8 @@ async def test_watch_follows_the_nights_journal_as_it_is_written(tmp_path: Path)
     from cockpit.clock import ManualClock
     from cockpit.widgets.hour_table import HourTable
 
-    journal = Journal(tmp_path / "ev" / VERSION / "journal.jsonl")
-    events = night_events()
-    for event in [e for e in events if e["ts"] < NIGHT_T0 + 3 * NIGHT_HOUR]:
-        journal.append(event["event"], event["ts"], **{k: v for k, v in event.items() if k not in ("event", "ts")})
+    journal = journal_of(tmp_path / "ev" / VERSION / "journal.jsonl",
+                         [e for e in night_events() if e["ts"] < NIGHT_T0 + 3 * NIGHT_HOUR])
     options = TuiOptions(config=cockpit_config(), mode="watch", version=VERSION, evidence_root=tmp_path / "ev",
                          tick_every=None, poll_every=0.02, blink=False)
     app = WatchApp(options, clock=ManualClock(NIGHT_T0 + 3 * NIGHT_HOUR - 30))
