@@ -341,10 +341,10 @@ class NightView:
             return "unknown", f"? NOT JUDGED YET: no hour closed ({count})"
         if verdict == "rolled back":
             return "fail", f"▲ {prefix}ROLLED BACK in hour {self._rollback_hour_label()} · {count}{report}"
-        if verdict == "stable":
-            return "ok", f"✔ {prefix}STABLE{'' if done else ' so far'} · {count}, all within limits{report}"
         bad = self.not_passing()
         why = f"; look at hours {', '.join(bad[:6])}" + (" …" if len(bad) > 6 else "") if bad else ""
+        if verdict == "stable":  # the report's rule; a WARN or a thin hour is still worth naming
+            return "ok", f"✔ {prefix}STABLE{'' if done else ' so far'} · {count}{why or ', all within limits'}{report}"
         return "warn", f"! {prefix}{verdict.upper()} · {count}{why}{report}"
 
     def hours_strip(self, now: float, width: int) -> list[tuple[str, str]]:

@@ -44,6 +44,7 @@ async def test_the_night_reads_at_a_glance_and_the_viewer_cannot_act(tmp_path: P
         assert header._clock == "39:10"
         stability = app.screen.query_one("#night-stability")
         assert stability.has_class("-ok") and text_of(app, "#night-stability").startswith("✔ STABLE so far · 5/24")
+        assert "look at hours 03 WARN" in text_of(app, "#night-stability")  # stable by the report's rule, yet named
         assert not app.screen.query_one("#night-rollback").has_class("-shown")
         rows = app.screen.query_one(HourTable).rows
         assert [(r.hour, r.mark, r.source) for r in rows] == [
