@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from cockpit.engine.checklist import ChecklistItem
+from cockpit.screens.text_modal import TextModal
 
 
 def detail_lines(item: ChecklistItem, evidence_dir: str | None) -> list[str]:
@@ -36,39 +33,11 @@ def detail_lines(item: ChecklistItem, evidence_dir: str | None) -> list[str]:
     return lines
 
 
-class DetailScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    DetailScreen {
-        align: center middle;
-    }
-    DetailScreen > VerticalScroll {
-        width: 90%;
-        height: 80%;
-        padding: 0 1;
-        border: thick $primary;
-        background: $surface;
-    }
-    """
+class DetailScreen(TextModal):
+    """A check's result in full; enter closes it as well (it opened with enter)."""
 
-    BINDINGS = [
-        Binding("escape,q,enter", "close", "Close", id="detail-close"),
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-    ]
+    BINDINGS = [Binding("enter", "close", "Close", show=False)]
 
     def __init__(self, lines: list[str]) -> None:
-        super().__init__()
+        super().__init__("\n".join(lines))
         self.lines = lines
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static("\n".join(self.lines), markup=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll_down(self) -> None:
-        self.query_one(VerticalScroll).scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.query_one(VerticalScroll).scroll_up(animate=False)

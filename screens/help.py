@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from cockpit.screens.text_modal import TextModal
 
 HELP = """\
 Release Cockpit — keys
@@ -46,36 +44,16 @@ First night (cockpit watch VERSION, read-only)
 """
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TextModal):
     DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
     HelpScreen > VerticalScroll {
         width: 84;
         max-width: 100%;
         height: 90%;
-        padding: 0 1;
-        border: thick $primary;
-        background: $surface;
     }
     """
 
-    BINDINGS = [
-        Binding("escape,q,question_mark", "close", "Close", id="help-close"),
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-    ]
+    BINDINGS = [Binding("question_mark", "close", "Close", show=False)]
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(HELP, markup=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_scroll_down(self) -> None:
-        self.query_one(VerticalScroll).scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.query_one(VerticalScroll).scroll_up(animate=False)
+    def __init__(self) -> None:
+        super().__init__(HELP)
