@@ -15,6 +15,7 @@ from typing import Any
 
 from cockpit.clock import iso_utc
 from cockpit.durations import format_duration
+from cockpit.engine.view import format_weight
 from cockpit.release_facts import NIGHT, Incident, ReleaseFacts, SignalFigure
 from cockpit.reports import format_value
 
@@ -70,10 +71,6 @@ def oneliner_file(version: str) -> str:
 
 def rca_file(version: str) -> str:
     return f"mini_rca_{version}.md"
-
-
-def weight_text(weight: float) -> str:
-    return f"{weight:g}%"
 
 
 # ---------------------------------------------------------------- the one-liner
@@ -140,9 +137,9 @@ def release_oneliner(
     if lang not in LANGS:
         raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
     words = _WORDS[lang]
-    first = weight_text(facts.weight_of(1)) if facts.stages or facts.plan else "?%"
+    first = format_weight(facts.weight_of(1)) if facts.stages or facts.plan else "?%"
     reached = facts.reached_stage
-    span = f"{first}→{weight_text(facts.weight_of(reached))}"
+    span = f"{first}→{format_weight(facts.weight_of(reached))}"
     counted = facts.counted_signals
     incident = facts.canary_incident
     if facts.result == "promoted":
@@ -235,7 +232,7 @@ def _md(text: Any) -> str:
 def incident_lines(incident: Incident, facts: ReleaseFacts) -> list[str]:
     """The facts of one rollback as Markdown bullets: what fired, detection, rollback timings."""
     where = (f"first night, hour {int(incident.hour):02d}" if incident.phase == NIGHT and incident.hour is not None
-             else f"stage {incident.stage} ({weight_text(incident.weight)})")
+             else f"stage {incident.stage} ({format_weight(incident.weight)})")
     done = incident.done or {}
     outcome = ("rollback command succeeded" if incident.ok else
                "rollback command NOT recorded as done (interrupted?)" if incident.ok is None else
@@ -349,9 +346,9 @@ def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
 def _result_words(facts: ReleaseFacts) -> str:
     result = facts.result
     stage = facts.reached_stage
-    where = f"stage {stage} ({weight_text(facts.weight_of(stage))})"
+    where = f"stage {stage} ({format_weight(facts.weight_of(stage))})"
     if result == "promoted":
-        text = f"PROMOTED: {len(facts.plan)} stages passed, at {weight_text(facts.weight_of(stage))}"
+        text = f"PROMOTED: {len(facts.plan)} stages passed, at {format_weight(facts.weight_of(stage))}"
     elif result == "rolled_back":
         text = f"ROLLED BACK at {where}"
     elif result == "aborted":
@@ -413,7 +410,7 @@ def report_markdown(
         ran = (stage.ended_at - stage.started_at) if stage.ended_at is not None and stage.started_at is not None else None
         decisions = ", ".join(f"{n} {a}" for a, n in sorted(stage.decisions.items())) or "-"
         result = stage.result + (f" (promoted by {stage.promoted_by})" if stage.promoted_by else "")
-        lines.append(f"| {number} | {weight_text(stage.weight)} | {clock_text(stage.started_at)} | "
+        lines.append(f"| {number} | {format_weight(stage.weight)} | {clock_text(stage.started_at)} | "
                      f"{span_text(ran) if ran is not None else '-'} | {len(stage.holds)} | {stage.samples} | "
                      f"{_md(decisions)} | {_md(result)} |")
     notable = [d for d in facts.decisions if d.get("action") != "proceed" or d.get("phase") == NIGHT]
