@@ -87,3 +87,19 @@ async def test_a_config_broken_after_its_face_was_taken_stops_the_screen_with_it
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
     assert app.config_error is not None and app.config_error.startswith(str(path)) and "max_holds" in app.config_error
+
+
+def test_the_journal_as_it_stands_is_folded_before_the_first_screen_is_composed(tmp_path: Path) -> None:
+    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.engine.view import CanaryView
+    from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of
+
+    events = canary_events()
+    journal_of(tmp_path / "ev" / VERSION / "journal.jsonl", events).close()
+    app = CockpitApp(TuiOptions(config=cockpit_config(), mode="attach", version=VERSION, evidence_root=tmp_path / "ev",
+                                tick_every=None, blink=False))
+    folded = CanaryView()
+    folded.apply_all(events)
+    # Not yet running, nothing composed: the first screen will show the run as it is, not an empty one.
+    assert (app.view.stage, app.view.phase, set(app.view.signals)) == (folded.stage, folded.phase, set(folded.signals))
+    assert folded.stage is not None and app.view.events == len(events) and app.chain_error is None
