@@ -32,7 +32,7 @@ from cockpit.clock import ManualClock  # noqa: E402
 from cockpit.config import load_config  # noqa: E402
 from cockpit.durations import parse_duration  # noqa: E402
 from cockpit.evidence import EvidenceStore  # noqa: E402
-from cockpit.first_night import run_first_night  # noqa: E402
+from cockpit.run.first_night import run_first_night  # noqa: E402
 from cockpit.sources.prometheus import QueryResult, Sample  # noqa: E402
 from tests.release_journal import promoted_journal  # noqa: E402
 
@@ -77,7 +77,7 @@ def main() -> None:
         config = config.model_copy(update={"evidence": config.evidence.model_copy(update={"dir": str(folder)})})
         done_at = promoted_journal(folder, VERSION, signals={"p95_latency": ("s", 0.2)})
         store = EvidenceStore(folder, VERSION)
-        from cockpit.baseline import write_baseline
+        from cockpit.checks.baseline import write_baseline
 
         write_baseline(store, "2027-01-15T13:50:00Z", {"csp_violations": 0.002})  # csp's limit is relative to it
         clock = ManualClock(done_at + 60)

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cockpit.engine.journal import Journal  # noqa: E402
+from cockpit.run.journal import Journal  # noqa: E402
 from tests.tui_fixtures import SIGNALS, VERSION, canary_events, journal_of  # noqa: E402
 
 COCKPIT = str(Path(sys.executable).with_name("cockpit"))

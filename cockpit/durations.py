@@ -46,3 +46,11 @@ def format_duration(seconds: float) -> str:
         parts.append(f"{secs}s")
     return "".join(parts)
 
+
+def span_text(seconds: float | None) -> str:
+    """A measured span (time to detect, to roll back): ms under a second, "not recorded" when missing."""
+    if seconds is None:
+        return "not recorded"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f}s" if seconds < 10 else format_duration(seconds)

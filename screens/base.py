@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from cockpit.app import CockpitApp
+    from cockpit.app.cockpit_app import CockpitApp
 
 ROLLBACK_BINDING = Binding(
     "ctrl+r", "app.rollback", "ROLLBACK", id="rollback",

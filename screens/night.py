@@ -13,10 +13,10 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 
 from cockpit.durations import format_duration
-from cockpit.engine.night_view import NightView, hour_lines
+from cockpit.views.night import NightView, hour_lines
 from cockpit.engine.run_of_show import format_remaining
-from cockpit.engine.view import format_clock, format_weight
-from cockpit.night_hours import hour_label
+from cockpit.views.canary import format_clock, format_weight
+from cockpit.run.night_hours import hour_label
 from cockpit.screens.base import CockpitScreen
 from cockpit.widgets.hour_table import HourTable
 from cockpit.widgets.night_header import NightHeader

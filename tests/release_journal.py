@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine.journal import JOURNAL_NAME, Journal
+from cockpit.run.journal import JOURNAL_NAME, Journal
 
 T0 = 1_800_000_000.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.clock import ManualClock
-from cockpit.engine.journal import Journal
+from cockpit.run.journal import Journal
 from cockpit.config import CockpitConfig, load_config
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
@@ -107,8 +107,8 @@ def make_app(evidence: Path, *, events: list[dict[str, Any]] | None = None, mode
              theme: str = "cockpit-dark", config: CockpitConfig | None = None, version: str | None = VERSION,
              low_color: bool = False) -> Any:
     """A CockpitApp on a ManualClock with no timers and no journal follower; `events` fed to its CanaryView."""
-    from cockpit.app import CockpitApp, TuiOptions
-    from cockpit.engine.view import CanaryView
+    from cockpit.app.cockpit_app import CockpitApp, TuiOptions
+    from cockpit.views.canary import CanaryView
 
     options = TuiOptions(config=config or cockpit_config(), mode=mode, version=version, evidence_root=evidence,
                          theme=theme, low_color=low_color, operator="AB", follow_journal=False, tick_every=None,
@@ -117,7 +117,7 @@ def make_app(evidence: Path, *, events: list[dict[str, Any]] | None = None, mode
     view.apply_all(events or [])
     app_class = CockpitApp
     if mode == "watch":
-        from cockpit.app import WatchApp
+        from cockpit.app.cockpit_app import WatchApp
 
         app_class = WatchApp
     return app_class(options, clock=ManualClock(now), view=view)
@@ -166,7 +166,7 @@ def _night_signals(hour: int, minute: float, fault: bool) -> dict[str, Any]:
 def _hour_summary(hour: int, start: float, *, worst: str = "PASS", backfilled: bool = False, live: int = 60,
                   triggers: dict[str, Any] | None = None, rollbacks: list[dict[str, Any]] | None = None,
                   errors: list[str] | None = None) -> dict[str, Any]:
-    """An hour_closed record's fields, as cockpit.night_hours.HourAggregate.summary writes them."""
+    """An hour_closed record's fields, as cockpit.run.night_hours.HourAggregate.summary writes them."""
     signals = {name: {"unit": unit, "limit": limit, "baseline": None, "min": base, "p50": base, "max": base * 1.1,
                       "p50_exact": True, "samples": 60, "judged": 60, "over": 0, "states": {"PASS": 60}, "worst": "PASS"}
                for name, (unit, limit, base, _) in SIGNALS.items()}

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cockpit.engine.view import CanaryView, format_age, format_clock, format_reason, format_weight, notable_reasons
+from cockpit.views.canary import CanaryView, format_age, format_clock, format_reason, format_weight, notable_reasons
 from cockpit.widgets.state_classes import set_state_classes
 
 VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")

@@ -14,7 +14,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cockpit.engine.night_view import HourLine
+from cockpit.views.night import HourLine
 from cockpit.widgets.signal_row import clip
 
 HOUR_W, MARK_W, SOURCE_W = 4, 15, 19

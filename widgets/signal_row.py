@@ -15,7 +15,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from cockpit.engine.view import SignalView, StatusMark, format_limit, format_value
+from cockpit.views.canary import SignalView, StatusMark, format_limit, format_value
 from cockpit.widgets.state_classes import set_state_classes
 
 STATUS_CLASSES = ("status-pass", "status-warn", "status-fail", "status-unknown", "status-stale")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
-from cockpit.engine.view import CanaryView, SignalView, signal_status
-from cockpit.screen_face import SignalFace
+from cockpit.views.canary import CanaryView, SignalView, signal_status
+from cockpit.views.face import SignalFace
 from cockpit.widgets.signal_row import SignalRow
 
 

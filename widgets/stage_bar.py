@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from cockpit.engine.run_of_show import format_remaining
-from cockpit.engine.view import CanaryView, format_clock, format_weight
+from cockpit.views.canary import CanaryView, format_clock, format_weight
 
 BAR = 10
 

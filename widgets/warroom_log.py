@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Log
 
-from cockpit.engine.view import CanaryView
+from cockpit.views.canary import CanaryView
 
 MAX_LINES = 1000
 

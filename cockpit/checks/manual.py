@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cockpit.results import Outcome, Status, unknown
-from cockpit.ticks import TICKS_FILE, read_ticks
+from cockpit.checks.ticks import TICKS_FILE, read_ticks
 
 if TYPE_CHECKING:
     from cockpit.checks.runner import CheckContext

@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from cockpit.baseline import write_baseline
+from cockpit.checks.baseline import write_baseline
 from cockpit.checks.runner import CheckContext, prometheus_source
 from cockpit.checks.specs import BaselineSpec, PromqlSpec, PromTargetsSpec
 from cockpit.clock import iso_utc

@@ -13,7 +13,7 @@ from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.evidence import EvidenceStore
 from cockpit.redaction import Redactor
-from cockpit.results import CheckResult, Outcome, Status
+from cockpit.results import CheckResult, Outcome, Status, exit_code_for, worst_status
 
 # kind -> "module:function"; modules are imported only when a check of that kind runs.
 KINDS: dict[str, str] = {
@@ -142,3 +142,18 @@ def prometheus_source(ctx: CheckContext) -> Any:
 
         ctx.shared["prometheus"] = PrometheusSource(ctx.config.prometheus, ctx.redactor)
     return ctx.shared["prometheus"]
+
+
+# The plain-text summary each phase leaves as evidence, by phase.
+PHASE_SUMMARY_FILE = {"preflight": "preflight.txt", "redteam": "redteam_{version}.txt"}
+
+
+def summary_text(title: str, version: str, results: list[CheckResult]) -> str:
+    """The plain-text summary written as evidence (preflight.txt and friends)."""
+    lines = [f"# {title} {version}", ""]
+    for r in results:
+        lines.append(f"{r.status.value:<8} {r.id:<34} {r.duration_s:>7.2f}s  {r.summary}")
+        lines.extend(f"{'':<9}{d}" for d in r.details)
+    statuses = [r.status for r in results]
+    lines += ["", f"overall: {worst_status(statuses).value} (exit {exit_code_for(statuses)})"]
+    return "\n".join(lines) + "\n"

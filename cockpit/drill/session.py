@@ -31,7 +31,7 @@ from cockpit.drill.configuration import DEFAULT_STAGE_SECONDS, drill_config
 from cockpit.drill.prometheus import DrillPrometheus, prometheus_binary
 from cockpit.drill.scenario import Scenario
 from cockpit.drill.simulator import Simulator
-from cockpit.engine.control import socket_path
+from cockpit.run.control import socket_path
 from cockpit.evidence import EvidenceStore
 
 WARMUP_TIMEOUT_S = 30.0
@@ -163,7 +163,7 @@ class DrillSession:
 
     async def take_baseline(self, timeout: float = WARMUP_TIMEOUT_S) -> dict[str, float | None]:
         """The stable track's value of every signal (as the preflight's baseline check takes it), written as evidence."""
-        from cockpit.baseline import write_baseline
+        from cockpit.checks.baseline import write_baseline
         from cockpit.engine.promql_text import render_query
 
         assert self.config is not None and self.store is not None
@@ -199,7 +199,7 @@ class DrillSession:
 
     async def run(self, events: Any = None, say: Any = None) -> Any:
         """Run the canary over the drill (run_canary with drill=True); returns its CanaryOutcome."""
-        from cockpit.engine.canary import run_canary
+        from cockpit.run.canary import run_canary
 
         assert self.config is not None and self.store is not None
         self._sink = DrillSink(events)

@@ -3,7 +3,7 @@
 An item is green when its check PASSed (a manual item's check passes once the
 ticks store holds its tick), or when a person ticked it (a manual item, or an
 accepted WARN). FAIL and UNKNOWN are never green; GO needs every required item
-of every gating list green. Ticks themselves are recorded by cockpit.ticks.
+of every gating list green. Ticks themselves are recorded by cockpit.checks.ticks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.results import CheckResult, Status
-from cockpit.ticks import Tick, validate_initials
+from cockpit.checks.ticks import Tick, validate_initials
 
 GATING = ("preflight", "redteam", "gonogo", "ritual")
 

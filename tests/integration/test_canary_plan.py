@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cockpit.clock import ManualClock
-from cockpit.engine.canary import CanaryError, run_canary
-from cockpit.engine.journal import read_journal, verify_journal
+from cockpit.run.canary import CanaryError, run_canary
+from cockpit.run.journal import read_journal, verify_journal
 from cockpit.evidence import EvidenceStore
 from tests.canary_boards import (
     ScriptedSignalBoard,
@@ -350,7 +350,7 @@ async def test_an_unwritable_journal_still_rolls_back(tmp_path, monkeypatch):
     """Disk full at the worst moment: the decision cannot be journaled, the rollback command runs anyway."""
     import errno
 
-    from cockpit.engine.journal import Journal
+    from cockpit.run.journal import Journal
 
     run = Run(tmp_path, firing=lambda: current_weight(run.log) >= 5)
     append = Journal.append

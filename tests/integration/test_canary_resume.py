@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from cockpit.engine.journal import read_journal, verify_journal
+from cockpit.run.journal import read_journal, verify_journal
 
 VERSION = "v3.0.0"
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.config import CockpitConfig, load_config
-from cockpit.exports import RuleExport, export_rules, rule_tests, to_yaml
+from cockpit.records.exports import RuleExport, export_rules, rule_tests, to_yaml
 
 
 def _promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

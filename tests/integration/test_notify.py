@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from cockpit.config import CockpitConfig, ConfigError, NotifyConfig, validate_config
-from cockpit.notify import Notifier, event_text
+from cockpit.run.notify import Notifier, event_text
 from tests.webhook_receiver import WebhookReceiver
 
 VERSION = "v1.4.0"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from cockpit.clock import ManualClock
 from cockpit.config import NotifyConfig
-from cockpit.engine.canary import run_canary
+from cockpit.run.canary import run_canary
 from cockpit.evidence import EvidenceStore
-from cockpit.notify import ChainSink, Notifier
+from cockpit.run.notify import ChainSink, Notifier
 from tests.canary_boards import ScriptedSignalBoard, ScriptedTriggerBoard, current_weight, make_config, recording_command
 from tests.webhook_receiver import WebhookReceiver
 
@@ -100,7 +100,7 @@ async def test_a_slow_then_down_webhook_never_delays_the_rollback(tmp_path: Path
 
 
 async def test_run_canary_owns_its_notifier_and_journals_failed_webhooks(tmp_path: Path) -> None:
-    from cockpit.engine.journal import read_journal
+    from cockpit.run.journal import read_journal
     from tests.services import free_port
 
     log = tmp_path / "traffic.log"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cockpit.baseline import load_baseline
+from cockpit.checks.baseline import load_baseline
 from cockpit.checks.runner import CheckContext, run_checks
 from cockpit.checks.specs import BaselineSpec, PromqlSpec, PromTargetsSpec
 from cockpit.config import CockpitConfig, load_config, validate_config

@@ -23,7 +23,7 @@ import pytest
 
 from cockpit.clock import iso_utc
 from cockpit.config import CockpitConfig
-from cockpit.replay import replay
+from cockpit.records.replay import replay
 from cockpit.sources.prometheus import PrometheusSource
 from tests.services import wait_until
 
@@ -250,7 +250,7 @@ def test_an_unreachable_prometheus_exits_3(tmp_path: Path) -> None:
 
 async def test_long_ranges_are_fetched_in_chunks_prometheus_accepts(prometheus: Any) -> None:
     from cockpit.config import PrometheusConfig
-    from cockpit.replay import MAX_POINTS, chunks, fetch_range
+    from cockpit.records.replay import MAX_POINTS, chunks, fetch_range
 
     source = PrometheusSource(PrometheusConfig(url=prometheus.url, timeout=10))
     end = float(int(time.time()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cockpit.config import CockpitConfig
-from cockpit.engine.stage_evidence import db_health_text, pgbouncer_text
+from cockpit.run.stage_evidence import db_health_text, pgbouncer_text
 from tests.services import free_port
 
 AT = 1_800_000_000.0

@@ -74,9 +74,9 @@ def test_history_bars_are_measured_against_the_limit() -> None:
 
 
 async def test_a_config_broken_after_its_face_was_taken_stops_the_screen_with_its_one_line(tmp_path: Path) -> None:
-    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.app.cockpit_app import CockpitApp, TuiOptions
     from cockpit.config import load_config
-    from cockpit.screen_face import face_of
+    from cockpit.views.face import face_of
 
     path = tmp_path / "cockpit.toml"
     path.write_text('[evidence]\ndir = "ev"\n')
@@ -90,8 +90,8 @@ async def test_a_config_broken_after_its_face_was_taken_stops_the_screen_with_it
 
 
 def test_the_journal_as_it_stands_is_folded_before_the_first_screen_is_composed(tmp_path: Path) -> None:
-    from cockpit.app import CockpitApp, TuiOptions
-    from cockpit.engine.view import CanaryView
+    from cockpit.app.cockpit_app import CockpitApp, TuiOptions
+    from cockpit.views.canary import CanaryView
     from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of
 
     events = canary_events()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cockpit.checks.specs import FilesSpec, ManualSpec
-from cockpit.engine.control import ControlServer
+from cockpit.run.control import ControlServer
 from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of, make_app, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -280,7 +280,7 @@ async def test_note_without_a_canary_is_kept_in_the_evidence(tmp_path: Path) -> 
 
 
 async def test_journal_follower_shows_a_run_driven_by_another_process(tmp_path: Path) -> None:
-    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.app.cockpit_app import CockpitApp, TuiOptions
     from cockpit.clock import ManualClock
     from cockpit.widgets.decision_panel import DecisionPanel
     from tests.tui_fixtures import NOW, T0
@@ -317,7 +317,7 @@ async def test_a_failing_worker_becomes_a_visible_status(tmp_path: Path) -> None
 
 async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answer(tmp_path: Path) -> None:
     """After the seal, `t` runs `cockpit canary VERSION --detach` for real; without [prometheus] it refuses (exit 2)."""
-    from cockpit.app import CockpitApp, TuiOptions
+    from cockpit.app.cockpit_app import CockpitApp, TuiOptions
     from cockpit.clock import ManualClock
     from cockpit.screens.confirm import ConfirmScreen
     from tests.tui_fixtures import NOW

@@ -24,7 +24,7 @@ def result(check_id: str, phase: str, status: Status, summary: str, duration: fl
 
 def with_results(app: Any) -> Any:
     """Some preflight and red-team results, and two GO ticks, as if the IC had been working the lists."""
-    from cockpit.ticks import Tick
+    from cockpit.checks.ticks import Tick
 
     pre = app.checklists["preflight"]
     pre.record(result("preflight.identity", "preflight", Status.PASS, "root@bastion v1.4.0 abc1234 sealed", 0.21))

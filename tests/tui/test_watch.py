@@ -96,7 +96,7 @@ async def test_a_night_rollback_arriving_is_loud_and_never_a_stage_rollback(tmp_
 
 async def test_watch_follows_the_nights_journal_as_it_is_written(tmp_path: Path) -> None:
     """The same journal follower as `cockpit attach`: records appended by the night reach the screen."""
-    from cockpit.app import TuiOptions, WatchApp
+    from cockpit.app.cockpit_app import TuiOptions, WatchApp
     from cockpit.clock import ManualClock
     from cockpit.widgets.hour_table import HourTable
 
@@ -154,7 +154,7 @@ async def test_a_summary_that_never_came_says_so_and_asks_whether_the_night_stil
         assert header._lines["nh-next"] == (
             "hour 05 summary OVERDUE by 30:00: is `cockpit first-night v1.4.0` running?")
         assert "the first-night process is quiet" in status_info(app)
-        from cockpit.engine.view import signal_status
+        from cockpit.views.canary import signal_status
 
         # No sample for 30 minutes: the signals say STALE, never the last PASS.
         assert {signal_status(s, late, app.stale_limit()).word for s in app.view.signals.values()} == {"STALE"}

@@ -2,7 +2,7 @@
 
 import math
 
-from cockpit.baseline import baseline_file, baseline_taken_at, load_baseline, write_baseline
+from cockpit.checks.baseline import baseline_file, baseline_taken_at, load_baseline, write_baseline
 from cockpit.evidence import EvidenceStore
 
 

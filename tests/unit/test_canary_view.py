@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from cockpit.engine.view import (
+from cockpit.views.canary import (
     CanaryView,
     SignalView,
     format_age,
@@ -186,7 +186,7 @@ def test_formatting():
 
 def test_limit_text():
     from cockpit.config import SignalConfig
-    from cockpit.engine.view import format_limit
+    from cockpit.views.canary import format_limit
 
     assert format_limit(0.2, "s") == "≤200ms"
     assert format_limit(None, "ratio", SignalConfig(query="q", unit="ratio", max=0.01)) == "≤1.00%"

@@ -8,7 +8,7 @@ from cockpit.config import load_config
 from cockpit.checks.specs import FilesSpec, ManualSpec
 from cockpit.engine.checklist import Checklist, ChecklistItem, TickError, build_checklists, go_gate
 from cockpit.results import CheckResult, Status
-from cockpit.ticks import Tick
+from cockpit.checks.ticks import Tick
 
 
 def tick(check_id: str, ticked: bool = True, note: str = "") -> Tick:

@@ -228,7 +228,7 @@ def test_identity_seal_is_the_sha256_of_the_field_lines():
 
 
 def test_cli_table_shows_bracketed_config_names_literally(capsys):
-    from cockpit.check_commands import render_results
+    from cockpit.cli.checks import render_results
     from cockpit.results import CheckResult
 
     result = CheckResult(id="x", title="Prisma [db]", phase="preflight", kind="sql", status=Status.UNKNOWN,

@@ -9,7 +9,7 @@ import pytest
 
 from cockpit.config import CockpitConfig, load_config
 from cockpit.engine.promql_text import render_query
-from cockpit.exports import export_rules, grafana_dashboard, grafana_json, to_yaml, yaml_scalar
+from cockpit.records.exports import export_rules, grafana_dashboard, grafana_json, to_yaml, yaml_scalar
 
 
 @pytest.fixture(scope="module")

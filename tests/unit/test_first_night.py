@@ -22,10 +22,10 @@ import pytest
 from cockpit.cli import main
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
-from cockpit.engine.journal import read_journal
+from cockpit.run.journal import read_journal
 from cockpit.engine.traffic import traffic_from_config
 from cockpit.evidence import EvidenceStore
-from cockpit.first_night import FirstNightError, run_first_night
+from cockpit.run.first_night import FirstNightError, run_first_night
 from cockpit.sources.prometheus import QueryResult, RangeResult, RangeSeries, Sample
 from tests.canary_boards import recording_command
 from tests.release_journal import JournalWriter, promoted_journal
@@ -113,7 +113,7 @@ def night_config(tmp: Path, log: Path | None = None) -> CockpitConfig:
 def setup_release(tmp: Path) -> tuple[EvidenceStore, float]:
     done_at = promoted_journal(tmp / "evidence", VERSION)
     store = EvidenceStore(tmp / "evidence", VERSION)
-    from cockpit.baseline import write_baseline
+    from cockpit.checks.baseline import write_baseline
 
     write_baseline(store, "2027-01-15T13:50:00Z", {"csp_violations": 0.0005, "p95_latency": 0.13})
     return store, done_at + 60
@@ -408,8 +408,8 @@ def test_journal_records_are_json_lines_with_the_night_phase(tmp_path: Path) -> 
 
 
 async def test_the_nights_rollback_and_hours_reach_the_one_liner_rca_and_report(tmp_path: Path) -> None:
-    from cockpit.release_facts import read_release
-    from cockpit.release_reports import rca_markdown, release_oneliner, report_markdown
+    from cockpit.records.facts import read_release
+    from cockpit.records.reports import rca_markdown, release_oneliner, report_markdown
 
     store, start = setup_release(tmp_path)
     log = tmp_path / "traffic.log"

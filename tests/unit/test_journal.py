@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cockpit.engine.journal import GENESIS, TORN_NAME, Journal, JournalError, read_journal, record_hash, verify_journal
+from cockpit.run.journal import GENESIS, TORN_NAME, Journal, JournalError, read_journal, record_hash, verify_journal
 
 
 def _write(path, n=5):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from cockpit.engine.journal_tail import JournalTail
+from cockpit.run.journal_tail import JournalTail
 
 
 def line(seq: int) -> bytes:
@@ -58,7 +58,7 @@ def test_big_journals_are_read_in_bounded_chunks(tmp_path):
 
 
 def test_the_hash_chain_is_checked_as_lines_arrive(tmp_path):
-    from cockpit.engine.journal import Journal
+    from cockpit.run.journal import Journal
 
     path = tmp_path / "journal.jsonl"
     journal = Journal(path)

@@ -14,7 +14,7 @@ from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
 from cockpit.evidence import EvidenceStore
 from cockpit.results import Status
-from cockpit.ticks import TICKS_FILE, read_ticks, record_tick, validate_initials
+from cockpit.checks.ticks import TICKS_FILE, read_ticks, record_tick, validate_initials
 
 VERSION = "v1.4.0"
 ONCALL = ManualSpec(id="gonogo.oncall", title="On-call staffed", phase="gonogo", kind="manual", prompt="Primary and secondary on-call confirmed.")

@@ -1,7 +1,7 @@
 """The first night folded from the release's journal: what `cockpit watch` shows (NightView inside CanaryView).
 
 Journals are written with the real Journal class: one by the real first night
-(cockpit.first_night, compressed hours on a ManualClock, a real rollback
+(cockpit.run.first_night, compressed hours on a ManualClock, a real rollback
 command), others record by record with tests/release_journal.JournalWriter.
 """
 
@@ -14,13 +14,13 @@ import pytest
 
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
-from cockpit.engine.journal import read_journal
-from cockpit.engine.night_view import HourRow, hour_lines, hour_mark, hour_status
+from cockpit.run.journal import read_journal
+from cockpit.views.night import HourRow, hour_lines, hour_mark, hour_status
 from cockpit.engine.traffic import traffic_from_config
-from cockpit.engine.view import CanaryView
+from cockpit.views.canary import CanaryView
 from cockpit.evidence import EvidenceStore
-from cockpit.first_night import run_first_night
-from cockpit.night_hours import night_verdict
+from cockpit.run.first_night import run_first_night
+from cockpit.run.night_hours import night_verdict
 from cockpit.sources.prometheus import QueryResult, RangeResult, Sample
 from tests.canary_boards import recording_command
 from tests.release_journal import JournalWriter, promoted_journal

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.baseline import write_baseline
+from cockpit.checks.baseline import write_baseline
 from cockpit.cli import main
 from cockpit.evidence import EvidenceStore
-from cockpit.release_facts import ReportError, read_release
-from cockpit.release_reports import rca_markdown, release_oneliner
+from cockpit.records.facts import ReportError, read_release
+from cockpit.records.reports import rca_markdown, release_oneliner
 from tests.release_journal import DEFAULT_SIGNALS, PLAN, T0, JournalWriter, signal_reason
 
 VERSION = "v1.4.0"

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from cockpit.clock import ManualClock
-from cockpit.replay import MAX_POINTS, Fetched, ReplaySource, _Series, chunks, grid, parse_time
+from cockpit.records.replay import MAX_POINTS, Fetched, ReplaySource, _Series, chunks, grid, parse_time
 
 NOW = 1_800_000_000.0
 

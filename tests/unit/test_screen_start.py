@@ -15,9 +15,9 @@ import pytest
 
 from cockpit.cli import COMMAND_MODULES, DEFAULT_MODULE, modules_for
 from cockpit.config import load_config
-from cockpit.config_aside import ConfigAside
+from cockpit.app.config_aside import ConfigAside
 from cockpit.config_file import ConfigError
-from cockpit.screen_face import ScreenFace, face_of
+from cockpit.views.face import ScreenFace, face_of
 
 CONFIG = """
 [evidence]
@@ -56,8 +56,8 @@ def test_each_module_registers_exactly_the_commands_the_cli_maps_to_it() -> None
 
 
 def test_a_command_needs_only_its_module_help_and_typos_need_all() -> None:
-    assert modules_for(["attach", "v1.4.0", "--no-mouse"]) == ["cockpit.tui_commands"]
-    assert modules_for(["first-night", "v1.4.0"]) == ["cockpit.night_commands"]
+    assert modules_for(["attach", "v1.4.0", "--no-mouse"]) == ["cockpit.cli.screens"]
+    assert modules_for(["first-night", "v1.4.0"]) == ["cockpit.cli.night"]
     assert modules_for([]) == [DEFAULT_MODULE]
     assert modules_for(["--help"]) == list(COMMAND_MODULES)
     assert modules_for(["atach", "v1"]) == list(COMMAND_MODULES)  # argparse lists every command in its error
@@ -65,7 +65,7 @@ def test_a_command_needs_only_its_module_help_and_typos_need_all() -> None:
 
 def test_a_screen_command_does_not_import_pydantic_before_its_screen() -> None:
     code = ("import sys; from cockpit.cli import build_parser, modules_for; "
-            "build_parser(modules_for(['attach', 'v1.4.0'])); import cockpit.app; "
+            "build_parser(modules_for(['attach', 'v1.4.0'])); import cockpit.app.cockpit_app; "
             "print(sorted(m for m in ('pydantic', 'cockpit.config') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cockpit.engine.model import SignalReading, SignalState
-from cockpit.reports import SignalCell, cells_from_readings, cells_from_sample, format_value, minute_mark, tally, warroom_line
+from cockpit.run.warroom_log import SignalCell, cells_from_readings, cells_from_sample, format_value, minute_mark, tally, warroom_line
 
 T0 = 1_800_000_000.0
 

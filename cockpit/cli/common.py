@@ -44,7 +44,7 @@ def baseline_of_version(config: CockpitConfig, config_path: Path | None, args: a
     """The baseline named by --baseline-version (its baseline_<v>.json), None without the flag; unreadable: ConfigError."""
     if not args.baseline_version:
         return None
-    from cockpit.baseline import baseline_file, load_baseline
+    from cockpit.checks.baseline import baseline_file, load_baseline
     from cockpit.release_version import validate_version
 
     version = validate_version(args.baseline_version)
@@ -84,7 +84,7 @@ def progress_printer(progress: TextIO) -> Say:
 
 def open_event_sink(events: str | None) -> tuple[Any, TextIO]:
     """--events FILE|-: the JSON-lines sink (None without the flag) and where progress lines go (stderr for "-")."""
-    from cockpit.engine.canary import JsonLinesSink
+    from cockpit.run.canary import JsonLinesSink
 
     if events == "-":
         return JsonLinesSink(sys.stdout), sys.stderr

@@ -1,6 +1,6 @@
 """The first night as its screen shows it, folded from the release's journal (pure, no Textual).
 
-cockpit.first_night writes into the release's journal: `first_night_started`
+cockpit.run.first_night writes into the release's journal: `first_night_started`
 (again on every resume), a `sample` with phase "first_night" and its `hour` at
 every evaluation, `hour_closed` with the hour's summary, `rollback_started` /
 `rollback_done` with phase "first_night", and `first_night_done`. CanaryView
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.durations import format_duration
-from cockpit.engine.view import STATUS_SYMBOL, RollbackView, _int, _number, format_clock, format_reason
-from cockpit.night_hours import hour_label, hourly_log_file, night_verdict, worst_of
+from cockpit.views.canary import STATUS_SYMBOL, RollbackView, _int, _number, format_clock, format_reason
+from cockpit.run.night_hours import hour_label, hourly_log_file, night_verdict, worst_of
 
 MAX_HOURS = 168  # `cockpit first-night --hours` accepts at most a week
-# The night's one-word states (cockpit.night_hours.SEVERITY) as screen statuses: a blind hour is never PASS.
+# The night's one-word states (cockpit.run.night_hours.SEVERITY) as screen statuses: a blind hour is never PASS.
 HOUR_STATUS = {"FAIL": "FAIL", "OVER": "FAIL", "BREACHING": "FAIL", "BLIND": "UNKNOWN", "INSUFFICIENT": "UNKNOWN",
                "WARN": "WARN", "PASS": "PASS", "WITHIN": "PASS"}
 
@@ -104,7 +104,7 @@ class HourRow:
         return ", ".join(parts) or "none"
 
     def verdict_record(self) -> dict[str, Any]:
-        """What cockpit.night_hours.night_verdict reads of an hour."""
+        """What cockpit.run.night_hours.night_verdict reads of an hour."""
         return {"worst": self.worst, "backfill_errors": self.backfill_errors, "triggers": self.triggers}
 
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from cockpit.cli import UsageError
 from cockpit.clock import iso_utc
-from cockpit.command_line import cancel_on_signals, open_event_sink
+from cockpit.cli.common import cancel_on_signals, open_event_sink
 
 EXIT_CANNOT_START = 3
 SOURCES = ("auto", "prometheus", "simulator")
@@ -66,7 +66,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     if not args.headless and sys.stdin.isatty() and sys.stdout.isatty():
         if args.events:
             raise UsageError("--events needs --headless (the drill screen shows the events itself)")
-        from cockpit.tui_commands import run_drill_screen
+        from cockpit.cli.screens import run_drill_screen
 
         return run_drill_screen(
             args.scenario,
@@ -104,7 +104,7 @@ class HeadlessPrinter:
             self._fault(record, at)
 
     def _decision(self, record: dict[str, Any], at: float | None) -> None:
-        from cockpit.reports import decision_word
+        from cockpit.run.warroom_log import decision_word
 
         action = str(record.get("action"))
         reasons = [r for r in record.get("reasons") or [] if isinstance(r, dict)]
@@ -141,8 +141,8 @@ class _Tee:
 
 def _run(args: argparse.Namespace, scenario: Any) -> int:
     from cockpit.drill.session import DrillError, DrillOptions, DrillSession
-    from cockpit.canary_commands import outcome_line
-    from cockpit.engine.canary import CanaryError
+    from cockpit.cli.canary import outcome_line
+    from cockpit.run.canary import CanaryError
 
     json_sink, progress = open_event_sink(args.events)
     printer = HeadlessPrinter(progress)

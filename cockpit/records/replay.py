@@ -349,7 +349,7 @@ async def replay(
 ) -> ReplayResult:
     """Replay [start, end] every `step` seconds; `live` is a PrometheusSource (query_range, query(at=))."""
     from cockpit.engine.decision import StageContext, decide, is_blind
-    from cockpit.engine.run_state import RunState
+    from cockpit.run.state import RunState
     from cockpit.engine.signals import SignalBoard
     from cockpit.engine.triggers import TriggerBoard
 

@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 def _range(args: argparse.Namespace, config: CockpitConfig) -> tuple[float, float, float, str | None]:
     from cockpit.durations import parse_duration
-    from cockpit.replay import parse_time
+    from cockpit.records.replay import parse_time
 
     now = time.time()
     try:
@@ -74,8 +74,8 @@ def _range(args: argparse.Namespace, config: CockpitConfig) -> tuple[float, floa
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from cockpit.command_line import baseline_of_version, load_required_config
-    from cockpit.replay import ReplayError, replay
+    from cockpit.cli.common import baseline_of_version, load_required_config
+    from cockpit.records.replay import ReplayError, replay
     from cockpit.sources.prometheus import PrometheusSource
 
     config, path = load_required_config(args)
@@ -111,7 +111,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
 
     from cockpit.clock import iso_utc
     from cockpit.durations import format_duration
-    from cockpit.reports import format_value
+    from cockpit.run.warroom_log import format_value
 
     console = Console(width=min(Console().width, 120) if sys.stdout.isatty() else 100)
     styles = {"rollback": "bold red", "immediate_rollback": "bold red", "hold": "yellow", "proceed": "green"}

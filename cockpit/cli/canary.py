@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
-from cockpit.command_line import cancel_on_signals, load_required_config, open_evidence, open_event_sink, progress_printer
+from cockpit.cli.common import cancel_on_signals, load_required_config, open_evidence, open_event_sink, progress_printer
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
@@ -88,7 +88,7 @@ def _check_runnable(config: CockpitConfig, dry_traffic: bool) -> None:
 
 
 def _finished_result(store: EvidenceStore) -> dict[str, Any] | None:
-    from cockpit.engine.journal import JOURNAL_NAME, read_journal
+    from cockpit.run.journal import JOURNAL_NAME, read_journal
 
     read = read_journal(store.dir / JOURNAL_NAME)
     for record in reversed(read.records):
@@ -126,7 +126,7 @@ def _result_words(done: dict[str, Any]) -> str:
 
 def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.engine.canary import CanaryError, run_canary
+    from cockpit.run.canary import CanaryError, run_canary
     from cockpit.sources.prometheus import PrometheusSource
 
     # Losing the terminal must not stop a release in flight.
@@ -138,7 +138,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
     say = progress_printer(progress)
 
     async def main() -> Any:
-        from cockpit.notify import Notifier
+        from cockpit.run.notify import Notifier
 
         cancel_on_signals()
         notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
@@ -202,7 +202,7 @@ def _record_log(store: EvidenceStore, version: str) -> None:
 
 
 def _detach(args: argparse.Namespace, version: str, config_path: Path, store: EvidenceStore) -> int:
-    from cockpit.engine.control import ControlError, control_request, socket_path
+    from cockpit.run.control import ControlError, control_request, socket_path
 
     command = [sys.executable, "-m", "cockpit", "canary", version, "--headless",
                "--config", str(Path(config_path).resolve()), "--evidence-dir", str(store.root.resolve())]
@@ -244,7 +244,7 @@ def _detach(args: argparse.Namespace, version: str, config_path: Path, store: Ev
 
 
 def _socket_for(args: argparse.Namespace, version: str) -> Path:
-    from cockpit.engine.control import socket_path
+    from cockpit.run.control import socket_path
 
     if args.socket:
         return Path(args.socket)
@@ -260,7 +260,7 @@ def _socket_for(args: argparse.Namespace, version: str) -> Path:
 def _cmd_ctl(args: argparse.Namespace) -> int:
     import json
 
-    from cockpit.engine.control import ControlError, control_request
+    from cockpit.run.control import ControlError, control_request
 
     version = validate_version(args.version)
     text = " ".join(args.text).strip()

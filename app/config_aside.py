@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.config_file import ConfigError
-from cockpit.screen_face import ScreenFace, face_of
+from cockpit.views.face import ScreenFace, face_of
 
 
 def _load_face(path: Path | None, also: Callable[[], object] | None) -> ScreenFace:

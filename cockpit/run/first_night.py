@@ -35,13 +35,13 @@ from typing import Any
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
-from cockpit.engine.journal import JOURNAL_NAME, Journal, JournalError
+from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.engine.model import TriggerReading
-from cockpit.engine.run_lock import RunLock, RunLockHeld
+from cockpit.run.lock import RunLock, RunLockHeld
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import rollback_evidence, rollback_fields
 from cockpit.evidence import EvidenceStore
-from cockpit.night_hours import (
+from cockpit.run.night_hours import (
     HourAggregate,
     hourly_log_file,
     hour_line,
@@ -256,11 +256,11 @@ class FirstNight:
         if self.notifier is not None and getattr(self.notifier, "on_failure", False) is None:
             self.notifier.on_failure = self._notify_failed  # journaled, as the canary does
         if self.baseline is None:
-            from cockpit.baseline import load_baseline
+            from cockpit.checks.baseline import load_baseline
 
             self.baseline = load_baseline(self.store)
         if self.baseline is not None:
-            from cockpit.baseline import baseline_file
+            from cockpit.checks.baseline import baseline_file
 
             self.baseline_file = baseline_file(self.version)
         if self.signal_board is None:
@@ -461,7 +461,7 @@ class FirstNight:
                  f"{len(summary['triggers'])} trigger(s) fired → {name}", loud=summary["worst"] in ("FAIL", "OVER"))
 
     def _finish(self) -> None:
-        from cockpit.night_hours import stability_report_text
+        from cockpit.run.night_hours import stability_report_text
 
         closed = [self.closed[h] for h in sorted(self.closed)]
         name = stability_report_file(self.hours)
@@ -565,7 +565,7 @@ class FirstNight:
             at = _num(done.get(key))
             if at is None or decided is None:
                 return "not recorded"
-            from cockpit.release_reports import span_text
+            from cockpit.durations import span_text
 
             return span_text(max(0.0, at - decided))
 

@@ -10,13 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cockpit.command_line import load_required_config, open_evidence, positive_duration
+from cockpit.cli.common import load_required_config, open_evidence, positive_duration
 from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
 from cockpit.results import STATUS_SYMBOL, CheckResult, Status, exit_code_for, worst_status
-
-PHASE_SUMMARY_FILE = {"preflight": "preflight.txt", "redteam": "redteam_{version}.txt"}
-
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
@@ -67,19 +64,8 @@ def render_results(title: str, results: list[CheckResult], as_json: bool, extra:
     return code
 
 
-def summary_text(title: str, version: str, results: list[CheckResult]) -> str:
-    """The plain-text summary written as evidence (preflight.txt and friends)."""
-    lines = [f"# {title} {version}", ""]
-    for r in results:
-        lines.append(f"{r.status.value:<8} {r.id:<34} {r.duration_s:>7.2f}s  {r.summary}")
-        lines.extend(f"{'':<9}{d}" for d in r.details)
-    statuses = [r.status for r in results]
-    lines += ["", f"overall: {worst_status(statuses).value} (exit {exit_code_for(statuses)})"]
-    return "\n".join(lines) + "\n"
-
-
 def run_phase(args: argparse.Namespace, phase: str, title: str, specs_override: list[Any] | None = None) -> int:
-    from cockpit.checks.runner import CheckContext, run_checks
+    from cockpit.checks.runner import PHASE_SUMMARY_FILE, CheckContext, run_checks, summary_text
 
     version = validate_version(args.version)
     config, path = load_required_config(args)

@@ -27,13 +27,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.checklist_panes import CHECKLISTS
-from cockpit.engine.journal import JOURNAL_NAME
-from cockpit.engine.journal_tail import JournalTail
+from cockpit.run.journal import JOURNAL_NAME
+from cockpit.run.journal_tail import JournalTail
 from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
-from cockpit.engine.view import CanaryView, format_age, format_clock, format_weight
+from cockpit.views.canary import CanaryView, format_age, format_clock, format_weight
 from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
-from cockpit.screen_face import ScreenFace, face_of
+from cockpit.views.face import ScreenFace, face_of
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from cockpit.results import CheckResult
     from cockpit.screens.tick import TickRequest
 
-CONTROL_SOCKET = "control.sock"  # cockpit.engine.control.SOCKET_NAME (imported lazily with its client)
+CONTROL_SOCKET = "control.sock"  # cockpit.run.control.SOCKET_NAME (imported lazily with its client)
 CONTROL_TIMEOUT = 10.0
 ROLLBACK_REPLY_WAIT = 3.0  # < CONTROL_TIMEOUT: the run's reply comes before our socket gives up
 MESSAGE_S, MESSAGE_ALERT_S = 20.0, 120.0  # how long a word stays in the status bar (clock seconds)
@@ -54,7 +54,7 @@ PANE_TITLES = {"warroom": "War room", **{key: title for key, title, _ in CHECKLI
 
 @dataclass
 class TuiOptions:
-    """What the cockpit shows and may do; built by cockpit.tui_commands from the command line.
+    """What the cockpit shows and may do; built by cockpit.cli.screens from the command line.
 
     The first screen is drawn from `face`; the validated config itself (`config`, else loaded from
     `config_path` or the built-in defaults) is needed only once that screen is up (CockpitApp.config).
@@ -259,7 +259,7 @@ class CockpitApp(App[int]):
             gc.freeze()
             gc.enable()
         if self.store is not None:  # a viewer may read the ticks too; only ticking is the IC's
-            from cockpit.ticks import read_ticks
+            from cockpit.checks.ticks import read_ticks
 
             self.run_worker(partial(read_ticks, self.store), name="ticks-load", group="ticks", thread=True,
                             exit_on_error=False)
@@ -521,7 +521,7 @@ class CockpitApp(App[int]):
             return
         if self.options.operator:  # initials from --by; the run records the user from the socket itself
             request = {**request, "by": self.options.operator}
-        from cockpit.engine.control import control_request
+        from cockpit.run.control import control_request
 
         self.run_worker(partial(control_request, self.options.control_path, request, CONTROL_TIMEOUT),
                         name=f"control|{label}", group="control", thread=True, exit_on_error=False)
@@ -600,7 +600,7 @@ class CockpitApp(App[int]):
     def _record_tick(self, key: str, check_id: str, request: TickRequest | None) -> None:
         if request is None or self.store is None:
             return
-        from cockpit.ticks import record_tick
+        from cockpit.checks.ticks import record_tick
 
         self.run_worker(partial(record_tick, self.store, check_id, request.initials, request.note, True, self.clock),
                         name=f"tick|{key}|{check_id}", group="ticks", thread=True, exit_on_error=False)
@@ -720,7 +720,7 @@ class CockpitApp(App[int]):
 
     def _write_phase_summary(self, key: str) -> None:
         """When every item of a pane has a result, write its summary file (preflight.txt, redteam_<v>.txt)."""
-        from cockpit.check_commands import PHASE_SUMMARY_FILE, summary_text
+        from cockpit.checks.runner import PHASE_SUMMARY_FILE, summary_text
 
         checklist = self.checklists[key]
         if self.store is None or key not in PHASE_SUMMARY_FILE:

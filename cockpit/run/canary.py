@@ -41,12 +41,12 @@ from typing import Any, Protocol, TextIO
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
-from cockpit.engine.journal import JOURNAL_NAME, Journal, JournalError
+from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState
-from cockpit.engine.run_lock import RunLock, RunLockHeld
-from cockpit.engine.run_state import RunState, StageState
+from cockpit.run.lock import RunLock, RunLockHeld
+from cockpit.run.state import RunState, StageState
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
-from cockpit.engine.stage_evidence import (
+from cockpit.run.stage_evidence import (
     db_health_text,
     logs_text,
     pgbouncer_text,
@@ -62,7 +62,7 @@ from cockpit.engine.traffic import (
     traffic_from_config,
 )
 from cockpit.evidence import EvidenceStore
-from cockpit.reports import cells_from_readings, event_line, warroom_line
+from cockpit.run.warroom_log import cells_from_readings, event_line, warroom_line
 
 WARROOM_FILE = "warroom_log.txt"
 RESULTS = ("promoted", "rolled_back", "aborted")
@@ -255,7 +255,7 @@ class CanaryRun:
         """Boards and the traffic adapter, built from config unless the caller brought them."""
         if self.baseline is None:
             try:
-                from cockpit.baseline import load_baseline
+                from cockpit.checks.baseline import load_baseline
 
                 self.baseline = load_baseline(self.store)
             except Exception as exc:  # no baseline: relative limits say so themselves
@@ -276,7 +276,7 @@ class CanaryRun:
             self.traffic.on_attempt = self._on_attempt  # type: ignore[attr-defined]
 
     async def _start_control(self) -> None:
-        from cockpit.engine.control import ControlError, ControlServer, socket_path
+        from cockpit.run.control import ControlError, ControlServer, socket_path
 
         try:
             self.server = ControlServer(socket_path(self.store.dir), self._on_command, group=self.canary.control_group)
@@ -1001,7 +1001,7 @@ async def run_canary(
     control: listen on <evidence>/<version>/control.sock for operator commands.
     recovery_window: seconds to watch the signals after a rollback (default [canary] recovery_window).
     say: progress lines for a person (text, loud).
-    notifier: a cockpit.notify.Notifier; every journaled event is offered to it (it filters and queues).
+    notifier: a cockpit.run.notify.Notifier; every journaled event is offered to it (it filters and queues).
     Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(

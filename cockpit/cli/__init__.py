@@ -15,18 +15,18 @@ from cockpit.release_version import BadVersion
 # `cockpit COMMAND` imports only COMMAND's module: the others import pydantic and the config models
 # (~0.25 s), which a screen's start can do without. `cockpit --help` imports them all.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "cockpit.check_commands": ("init", "preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
+    "cockpit.cli.checks": ("init", "preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
                                "evidence"),
-    "cockpit.canary_commands": ("canary", "ctl"),
-    "cockpit.tick_commands": ("tick",),
-    "cockpit.tui_commands": ("tui", "attach", "watch"),
-    "cockpit.export_commands": ("export",),
-    "cockpit.replay_commands": ("replay",),
-    "cockpit.drill_commands": ("drill",),
-    "cockpit.report_commands": ("oneliner", "rca", "report"),
-    "cockpit.night_commands": ("first-night",),
+    "cockpit.cli.canary": ("canary", "ctl"),
+    "cockpit.cli.ticks": ("tick",),
+    "cockpit.cli.screens": ("tui", "attach", "watch"),
+    "cockpit.cli.exports": ("export",),
+    "cockpit.cli.replay": ("replay",),
+    "cockpit.cli.drill": ("drill",),
+    "cockpit.cli.reports": ("oneliner", "rca", "report"),
+    "cockpit.cli.night": ("first-night",),
 }
-DEFAULT_MODULE = "cockpit.tui_commands"  # `cockpit` alone: the drill screen (its register() names it)
+DEFAULT_MODULE = "cockpit.cli.screens"  # `cockpit` alone: the drill screen (its register() names it)
 
 EXIT_USAGE = 2
 

@@ -9,7 +9,7 @@ same state at once. Unknown or malformed events are counted, never raised.
 
 The first night writes into the same journal (first_night_started, samples and
 rollbacks with phase "first_night", hour_closed, first_night_done): those go to
-a NightView (cockpit.engine.night_view) kept beside the canary's state, so a
+a NightView (cockpit.views.night) kept beside the canary's state, so a
 night rollback reads as the night's, never as a rollback of the last stage.
 """
 
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from cockpit.clock import utc_datetime
 
 if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
-    from cockpit.engine.night_view import NightView
+    from cockpit.views.night import NightView
 
-NIGHT = "first_night"  # the phase the first night's records carry (cockpit.first_night.NIGHT)
+NIGHT = "first_night"  # the phase the first night's records carry (cockpit.run.first_night.NIGHT)
 HISTORY = 120  # samples kept per signal: a sparkline never needs more than the screen is wide
 LOG_LINES = 500
 NOTES = 100
@@ -362,7 +362,7 @@ class CanaryView:
     def night_view(self) -> NightView:
         """The first night's state, made on its first record."""
         if self.night is None:
-            from cockpit.engine.night_view import NightView
+            from cockpit.views.night import NightView
 
             self.night = NightView()
         return self.night

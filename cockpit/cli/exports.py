@@ -46,7 +46,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[CockpitConfig, Path | None, dict[str, float | None] | None]:
-    from cockpit.command_line import baseline_of_version
+    from cockpit.cli.common import baseline_of_version
 
     path = find_config(args.config)
     config = load_config(path)
@@ -70,7 +70,7 @@ def _write(target: str | None, text: str) -> None:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    from cockpit.exports import export_rules, relative_path, rule_tests
+    from cockpit.records.exports import export_rules, relative_path, rule_tests
 
     if args.tests and (not args.out or args.out == "-"):
         raise ConfigError("--tests needs --out FILE: the tests name the rules file they load")
@@ -99,7 +99,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _cmd_grafana(args: argparse.Namespace) -> int:
-    from cockpit.exports import grafana_json
+    from cockpit.records.exports import grafana_json
 
     config, _, baseline = _load(args)
     if not config.enabled_signals():

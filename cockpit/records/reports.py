@@ -14,10 +14,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from cockpit.clock import iso_utc
-from cockpit.durations import format_duration
-from cockpit.engine.view import format_weight
-from cockpit.release_facts import NIGHT, Incident, ReleaseFacts, SignalFigure
-from cockpit.reports import format_value
+from cockpit.durations import format_duration, span_text
+from cockpit.views.canary import format_weight
+from cockpit.records.facts import NIGHT, Incident, ReleaseFacts, SignalFigure
+from cockpit.run.warroom_log import format_value
 
 # The seed's one-liner names the default playbook's signals its own way.
 ONELINER_LABELS = {
@@ -211,14 +211,6 @@ def t_plus(ts: float, t0: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"T{sign}{hours}:{minutes:02d}:{seconds:02d}" if hours else f"T{sign}{minutes:02d}:{seconds:02d}"
-
-
-def span_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "not recorded"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f}s" if seconds < 10 else format_duration(seconds)
 
 
 def _md(text: Any) -> str:

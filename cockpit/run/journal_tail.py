@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine.journal import GENESIS, record_hash
+from cockpit.run.journal import GENESIS, record_hash
 
 CHUNK = 1 << 20  # bytes per read: a 24 h journal replays in bounded steps
 

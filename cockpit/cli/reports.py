@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
-from cockpit.command_line import open_evidence
+from cockpit.cli.common import open_evidence
 from cockpit.config import CockpitConfig, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
@@ -63,7 +63,7 @@ class _Release:
     """The release's store, facts and the configuration's names for its signals."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from cockpit.release_facts import ReportError, read_release
+        from cockpit.records.facts import ReportError, read_release
 
         version = validate_version(args.version)
         path = find_config(args.config)
@@ -81,18 +81,18 @@ class _Release:
     @property
     def labels(self) -> dict[str, str]:
         """One-liner labels for signals the seed does not name (the default playbook's are the seed's)."""
-        from cockpit.release_reports import ONELINER_LABELS
+        from cockpit.records.reports import ONELINER_LABELS
 
         return {name: s.short or name for name, s in self.config.signals.items() if name not in ONELINER_LABELS}
 
     def baseline(self) -> dict[str, float | None] | None:
         """The baseline the run was judged against: journaled with run_started if it is, else baseline_<v>.json."""
-        from cockpit.baseline import load_baseline
+        from cockpit.checks.baseline import load_baseline
 
         return self.facts.run_baseline if self.facts.run_baseline is not None else load_baseline(self.store)
 
     def oneliner(self, lang: str, baseline: dict[str, float | None] | None) -> str:
-        from cockpit.release_reports import release_oneliner
+        from cockpit.records.reports import release_oneliner
 
         return release_oneliner(self.facts, lang, baseline=baseline, relative=self.relative, labels=self.labels)
 
@@ -101,7 +101,7 @@ class _Release:
 
 
 def _cmd_oneliner(args: argparse.Namespace) -> int:
-    from cockpit.release_reports import oneliner_file
+    from cockpit.records.reports import oneliner_file
 
     release = _Release(args)
     line = release.oneliner(args.lang, release.baseline())
@@ -111,7 +111,7 @@ def _cmd_oneliner(args: argparse.Namespace) -> int:
 
 
 def _cmd_rca(args: argparse.Namespace) -> int:
-    from cockpit.release_reports import rca_file, rca_markdown
+    from cockpit.records.reports import rca_file, rca_markdown
 
     release = _Release(args)
     name = rca_file(release.store.version)
@@ -121,7 +121,7 @@ def _cmd_rca(args: argparse.Namespace) -> int:
     release.store.write_text(name, rca_markdown(release.facts, files))
     print(f"{release.store.path(name)}: drafted; fill in the cause and the actions")
     for incident in release.facts.incidents:
-        from cockpit.release_reports import span_text
+        from cockpit.durations import span_text
 
         phase = "first night" if incident.phase == "first_night" else f"stage {incident.stage}"
         print(f"  rollback ({phase}): detected in {span_text(incident.detect_s)}, "
@@ -130,7 +130,7 @@ def _cmd_rca(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from cockpit.release_reports import report_markdown
+    from cockpit.records.reports import report_markdown
 
     release = _Release(args)
     store = release.store

@@ -18,10 +18,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cockpit.config_aside import ConfigAside
+from cockpit.app.config_aside import ConfigAside
 from cockpit.config_file import ConfigError, find_config
 from cockpit.release_version import validate_version
-from cockpit.screen_face import ScreenFace
+from cockpit.views.face import ScreenFace
 
 THEMES = ("dark", "light", "contrast", "16")
 DRILL_VERSION = "v0.0.0-drill"
@@ -63,7 +63,7 @@ def _evidence_root(face: ScreenFace, config_path: Path | None, args: argparse.Na
 def _options(face: ScreenFace, config_path: Path | None, args: argparse.Namespace, mode: str,
              version: str | None, evidence_root: Path | None = None, resume_gc: bool = False) -> Any:
     """TuiOptions for the screen; its config is loaded from `config_path` once the first screen is drawn."""
-    from cockpit.app import TuiOptions
+    from cockpit.app.cockpit_app import TuiOptions
     from cockpit.themes.palette import THEME_NAMES
 
     t0 = None
@@ -90,7 +90,7 @@ def _options(face: ScreenFace, config_path: Path | None, args: argparse.Namespac
 
 
 def _run(options: Any, args: argparse.Namespace) -> int:
-    from cockpit.app import CockpitApp, WatchApp
+    from cockpit.app.cockpit_app import CockpitApp, WatchApp
 
     app = WatchApp(options) if options.mode == "watch" else CockpitApp(options)
     result = app.run(mouse=not (args.no_mouse or not options.face.mouse))
@@ -102,7 +102,7 @@ def _run(options: Any, args: argparse.Namespace) -> int:
 def _validated_aside(path: Path | None, also: Callable[[], object] | None = None) -> ScreenFace:
     """The config's face, validated in a child process while this one imports the screen (Textual)."""
     aside = ConfigAside(path, also)
-    import cockpit.app  # noqa: F401 - the import the child's validation runs beside
+    import cockpit.app.cockpit_app  # noqa: F401 - the import the child's validation runs beside
 
     return aside.face()
 

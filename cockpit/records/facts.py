@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.engine.journal import JOURNAL_NAME, read_journal
+from cockpit.run.journal import JOURNAL_NAME, read_journal
 from cockpit.evidence import EvidenceStore
 
 JUDGED = ("PASS", "WARN", "BREACHING", "FAIL")

@@ -32,7 +32,7 @@ _STOP = object()
 
 Failure = Callable[[dict[str, Any]], None]
 
-_log = logging.getLogger("cockpit.notify")
+_log = logging.getLogger("cockpit.run.notify")
 
 
 # ---------------------------------------------------------------- one line per event

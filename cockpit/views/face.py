@@ -3,7 +3,7 @@
 Validating cockpit.toml costs a quarter of a second (pydantic and the config
 models), Textual's import as much again. A screen command validates the
 config in a forked child on the other core while it imports Textual
-(cockpit.config_aside); the child hands back this face of the *validated*
+(cockpit.app.config_aside); the child hands back this face of the *validated*
 config (never the raw file), and the full config is loaded once the first
 screen is drawn. No secrets: signals, the stage plan, the milestones, the
 screen's defaults and the evidence folder.

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from cockpit.cli import UsageError
-from cockpit.command_line import (
+from cockpit.cli.common import (
     cancel_on_signals,
     load_required_config,
     open_evidence,
@@ -70,8 +70,8 @@ def _cmd_first_night(args: argparse.Namespace) -> int:
 def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,
          every: float | None, say: Any) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.first_night import FirstNightError, run_first_night
-    from cockpit.notify import Notifier
+    from cockpit.run.first_night import FirstNightError, run_first_night
+    from cockpit.run.notify import Notifier
     from cockpit.sources.prometheus import PrometheusSource
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # losing the terminal must not stop the night
