@@ -151,7 +151,7 @@ SPECS: dict[Event, EventSpec] = {
     ),
 }
 
-# Events a [[notify]] webhook can ask for: the canary journal's, and the first night's hourly summary.
+# Events a [[notify]] webhook can ask for (cockpit.config.NOTIFY_EVENTS): the canary journal's, and the hourly summary.
 NOTIFIABLE = (
     Event.RUN_STARTED, Event.STAGE_STARTED, Event.TRAFFIC_SHIFTED, Event.DECISION, Event.HOLD, Event.STAGE_PASSED,
     Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE,
