@@ -23,6 +23,11 @@ Without a traffic adapter the runner does not pretend: it journals
 traffic_shifted ok=false "no [traffic] configured" and ends the run as
 aborted, unless `dry_traffic` (drills, `--dry-traffic`) asks it to watch the
 signals without moving any traffic.
+
+This module holds the stage loop and its decisions; the lock, journal and
+notifier are JournaledRun's (run/base.py), the rollback and recovery watch
+run/canary_rollback.py, the operator's commands run/canary_operator.py, the
+evidence files and war-room log run/canary_evidence.py.
 """
 
 from __future__ import annotations

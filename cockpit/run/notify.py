@@ -4,7 +4,7 @@
 webhook) and returns: a slow or dead webhook can never delay an evaluation or a
 rollback. A background task per webhook posts with httpx, retries with
 backoff, and hands every notification it could not deliver to `on_failure`
-(the canary journals it as "notify_failed"). When a queue is full the oldest
+(a run journals it as `notify_failed`). When a queue is full the oldest
 notification is dropped and counted. `aclose(timeout)` delivers what it can
 within the timeout and reports the rest.
 """
