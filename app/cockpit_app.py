@@ -35,6 +35,7 @@ from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
 from cockpit.views.face import ScreenFace, face_of
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
+from cockpit.run.events import Event
 
 if TYPE_CHECKING:
     from cockpit.config import CockpitConfig
@@ -704,7 +705,7 @@ class CockpitApp(App[int]):
             """The drill's fault events are not journaled: they reach the screen from here."""
 
             def emit(self, record: dict[str, Any]) -> None:
-                if record.get("event") == "drill_fault":
+                if record.get("event") == Event.DRILL_FAULT:
                     app.feed([record])
 
         def say(text: str, loud: bool = False) -> None:

@@ -23,6 +23,7 @@ from cockpit.config_file import ConfigError, find_config  # noqa: F401 (imported
 from cockpit.duration_field import Duration
 from cockpit.engine.run_of_show import parse_offset
 from cockpit.redaction import Redactor, dsn_password
+from cockpit.run.events import NOTIFIABLE, Event
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -213,12 +214,9 @@ class RunOfShowConfig(Strict):
 
 
 # Events a [[notify]] webhook can ask for: the canary journal's, and the first night's hourly summary.
-NOTIFY_EVENTS = (
-    "run_started", "stage_started", "traffic_shifted", "decision", "hold", "stage_passed",
-    "rollback_started", "rollback_done", "signals_recovered", "operator", "note", "canary_done",
-    "hourly_summary",
-)
-DEFAULT_NOTIFY_EVENTS = ["stage_started", "hold", "rollback_started", "rollback_done", "canary_done", "hourly_summary"]
+NOTIFY_EVENTS = tuple(e.value for e in NOTIFIABLE)
+DEFAULT_NOTIFY_EVENTS = [e.value for e in (Event.STAGE_STARTED, Event.HOLD, Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE,
+                                           Event.CANARY_DONE, Event.HOURLY_SUMMARY)]
 
 
 class NotifyConfig(Strict):

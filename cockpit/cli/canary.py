@@ -24,6 +24,7 @@ from cockpit.cli.common import cancel_on_signals, load_required_config, open_evi
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
+from cockpit.run.events import Event
 
 EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 CTL_COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
@@ -92,7 +93,7 @@ def _finished_result(store: EvidenceStore) -> dict[str, Any] | None:
 
     read = read_journal(store.dir / JOURNAL_NAME)
     for record in reversed(read.records):
-        if record.get("event") == "canary_done":
+        if record.get("event") == Event.CANARY_DONE:
             return record
     return None
 

@@ -84,7 +84,7 @@ def progress_printer(progress: TextIO) -> Say:
 
 def open_event_sink(events: str | None) -> tuple[Any, TextIO]:
     """--events FILE|-: the JSON-lines sink (None without the flag) and where progress lines go (stderr for "-")."""
-    from cockpit.run.canary import JsonLinesSink
+    from cockpit.run.sinks import JsonLinesSink
 
     if events == "-":
         return JsonLinesSink(sys.stdout), sys.stderr

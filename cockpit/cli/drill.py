@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from cockpit.cli import UsageError
 from cockpit.clock import iso_utc
 from cockpit.cli.common import cancel_on_signals, open_event_sink
+from cockpit.run.events import Event
 
 EXIT_CANNOT_START = 3
 SOURCES = ("auto", "prometheus", "simulator")
@@ -94,13 +95,13 @@ class HeadlessPrinter:
     def emit(self, record: dict[str, Any]) -> None:
         event = record.get("event")
         at = record.get("ts") if isinstance(record.get("ts"), (int, float)) else None
-        if event == "stage_started":
+        if event == Event.STAGE_STARTED:
             self._last_key = None
-        elif event == "decision":
+        elif event == Event.DECISION:
             self._decision(record, at)
-        elif event == "warroom":
+        elif event == Event.WARROOM:
             self.line(f"| {record.get('line', '')}", at)
-        elif event == "drill_fault":
+        elif event == Event.DRILL_FAULT:
             self._fault(record, at)
 
     def _decision(self, record: dict[str, Any], at: float | None) -> None:

@@ -33,6 +33,7 @@ from cockpit.drill.scenario import Scenario
 from cockpit.drill.simulator import Simulator
 from cockpit.run.control import socket_path
 from cockpit.evidence import EvidenceStore
+from cockpit.run.events import Event
 
 WARMUP_TIMEOUT_S = 30.0
 UNIX_PATH_MAX = 107  # sun_path's 108 bytes, less the NUL
@@ -182,7 +183,7 @@ class DrillSession:
 
     def _on_fault(self, event: dict[str, Any]) -> None:
         # Called on the simulator's threads: hand the record to the event loop.
-        record = {"ts": event["at"], "event": "drill_fault", **{k: v for k, v in event.items() if k != "at"}}
+        record = {"ts": event["at"], "event": Event.DRILL_FAULT, **{k: v for k, v in event.items() if k != "at"}}
         if self._loop is not None and not self._loop.is_closed():
             try:
                 self._loop.call_soon_threadsafe(self._emit_fault, record)

@@ -18,6 +18,7 @@ from typing import Any
 
 from cockpit.run.journal import JOURNAL_NAME, read_journal
 from cockpit.evidence import EvidenceStore
+from cockpit.run.events import Event
 
 JUDGED = ("PASS", "WARN", "BREACHING", "FAIL")
 BAD_SIGNAL_STATES = ("BREACHING", "FAIL")
@@ -244,7 +245,7 @@ def read_release(store: EvidenceStore) -> ReleaseFacts:
 
 
 def is_canary_sample(record: dict[str, Any]) -> bool:
-    return record.get("event") == "sample" and record.get("phase") not in (RECOVERY, NIGHT)
+    return record.get("event") == Event.SAMPLE and record.get("phase") not in (RECOVERY, NIGHT)
 
 
 def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
@@ -258,7 +259,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
         ts = float(record.get("ts") or 0.0)
         phase = NIGHT if record.get("phase") == NIGHT else "canary"
         stage = int(record.get("stage") or 0)
-        if event == "run_started":
+        if event == Event.RUN_STARTED:
             if facts.t0 is None:
                 facts.t0 = ts
                 facts.plan = [dict(s) for s in record.get("plan") or []]
@@ -269,26 +270,26 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
             else:
                 facts.resumes += 1
                 facts.timeline.append((ts, "canary", f"canary resumed from the journal at stage {record.get('stage')}"))
-        elif event == "traffic_shifted":
+        elif event == Event.TRAFFIC_SHIFTED:
             current = facts.stages.setdefault(stage, StageFacts(stage, float(record.get("weight") or 0.0)))
             current.shift = record
             if not record.get("ok"):
                 facts.timeline.append((ts, "canary", f"traffic shift to {_w(record.get('weight'))}% NOT done: {record.get('error')}"))
-        elif event == "stage_started":
+        elif event == Event.STAGE_STARTED:
             current = facts.stages.setdefault(stage, StageFacts(stage, float(record.get("weight") or 0.0)))
             current.weight = float(record.get("weight") or current.weight)
             current.hold = _num(record.get("hold"))
             current.started_at = ts
             current.ends_at = _num(record.get("ends_at"))
             facts.timeline.append((ts, "canary", f"stage {stage} ({_w(current.weight)}%) started for {_span(current.hold)}"))
-        elif event == "sample":
+        elif event == Event.SAMPLE:
             if phase == NIGHT or record.get("phase") == RECOVERY:
                 continue
             current = facts.stages.get(stage)
             if current is not None:
                 current.samples += 1
             _fold_sample(facts, record, fired_open)
-        elif event == "decision":
+        elif event == Event.DECISION:
             action = str(record.get("action") or "")
             current = facts.stages.get(stage)
             if current is not None and phase == "canary":
@@ -299,7 +300,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                     continue  # the stage_passed line says it
                 why = _reasons_text(record.get("reasons"))
                 facts.timeline.append((ts, phase, f"decision {action.upper()} at stage {stage}" + (f": {why}" if why else "")))
-        elif event == "hold":
+        elif event == Event.HOLD:
             current = facts.stages.get(stage)
             if current is not None:
                 current.holds.append(record)
@@ -309,7 +310,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
             until = _num(record.get("until"))
             length = f" for {_span(until - ts)}" if until is not None else " until resumed"
             facts.timeline.append((ts, "canary", f"HOLD{who} at stage {stage}{length}: {_reasons_text(record.get('reasons'))}"))
-        elif event == "stage_passed":
+        elif event == Event.STAGE_PASSED:
             current = facts.stages.get(stage)
             if current is not None:
                 current.result = "passed"
@@ -317,10 +318,10 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                 current.promoted_by = record.get("by")
             by = f" (promoted by {record.get('by')})" if record.get("by") else ""
             facts.timeline.append((ts, "canary", f"stage {stage} ({_w(record.get('weight'))}%) passed{by}"))
-        elif event == "rollback_started":
+        elif event == Event.ROLLBACK_STARTED:
             open_rollback[phase] = record
             facts.timeline.append((ts, phase, f"ROLLBACK started from {_w(record.get('weight'))}%: {_reasons_text(record.get('reasons'))}"))
-        elif event == "rollback_done":
+        elif event == Event.ROLLBACK_DONE:
             started = open_rollback.pop(phase, None) or record
             incident = Incident(phase, started, record, None, "")
             if phase == NIGHT:
@@ -330,21 +331,21 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
             result = "done" if record.get("ok") else f"FAILED: {record.get('error')}"
             facts.timeline.append((ts, phase, f"rollback command {result} ({record.get('attempts')} attempt(s)"
                                    + (f", {_span(took)} after the decision" if took is not None else "") + ")"))
-        elif event == "signals_recovered":
+        elif event == Event.SIGNALS_RECOVERED:
             at = _num(record.get("at")) or ts
             for incident in reversed(facts.incidents):
                 if incident.phase == "canary":
                     incident.recovered_at = at
                     break
             facts.timeline.append((ts, "canary", "signals back within their limits after the rollback"))
-        elif event in ("operator", "note"):
+        elif event in (Event.OPERATOR, Event.NOTE):
             facts.operator.append(record)
-            if event == "note":
+            if event == Event.NOTE:
                 facts.timeline.append((ts, phase, f"note by {record.get('by')}: {record.get('text')}"))
             else:
                 reason = f": {record.get('reason')}" if record.get("reason") else ""
                 facts.timeline.append((ts, phase, f"operator {record.get('by')}: {str(record.get('command')).upper()}{reason}"))
-        elif event == "canary_done":
+        elif event == Event.CANARY_DONE:
             facts.done = record
             current = facts.stages.get(stage)
             result = str(record.get("result"))
@@ -353,7 +354,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                 current.ended_at = ts
             facts.timeline.append((ts, "canary", f"canary done: {result.replace('_', ' ').upper()}"
                                    + (f" ({record.get('error')})" if record.get("error") else "")))
-        elif event == "first_night_started":
+        elif event == Event.FIRST_NIGHT_STARTED:
             night = night or NightFacts()
             night.starts += 1
             if night.started_at is None:
@@ -363,10 +364,10 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                 facts.timeline.append((ts, NIGHT, f"first night started: {night.hours} hours"))
             else:
                 facts.timeline.append((ts, NIGHT, "first night resumed from the journal"))
-        elif event == "hour_closed":
+        elif event == Event.HOUR_CLOSED:
             night = night or NightFacts()
             night.closed = [r for r in night.closed if r.get("hour") != record.get("hour")] + [record]
-        elif event == "first_night_done":
+        elif event == Event.FIRST_NIGHT_DONE:
             night = night or NightFacts()
             night.done = record
             facts.timeline.append((ts, NIGHT, f"first night done: {record.get('verdict')}"))
@@ -427,7 +428,7 @@ def first_bad_sample(records: list[dict[str, Any]], incident: Incident) -> tuple
         first: float | None = None
         what = ""
         for record in reversed(records):
-            if record.get("event") != "sample":
+            if record.get("event") != Event.SAMPLE:
                 continue
             ts = float(record.get("ts") or 0.0)
             if ts > decided + 1e-9:

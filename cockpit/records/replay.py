@@ -32,6 +32,7 @@ from cockpit.durations import parse_duration
 from cockpit.engine.model import Action, SignalState
 from cockpit.engine.promql_text import render_query
 from cockpit.sources.prometheus import QueryResult, Sample
+from cockpit.run.events import Event
 
 MAX_POINTS = 11_000  # Prometheus' limit of points per series in one query_range
 MAX_EVALUATIONS = 250_000  # beyond this a replay takes minutes: ask for a coarser --step
@@ -385,9 +386,9 @@ async def replay(
     else:
         plan = [{"weight": 0.0, "hold": last - start}]  # the whole range as one stage, judged at its end
     state = RunState()
-    state.apply({"event": "run_started", "ts": start, "version": "replay", "plan": plan})
+    state.apply({"event": Event.RUN_STARTED, "ts": start, "version": "replay", "plan": plan})
     stage = 1
-    state.apply({"event": "stage_started", "ts": start, "stage": 1, "weight": plan[0]["weight"], "hold": plan[0]["hold"],
+    state.apply({"event": Event.STAGE_STARTED, "ts": start, "stage": 1, "weight": plan[0]["weight"], "hold": plan[0]["hold"],
                  "ends_at": start + plan[0]["hold"]})
 
     def weight_of(number: int) -> float | None:
@@ -414,7 +415,7 @@ async def replay(
         )
         decision = decide(signals, triggers, context)
         outcome.evaluations += 1
-        state.apply({"event": "sample", "ts": now, "stage": stage, "consecutive_blind": consecutive})
+        state.apply({"event": Event.SAMPLE, "ts": now, "stage": stage, "consecutive_blind": consecutive})
         for reading in signals:
             outcome.signals.setdefault(reading.name, SignalSummary()).add(reading.value, reading.state.value, reading.limit)
         reasons = [r.as_dict() for r in decision.reasons]
@@ -433,13 +434,13 @@ async def replay(
             if current.starts_hold(now, canary.max_holds):  # the runner's rule
                 until = now + float(canary.hold_extension)
                 used = current.holds_used + 1
-                state.apply({"event": "hold", "ts": now, "stage": stage, "until": until,
+                state.apply({"event": Event.HOLD, "ts": now, "stage": stage, "until": until,
                              "ends_at": max(current.ends_at, until), "holds_used": used})
                 outcome.findings.append(Finding(now, stage, weight_of(stage), "hold", reasons, f"hold {used} of {canary.max_holds}"))
                 if outcome.result == "incomplete":
                     outcome.result = "held"
         elif decision.action == Action.PROCEED:
-            state.apply({"event": "stage_passed", "ts": now, "stage": stage})
+            state.apply({"event": Event.STAGE_PASSED, "ts": now, "stage": stage})
             outcome.findings.append(Finding(now, stage, weight_of(stage), "proceed", reasons))
             if stage == len(plan):
                 if outcome.rolled_back_at is None:
@@ -447,7 +448,7 @@ async def replay(
                 break
             stage += 1
             hold = float(plan[stage - 1]["hold"])
-            state.apply({"event": "stage_started", "ts": now, "stage": stage, "weight": plan[stage - 1]["weight"],
+            state.apply({"event": Event.STAGE_STARTED, "ts": now, "stage": stage, "weight": plan[stage - 1]["weight"],
                          "hold": hold, "ends_at": now + hold})
     outcome.replay_seconds = time.perf_counter() - began
     outcome.answered = source.answered

@@ -18,6 +18,7 @@ from cockpit.durations import format_duration, span_text
 from cockpit.views.canary import format_weight
 from cockpit.records.facts import NIGHT, Incident, ReleaseFacts, SignalFigure
 from cockpit.run.warroom_log import format_value
+from cockpit.run.events import Event
 
 # The seed's one-liner names the default playbook's signals its own way.
 ONELINER_LABELS = {
@@ -439,7 +440,7 @@ def report_markdown(
     if facts.operator:
         lines += ["", "## Operator commands and notes", ""]
         for record in facts.operator[:40]:
-            what = record.get("text") if record.get("event") == "note" else f"{record.get('command')}: {record.get('reason') or ''}"
+            what = record.get("text") if record.get("event") == Event.NOTE else f"{record.get('command')}: {record.get('reason') or ''}"
             lines.append(f"- {clock_text(record.get('ts'))} {_md(record.get('by'))}: {_md(what)}")
     night = facts.night
     if night is not None:

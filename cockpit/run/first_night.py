@@ -28,16 +28,16 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
-from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
+from cockpit.run.base import JournaledRun, Say
+from cockpit.run.events import RECORD_FIELDS, Event
+from cockpit.run.journal import Journal
 from cockpit.engine.model import TriggerReading
-from cockpit.run.lock import RunLock, RunLockHeld
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import rollback_evidence, rollback_fields
 from cockpit.evidence import EvidenceStore
@@ -53,13 +53,11 @@ from cockpit.run.night_hours import (
 NIGHT = "first_night"
 # What the notifier gets: the rollback records as journaled, and an `hourly_summary` per closed hour
 # (the [[notify]] event name; its `line` is the hour in one line for a phone).
-PAGED = ("rollback_started", "rollback_done")
+PAGED = (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE)
 NO_TRAFFIC = "no [traffic] configured"
 MAX_RANGE_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
 RANGE_CONCURRENCY = 4
 MAX_ROLLBACK_TRIES = 3  # a rollback whose command failed (after the adapter's retries) is tried again, up to this
-
-Say = Callable[[str, bool], None]
 
 
 class FirstNightError(Exception):
@@ -121,33 +119,33 @@ def _read_resume(records: list[dict[str, Any]]) -> _Resume:
     state = _Resume()
     for record in records:
         event = record.get("event")
-        if event == "canary_done":
+        if event == Event.CANARY_DONE:
             state.canary_done = record
-        elif event == "first_night_started" and state.started_at is None:
+        elif event == Event.FIRST_NIGHT_STARTED and state.started_at is None:
             state.started_at = float(record["ts"])
             state.hours = int(record.get("hours") or 24)
             state.hour_length = float(record.get("hour_length") or 3600.0)
-        elif event == "hour_closed":
+        elif event == Event.HOUR_CLOSED:
             state.closed[int(record["hour"])] = record
             state.samples.pop(int(record["hour"]), None)
-        elif event == "first_night_done":
+        elif event == Event.FIRST_NIGHT_DONE:
             state.done = record
         elif record.get("phase") != NIGHT:
             continue
-        elif event == "sample":
+        elif event == Event.SAMPLE:
             hour = int(record.get("hour") or 0)
             if hour not in state.closed:
                 state.samples.setdefault(hour, []).append(record)
             if record.get("board"):
                 state.last_board = record["board"]
-        elif event == "rollback_started":
+        elif event == Event.ROLLBACK_STARTED:
             state.rollback_started, state.rollback_done = record, None
-        elif event == "rollback_done":
+        elif event == Event.ROLLBACK_DONE:
             state.rollback_done = record
     return state
 
 
-class FirstNight:
+class FirstNight(JournaledRun):
     """One release's first night in this process. Use `run_first_night`."""
 
     def __init__(
@@ -172,12 +170,9 @@ class FirstNight:
             raise FirstNightError(f"hours: {hours} is not a number of hours (at least 1)")
         if hour_length <= 0:
             raise FirstNightError(f"hour length: {hour_length!r} must be more than 0 seconds")
+        super().__init__(version, clock=clock, store=store, notifier=notifier, say=say)
         self.config = config
-        self.version = version
         self.source = source
-        self.clock = clock
-        self.store = store
-        self.notifier = notifier
         self.traffic = traffic
         self.hours = hours
         self.hour_length = float(hour_length)
@@ -185,8 +180,6 @@ class FirstNight:
         self.baseline = baseline
         self.signal_board = signal_board
         self.trigger_board = trigger_board
-        self._say = say or (lambda text, loud=False: None)
-        self.journal: _NightJournal | None = None
         self.started_at = 0.0
         self.stage = 0
         self.weight = 100.0
@@ -196,7 +189,6 @@ class FirstNight:
         self.rollbacks: deque[dict[str, Any]] = deque(maxlen=8)
         self.closed: dict[int, dict[str, Any]] = {}  # hour -> summary (at most `hours` small dicts)
         self.agg: HourAggregate | None = None
-        self._lock = RunLock(store.dir)
         self.baseline_file: str | None = None
         self._pending_rollback: dict[str, Any] | None = None  # started before a stop, never done
         self._unclosed_rollback: dict[str, Any] | None = None  # done in an hour not closed before the stop
@@ -204,16 +196,37 @@ class FirstNight:
 
     # ------------------------------------------------------------------ lifecycle
 
+    # ------------------------------------------------------------------ JournaledRun
+
+    def refuse(self, message: str) -> Exception:
+        """A FirstNightError: the night cannot start."""
+        return FirstNightError(message)
+
+    def lock_held(self, holder: str) -> str:
+        """The canary runner's lock: one writer of the journal at a time."""
+        return f"{self.version}: another cockpit process (pid {holder}) is writing this release's journal"
+
+    def open_journal(self) -> _NightJournal:
+        """The journal without the night's records kept in memory."""
+        return _NightJournal(self.journal_path)
+
+    def offer(self, record: dict[str, Any]) -> None:
+        """The notifier gets the records worth a page, with the version."""
+        if record.get("event") in PAGED:
+            self.page({**record, "version": self.version})
+
+    def record_context(self) -> dict[str, Any]:
+        """The night's own records say they are the night's."""
+        return {"phase": NIGHT}
+
+    # ------------------------------------------------------------------ lifecycle
+
     async def run(self) -> NightOutcome:
-        self.store.dir.mkdir(parents=True, exist_ok=True)
-        self._acquire_lock()
-        try:
-            try:
-                self.journal = _NightJournal(self.store.dir / JOURNAL_NAME)
-            except JournalError as exc:
-                raise FirstNightError(str(exc)) from None
-            resume = _read_resume(self.journal.loaded)
-            self.journal.loaded = []
+        """Watch the night, resume it, or report it done (see the module docstring)."""
+        with self.journal_open() as journal:
+            assert isinstance(journal, _NightJournal)
+            resume = _read_resume(journal.loaded)
+            journal.loaded = []
             self._check_promoted(resume)
             if resume.done is not None:
                 return self._finished_outcome(resume)
@@ -225,21 +238,6 @@ class FirstNight:
             await self._watch()
             self._finish()
             return self._outcome(resumed)
-        finally:
-            if self.journal is not None:
-                self.journal.close()
-                with contextlib.suppress(Exception):
-                    self.store.record(JOURNAL_NAME)
-            self._lock.release()
-
-    def _acquire_lock(self) -> None:
-        # The canary runner's lock: one writer of the journal at a time.
-        try:
-            self._lock.acquire()
-        except RunLockHeld as held:
-            raise FirstNightError(
-                f"{self.version}: another cockpit process (pid {held.holder}) is writing this release's journal"
-            ) from None
 
     def _check_promoted(self, resume: _Resume) -> None:
         done = resume.canary_done
@@ -253,8 +251,7 @@ class FirstNight:
         self.weight = float(done.get("weight") or 100.0)
 
     def _prepare(self) -> None:
-        if self.notifier is not None and getattr(self.notifier, "on_failure", False) is None:
-            self.notifier.on_failure = self._notify_failed  # journaled, as the canary does
+        self.take_notifier_failures()
         if self.baseline is None:
             from cockpit.checks.baseline import load_baseline
 
@@ -273,34 +270,6 @@ class FirstNight:
             from cockpit.engine.triggers import TriggerBoard
 
             self.trigger_board = TriggerBoard(self.config, self.source, self.clock)
-
-    def say(self, text: str, loud: bool = False) -> None:
-        with contextlib.suppress(Exception):
-            self._say(text, loud)
-
-    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Journal a record (fsync'd); the notifier gets the ones worth a page."""
-        assert self.journal is not None
-        record = self.journal.append(event, self.clock.now(), **fields)
-        if event in PAGED:
-            self.page({**record, "version": self.version})
-        return record
-
-    def page(self, record: dict[str, Any]) -> None:
-        """Hand a record to the notifier; it never blocks, and a failing one never stops the night."""
-        if self.notifier is None:
-            return
-        try:
-            self.notifier.emit(record)
-        except Exception as exc:
-            self.say(f"notifier failed: {type(exc).__name__}: {exc}", loud=True)
-
-    def _notify_failed(self, fields: dict[str, Any]) -> None:
-        """A webhook that could not be reached, recorded (the notifier calls this from its own task)."""
-        self.say(f"notification not delivered to {fields.get('target')}: {fields.get('error')}", loud=True)
-        if self.journal is not None:
-            with contextlib.suppress(Exception):  # after the night ended the journal is closed: the line above stays
-                self.journal.append("notify_failed", self.clock.now(), phase=NIGHT, **fields)
 
     # ------------------------------------------------------------------ hours
 
@@ -332,7 +301,7 @@ class FirstNight:
             self._restore_triggers(resume.last_board)
         else:
             self.started_at = self.clock.now()
-        self.emit("first_night_started", version=self.version, hours=self.hours, hour_length=self.hour_length,
+        self.emit(Event.FIRST_NIGHT_STARTED, version=self.version, hours=self.hours, hour_length=self.hour_length,
                   evaluate_every=self.every, selector=self.config.canary.selector, stage=self.stage, weight=self.weight,
                   resumed=resume.started_at is not None, closed_hours=sorted(self.closed),
                   traffic=self.traffic.describe() if self.traffic is not None else None)
@@ -452,8 +421,8 @@ class FirstNight:
                                baseline_file=self.baseline_file)
         name = hourly_log_file(agg.hour)
         self._write(name, text)
-        record = self.emit("hour_closed", **summary, file=name)
-        self.page({"event": "hourly_summary", "ts": record["ts"], "seq": record["seq"], "version": self.version,
+        record = self.emit(Event.HOUR_CLOSED, **summary, file=name)
+        self.page({"event": Event.HOURLY_SUMMARY.value, "ts": record["ts"], "seq": record["seq"], "version": self.version,
                    "hour": agg.hour, "line": hour_line(summary), "file": name})
         self.closed[agg.hour] = summary
         mark = " (back-filled)" if summary["backfilled"] else ""
@@ -469,7 +438,7 @@ class FirstNight:
                                      hour_length=self.hour_length, rollbacks=list(self.rollbacks), baseline_file=self.baseline_file)
         self._write(name, text)
         verdict = night_verdict(closed, self.rollback_count)
-        self.emit("first_night_done", verdict=verdict, hours=self.hours, closed=sorted(self.closed),
+        self.emit(Event.FIRST_NIGHT_DONE, verdict=verdict, hours=self.hours, closed=sorted(self.closed),
                   backfilled=[h for h in sorted(self.closed) if self.closed[h].get("backfilled")],
                   rollbacks=self.rollback_count, report=name)
         self.say(f"first night of {self.version} done: {verdict.upper()} → {name}", loud=verdict != "stable")
@@ -499,7 +468,7 @@ class FirstNight:
                     snap = taker()
                     board = {"triggers": {"timers": {n: t for n, t in (snap.get("timers") or {}).items()
                                                      if isinstance(t, dict) and t.get("since") is not None}}}
-        self.emit("sample", stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour, signals=signal_data,
+        self.emit(Event.SAMPLE, stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour, signals=signal_data,
                   triggers=trigger_data, **({"board": board} if board else {}))
         agg.add_sample(now, signal_data, trigger_data)
         acting = [t for t in triggers if t.active and t.action == "rollback" and not t.dry_run and t.error is None]
@@ -523,7 +492,7 @@ class FirstNight:
         reasons = [trigger_reason(t).as_dict() for t in acting]
         since = [t.since for t in acting if t.since is not None]
         auto = any(t.auto for t in acting)
-        started = self.emit("rollback_started", stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour,
+        started = self.emit(Event.ROLLBACK_STARTED, stage=self.stage, weight=self.weight, phase=NIGHT, hour=agg.hour,
                             reasons=reasons, decided_at=decided_at, fired_at=min(since) if since else decided_at,
                             action="immediate_rollback" if auto else "rollback")
         why = "; ".join(r["message"] for r in reasons[:3])
@@ -535,12 +504,12 @@ class FirstNight:
         decided_at = _num(started.get("decided_at"))
         common = {"stage": self.stage, "weight": self.weight, "phase": NIGHT, "hour": agg.hour}
         if self.traffic is None:
-            done = self.emit("rollback_done", **common, decided_at=decided_at, ok=False, attempts=0, command_started_at=None,
+            done = self.emit(Event.ROLLBACK_DONE, **common, decided_at=decided_at, ok=False, attempts=0, command_started_at=None,
                              command_ended_at=None, decision_to_command_ms=None, error=NO_TRAFFIC)
         else:
             result = await self.traffic.rollback(self.version, self.stage, self.weight)
             fields = rollback_fields(result, decided_at, decided_perf)
-            done = self.emit("rollback_done", **common, **fields)
+            done = self.emit(Event.ROLLBACK_DONE, **common, **fields)
             why = "; ".join(str(r.get("message", "")) for r in (started.get("reasons") or [])[:4])
             title = f"First-night rollback — {self.version} hour {agg.hour:02d}"
             self._write(f"rollback_first_night_{self.version}.txt", rollback_evidence(title, why, result, fields))
@@ -753,7 +722,7 @@ def _alert_series(answer: Any, start: float, end: float) -> list[tuple[dict[str,
 
 def _summary_of(record: dict[str, Any]) -> dict[str, Any]:
     """An hour_closed record without the journal's own fields."""
-    return {k: v for k, v in record.items() if k not in ("seq", "ts", "event", "prev", "hash", "file")}
+    return {k: v for k, v in record.items() if k not in (*RECORD_FIELDS, "file")}
 
 
 async def run_first_night(

@@ -4,7 +4,7 @@
 webhook) and returns: a slow or dead webhook can never delay an evaluation or a
 rollback. A background task per webhook posts with httpx, retries with
 backoff, and hands every notification it could not deliver to `on_failure`
-(the canary journals it as "notify_failed"). When a queue is full the oldest
+(a run journals it as `notify_failed`). When a queue is full the oldest
 notification is dropped and counted. `aclose(timeout)` delivers what it can
 within the timeout and reports the rest.
 """
@@ -24,6 +24,7 @@ from cockpit.clock import iso_utc
 from cockpit.config import CockpitConfig, NotifyConfig
 from cockpit.durations import format_duration
 from cockpit.redaction import Redactor
+from cockpit.run.events import Event
 
 DEFAULT_QUEUE_SIZE = 100
 MAX_TEXT = 600  # one line a phone shows without "show more"
@@ -80,23 +81,23 @@ def event_text(record: Mapping[str, Any], version: str | None = None, units: Map
     v = version or str(record.get("version") or "release")
     why = _why(record, units)
     tail = f": {why}" if why else ""
-    if kind == "stage_started":
+    if kind == Event.STAGE_STARTED:
         hold = record.get("hold")
         span = f" for {format_duration(float(hold))}" if isinstance(hold, (int, float)) else ""
         text = f":arrow_forward: {v} {_where(record)} started{span}, until {_clock(record.get('ends_at'))}"
-    elif kind == "hold":
+    elif kind == Event.HOLD:
         text = f":pause_button: {v} HOLD {record.get('holds_used', '?')} at {_where(record)} until {_clock(record.get('until'))}{tail}"
-    elif kind == "rollback_started":
+    elif kind == Event.ROLLBACK_STARTED:
         word = "IMMEDIATE ROLLBACK" if record.get("action") == "immediate_rollback" else "ROLLBACK"
         text = f":rotating_light: {v} {word} at {_where(record)}{tail}"
-    elif kind == "rollback_done":
+    elif kind == Event.ROLLBACK_DONE:
         if record.get("ok"):
             lag = record.get("decision_to_command_ms")
             timing = f" ({lag:.0f} ms from decision to rollback command)" if isinstance(lag, (int, float)) else ""
             text = f":leftwards_arrow_with_hook: {v} rolled back at {_where(record)}{timing}"
         else:
             text = f":x: {v} ROLLBACK FAILED at {_where(record)}: {record.get('error') or 'unknown error'}: roll back by hand"
-    elif kind == "canary_done":
+    elif kind == Event.CANARY_DONE:
         result = record.get("result")
         if result == "promoted":
             text = f":white_check_mark: {v} PROMOTED at {_weight(record)}: every stage passed"
@@ -104,16 +105,16 @@ def event_text(record: Mapping[str, Any], version: str | None = None, units: Map
             text = f":leftwards_arrow_with_hook: {v} canary ended ROLLED BACK at {_where(record)}{tail}"
         else:
             text = f":x: {v} canary ABORTED at {_where(record)}: {record.get('error') or why or 'no reason recorded'}"
-    elif kind == "hourly_summary":
+    elif kind == Event.HOURLY_SUMMARY:
         hour = record.get("hour")
         label = f"{hour:02d}" if isinstance(hour, int) else str(hour or "?")
         body = record.get("line") or record.get("text") or record.get("summary") or ""
         text = f":clock3: {v} first night, hour {label}: {body}".rstrip(": ")
-    elif kind == "stage_passed":
+    elif kind == Event.STAGE_PASSED:
         text = f":heavy_check_mark: {v} {_where(record)} passed"
-    elif kind == "signals_recovered":
+    elif kind == Event.SIGNALS_RECOVERED:
         text = f":green_heart: {v} signals back within limits at {_clock(record.get('at'))}"
-    elif kind in ("note", "operator"):
+    elif kind in (Event.NOTE, Event.OPERATOR):
         who = record.get("by") or "operator"
         said = record.get("text") or record.get("reason") or ""
         text = f":memo: {v} {record.get('command') or 'note'} by {who}" + (f": {said}" if said else "")
@@ -235,7 +236,7 @@ class Notifier:
         if self._closing:
             return
         kind = record.get("event")
-        if self.version is None and kind == "run_started" and record.get("version"):
+        if self.version is None and kind == Event.RUN_STARTED and record.get("version"):
             self.version = str(record["version"])
         for target in self._targets:
             if kind not in target.config.events:

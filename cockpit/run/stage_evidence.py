@@ -19,6 +19,7 @@ from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
 from cockpit.engine.traffic import format_weight
 from cockpit.run.warroom_log import format_value
+from cockpit.run.events import Event
 
 # A few quick facts, each bounded: the stage's effect on the database at a glance.
 DB_FACTS: list[tuple[str, str]] = [
@@ -160,9 +161,9 @@ def summary_text(
     by_event: dict[str, list[dict[str, Any]]] = {}
     for r in mine:
         by_event.setdefault(str(r["event"]), []).append(r)
-    started = (by_event.get("stage_started") or [None])[0]
-    passed = (by_event.get("stage_passed") or [None])[-1]
-    rollback = (by_event.get("rollback_done") or by_event.get("rollback_started") or [None])[-1]
+    started = (by_event.get(Event.STAGE_STARTED) or [None])[0]
+    passed = (by_event.get(Event.STAGE_PASSED) or [None])[-1]
+    rollback = (by_event.get(Event.ROLLBACK_DONE) or by_event.get(Event.ROLLBACK_STARTED) or [None])[-1]
     lines = [f"# Summary — {version} stage {stage} ({format_weight(weight)}%)", ""]
     if started is not None:
         lines.append(f"started:   {iso_utc(float(started['ts']))} (planned {format_duration(float(started['hold']))})")
@@ -172,28 +173,28 @@ def summary_text(
     if passed is not None:
         result = "PASSED" + (f" (promoted by {passed['by']})" if passed.get("by") else "")
     elif rollback is not None:
-        result = "ROLLED BACK" if rollback.get("event") == "rollback_started" or rollback.get("ok") else "ROLLBACK FAILED"
+        result = "ROLLED BACK" if rollback.get("event") == Event.ROLLBACK_STARTED or rollback.get("ok") else "ROLLBACK FAILED"
     else:
         result = "in progress"
     lines.append(f"result:    {result}")
-    for shift in by_event.get("traffic_shifted", []):
+    for shift in by_event.get(Event.TRAFFIC_SHIFTED, []):
         state = "ok" if shift.get("ok") else f"FAILED: {shift.get('error')}"
         lines.append(f"traffic:   {format_weight(float(shift['weight']))}% {state} ({shift.get('attempts')} attempt(s), {shift.get('duration_s') or 0:.2f}s)")
-    holds = [h for h in by_event.get("hold", []) if not h.get("by")]
+    holds = [h for h in by_event.get(Event.HOLD, []) if not h.get("by")]
     lines.append(f"holds:     {len(holds)}")
-    decisions = by_event.get("decision", [])
+    decisions = by_event.get(Event.DECISION, [])
     if decisions:
         last = decisions[-1]
         lines.append(f"decision:  {last['action']} at {iso_utc(float(last['ts']))} ({len(decisions)} evaluations)")
         for reason in (last.get("reasons") or [])[:8]:
             lines.append(f"  - {reason.get('message', '')}")
-    for record in by_event.get("rollback_done", []):
+    for record in by_event.get(Event.ROLLBACK_DONE, []):
         lines.append(
             f"rollback:  {'ok' if record.get('ok') else 'FAILED'} in {record.get('attempts')} attempt(s); "
             f"decision→command {record.get('decision_to_command_ms')} ms"
             + (f"; error: {record['error']}" if record.get("error") else "")
         )
-    samples = [s for s in by_event.get("sample", []) if s.get("phase") != "recovery"]
+    samples = [s for s in by_event.get(Event.SAMPLE, []) if s.get("phase") != "recovery"]
     lines += ["", f"signals over the stage ({len(samples)} samples):"]
     lines += _signal_rows(samples, labels or {}) if samples else ["  no sample was taken in this stage"]
     fired: dict[str, int] = {}

@@ -9,8 +9,11 @@ so the state it acts on is always the state a restart would rebuild.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from cockpit.run.events import Event
 
 
 @dataclass
@@ -80,9 +83,10 @@ class RunState:
 
     def apply(self, record: dict[str, Any]) -> None:
         self.last_seq = int(record.get("seq", self.last_seq))
-        handler = getattr(self, f"_on_{record.get('event')}", None)
+        kind = record.get("event")
+        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is not None:
-            handler(record)
+            handler(self, record)
 
     def _on_run_started(self, r: dict[str, Any]) -> None:
         self.starts += 1
@@ -150,3 +154,21 @@ class RunState:
 
     def _on_canary_done(self, r: dict[str, Any]) -> None:
         self.done = r
+
+
+# Which records move the run on; the others (warroom text, notes, night records) change nothing here.
+_HANDLERS: dict[str, Callable[[RunState, dict[str, Any]], None]] = {
+    Event.RUN_STARTED: RunState._on_run_started,
+    Event.TRAFFIC_SHIFTED: RunState._on_traffic_shifted,
+    Event.STAGE_STARTED: RunState._on_stage_started,
+    Event.SAMPLE: RunState._on_sample,
+    Event.DECISION: RunState._on_decision,
+    Event.HOLD: RunState._on_hold,
+    Event.OPERATOR: RunState._on_operator,
+    Event.STAGE_PASSED: RunState._on_stage_passed,
+    Event.ROLLBACK_STARTED: RunState._on_rollback_started,
+    Event.ROLLBACK_DONE: RunState._on_rollback_done,
+    Event.SIGNALS_RECOVERED: RunState._on_signals_recovered,
+    Event.WARROOM: RunState._on_warroom,
+    Event.CANARY_DONE: RunState._on_canary_done,
+}

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import utc_datetime
+from cockpit.run.events import Event
 
 if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
     from cockpit.views.night import NightView
@@ -382,14 +384,15 @@ class CanaryView:
         if not isinstance(event, dict):
             self.ignored += 1
             return False
-        handler = getattr(self, f"_on_{event.get('event')}", None)
+        kind = event.get("event")
+        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         ts = _number(event.get("ts"))
         if handler is None or ts is None:
             self.ignored += 1
             return False
         self.events += 1
         self.last_event_at = ts if self.last_event_at is None else max(self.last_event_at, ts)
-        handler(event, ts)
+        handler(self, event, ts)
         return True
 
     def _log(self, ts: float, kind: str, text: str) -> None:
@@ -603,3 +606,26 @@ class CanaryView:
         else:
             self.phase = "aborted"
         self._log(ts, "alarm" if self.result != "promoted" else "event", f"canary done: {self.result.replace('_', ' ')}")
+
+
+# Which reducer folds which event; events not here are counted as ignored.
+_HANDLERS: dict[str, Callable[[CanaryView, dict[str, Any], float], None]] = {
+    Event.RUN_STARTED: CanaryView._on_run_started,
+    Event.STAGE_STARTED: CanaryView._on_stage_started,
+    Event.TRAFFIC_SHIFTED: CanaryView._on_traffic_shifted,
+    Event.SAMPLE: CanaryView._on_sample,
+    Event.DECISION: CanaryView._on_decision,
+    Event.HOLD: CanaryView._on_hold,
+    Event.STAGE_PASSED: CanaryView._on_stage_passed,
+    Event.ROLLBACK_STARTED: CanaryView._on_rollback_started,
+    Event.ROLLBACK_DONE: CanaryView._on_rollback_done,
+    Event.SIGNALS_RECOVERED: CanaryView._on_signals_recovered,
+    Event.OPERATOR: CanaryView._on_operator,
+    Event.NOTE: CanaryView._on_note,
+    Event.WARROOM: CanaryView._on_warroom,
+    Event.DRILL_FAULT: CanaryView._on_drill_fault,
+    Event.FIRST_NIGHT_STARTED: CanaryView._on_first_night_started,
+    Event.HOUR_CLOSED: CanaryView._on_hour_closed,
+    Event.FIRST_NIGHT_DONE: CanaryView._on_first_night_done,
+    Event.CANARY_DONE: CanaryView._on_canary_done,
+}

@@ -499,3 +499,31 @@ async def test_a_restart_after_the_nights_rollback_does_not_roll_back_again(tmp_
     assert len(records(store, "rollback_started")) == 1
     assert "**ROLLBACK in hour 03**" in store.path("stability_report_6h.md").read_text()
     assert "ROLLBACK during this hour" in store.path("hourly_log_03.txt").read_text()
+
+
+# ---------------------------------------------------------------- no secret reaches the night's journal
+
+
+async def test_a_secret_in_a_failing_triggers_error_never_reaches_the_nights_journal(tmp_path: Path) -> None:
+    store, start = setup_release(tmp_path)
+    config = night_config(tmp_path)
+    clock = ManualClock(start)
+    leak = ("could not reach postgresql://cockpit:s3cr3t-pw@db.internal:5432/app "
+            "(Authorization: Bearer tok3n.abc.def)")
+
+    class Leaky(NightSource):
+        async def query(self, expr: str) -> QueryResult:
+            if "night_fault" in expr:
+                self.instant += 1
+                return QueryResult(expr, error=leak)
+            return await super().query(expr)
+
+    source = Leaky(clock, quiet(clock).answers)
+    await run_first_night(config, VERSION, source=source, clock=clock, store=store, hours=1, hour_length=HOUR)
+
+    journal = (store.dir / "journal.jsonl").read_text()
+    erroring = [r for r in records(store, "sample") if r.get("phase") == "first_night"
+                and (r["triggers"].get("p95_latency_breach") or {}).get("error")]
+    assert erroring, "the failing trigger's error is journaled with each night sample"
+    assert "db.internal" in journal  # the error is there, its secrets are not
+    assert "s3cr3t-pw" not in journal and "tok3n.abc.def" not in journal
