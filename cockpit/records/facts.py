@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.errors import CockpitError
 from cockpit.run.journal import JOURNAL_NAME, read_journal
 from cockpit.evidence import EvidenceStore
 
@@ -25,7 +26,7 @@ NIGHT = "first_night"
 RECOVERY = "recovery"
 
 
-class ReportError(Exception):
+class ReportError(CockpitError):
     """The release cannot be reported on (no journal, a broken chain): one line, exit 2."""
 
 

@@ -41,6 +41,7 @@ from typing import Any, Protocol, TextIO
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
+from cockpit.errors import CockpitError
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState
 from cockpit.run.lock import RunLock, RunLockHeld
@@ -75,7 +76,7 @@ _RECOVERED = (SignalState.PASS, SignalState.WARN)
 NOTIFY_CLOSE_TIMEOUT = 10.0
 
 
-class CanaryError(Exception):
+class CanaryError(CockpitError):
     """The run cannot start or continue (lock held, journal changed, socket unusable): one line."""
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
+from cockpit.errors import CockpitError
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.engine.model import TriggerReading
 from cockpit.run.lock import RunLock, RunLockHeld
@@ -62,7 +63,7 @@ MAX_ROLLBACK_TRIES = 3  # a rollback whose command failed (after the adapter's r
 Say = Callable[[str, bool], None]
 
 
-class FirstNightError(Exception):
+class FirstNightError(CockpitError):
     """The night cannot start (not promoted, already live, journal changed): one line."""
 
 
