@@ -61,15 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modules_for(argv))
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        if args.command is None:
-            default = getattr(parser, "default_func", None)
-            if default is not None:
-                return default(args)
+    func = getattr(args, "func", None)
+    if func is None and args.command is None:
+        func = getattr(parser, "default_func", None)  # `cockpit` alone
+    if func is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        return int(func(args))
     except CockpitError as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return exc.exit_code
