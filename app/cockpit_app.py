@@ -35,7 +35,7 @@ from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
 from cockpit.views.face import ScreenFace, face_of
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 if TYPE_CHECKING:
     from cockpit.config import CockpitConfig

@@ -23,7 +23,7 @@ from cockpit.config_file import ConfigError, find_config  # noqa: F401 (imported
 from cockpit.duration_field import Duration
 from cockpit.engine.run_of_show import parse_offset
 from cockpit.redaction import Redactor, dsn_password
-from cockpit.run.events import NOTIFIABLE, Event
+from cockpit.events import NOTIFIABLE, Event
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

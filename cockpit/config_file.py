@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cockpit.errors import CockpitError
+
 DEFAULT_CONFIG_NAME = "cockpit.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(CockpitError):
     """A configuration problem, already phrased as one line: file, key, what is wrong."""
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cockpit.errors import CockpitError
 from cockpit.redaction import Redactor
 from cockpit.release_version import validate_version
 
@@ -24,8 +25,8 @@ _LOCK = ".manifest.lock"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class EvidenceError(Exception):
-    pass
+class EvidenceError(CockpitError):
+    """The evidence folder refuses a write (a sealed file, a path outside it): one line, exit 2."""
 
 
 def sha256_file(path: Path) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from cockpit.errors import CockpitError
+
 # SemVer with an optional leading "v": v1.4.0, 1.4.0-rc.1, 2.0.0+build.7
 _VERSION = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -12,8 +14,8 @@ _VERSION = re.compile(
 )
 
 
-class BadVersion(ValueError):
-    pass
+class BadVersion(CockpitError, ValueError):
+    """Not a release version (v1.4.0, 1.4.0-rc.1): one line, exit 2; still a ValueError for parsers that catch one."""
 
 
 def validate_version(text: str) -> str:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (PostgreSQL, pgBouncer, Prometheus + promtool, tmux; a
-# virtualenv with the cockpit and its test tools) and runs the whole suite.
+# virtualenv with the cockpit and its test tools), checks the import contracts and the engine's
+# types, and runs the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +22,9 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# The layers first (a broken contract or an engine type error fails the run before the suite starts):
+# lint-imports, seeing app/ widgets/ screens/ themes/ as the cockpit.* packages they install as.
+.venv/bin/python -m tests.import_graph --no-logo
+.venv/bin/mypy cockpit/engine
 export TEXTUAL_ANIMATIONS=none
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import iso_utc
+from cockpit.errors import CockpitError
 from cockpit.results import Outcome, Status, unknown
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class Component:
     purl: str = ""
 
 
-class SbomError(Exception):
+class SbomError(CockpitError):
     """Why an SBOM could not be used; `missing`/`unreadable` say it was not there to read."""
 
     def __init__(self, message: str, reason: str) -> None:

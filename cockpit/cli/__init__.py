@@ -7,9 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from cockpit.config_file import ConfigError
-from cockpit.evidence import EvidenceError
-from cockpit.release_version import BadVersion
+from cockpit.errors import EXIT_USAGE, CockpitError
 
 # Each module has register(subparsers) and registers these commands; a command sets `func(args) -> int`.
 # `cockpit COMMAND` imports only COMMAND's module: the others import pydantic and the config models
@@ -28,11 +26,9 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_MODULE = "cockpit.cli.screens"  # `cockpit` alone: the drill screen (its register() names it)
 
-EXIT_USAGE = 2
 
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit 2."""
+class UsageError(CockpitError):
+    """Bad input from the user (a flag, an argument): printed as one line, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,21 +57,21 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run `cockpit ARGV`; any CockpitError ends it as one line on stderr and the error's exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(modules_for(argv))
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        if args.command is None:
-            default = getattr(parser, "default_func", None)
-            if default is not None:
-                return default(args)
+    func = getattr(args, "func", None)
+    if func is None and args.command is None:
+        func = getattr(parser, "default_func", None)  # `cockpit` alone
+    if func is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args))
-    except (ConfigError, BadVersion, UsageError, EvidenceError) as exc:
+        return int(func(args))
+    except CockpitError as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         print("cockpit: interrupted", file=sys.stderr)
         return 130

@@ -24,9 +24,9 @@ from cockpit.cli.common import cancel_on_signals, load_required_config, open_evi
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
-from cockpit.run.events import Event
+from cockpit.events import Event
 
-EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE = 0, 1, 2
 CTL_COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
 
 
@@ -127,7 +127,7 @@ def _result_words(done: dict[str, Any]) -> str:
 
 def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.run.canary import CanaryError, run_canary
+    from cockpit.run.canary import run_canary
     from cockpit.sources.prometheus import PrometheusSource
 
     # Losing the terminal must not stop a release in flight.
@@ -153,8 +153,6 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
     except (asyncio.CancelledError, KeyboardInterrupt):
         print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
         return 130
-    except CanaryError as exc:
-        raise UsageError(str(exc)) from None
     except OSError as exc:
         # The evidence folder became unwritable mid-run (disk full, read-only): the run said what it did.
         print(f"cockpit: canary {version} stopped: cannot write its evidence: {exc}", file=sys.stderr)
@@ -261,7 +259,7 @@ def _socket_for(args: argparse.Namespace, version: str) -> Path:
 def _cmd_ctl(args: argparse.Namespace) -> int:
     import json
 
-    from cockpit.run.control import ControlError, control_request
+    from cockpit.run.control import control_request
 
     version = validate_version(args.version)
     text = " ".join(args.text).strip()
@@ -288,11 +286,7 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     if args.command == "rollback":
         request["wait"] = max(1.0, timeout - 2.0)
     sock = _socket_for(args, version)
-    try:
-        reply = control_request(sock, request, timeout=timeout)
-    except ControlError as exc:
-        print(f"cockpit: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+    reply = control_request(sock, request, timeout=timeout)  # no run to ask: ControlError, exit 3
     if args.json:
         print(json.dumps(reply, indent=2, ensure_ascii=False))
     elif not reply.get("ok"):

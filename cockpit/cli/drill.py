@@ -18,9 +18,8 @@ from typing import Any, TextIO
 from cockpit.cli import UsageError
 from cockpit.clock import iso_utc
 from cockpit.cli.common import cancel_on_signals, open_event_sink
-from cockpit.run.events import Event
+from cockpit.events import Event
 
-EXIT_CANNOT_START = 3
 SOURCES = ("auto", "prometheus", "simulator")
 
 
@@ -141,9 +140,8 @@ class _Tee:
 
 
 def _run(args: argparse.Namespace, scenario: Any) -> int:
-    from cockpit.drill.session import DrillError, DrillOptions, DrillSession
+    from cockpit.drill.session import DrillOptions, DrillSession
     from cockpit.cli.canary import outcome_line
-    from cockpit.run.canary import CanaryError
 
     json_sink, progress = open_event_sink(args.events)
     printer = HeadlessPrinter(progress)
@@ -176,11 +174,6 @@ def _run(args: argparse.Namespace, scenario: Any) -> int:
     except (asyncio.CancelledError, KeyboardInterrupt):
         print("DRILL stopped", file=sys.stderr)
         return 130
-    except DrillError as exc:
-        print(f"cockpit: DRILL could not start: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    except CanaryError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         if json_sink is not None:
             json_sink.close()

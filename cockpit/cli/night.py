@@ -70,7 +70,7 @@ def _cmd_first_night(args: argparse.Namespace) -> int:
 def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,
          every: float | None, say: Any) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.run.first_night import FirstNightError, run_first_night
+    from cockpit.run.first_night import run_first_night
     from cockpit.run.notify import Notifier
     from cockpit.sources.prometheus import PrometheusSource
 
@@ -97,8 +97,6 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
         print(f"cockpit: stopped; the first night of {version} is in its journal: the same command resumes it "
               "(missed hours are back-filled from Prometheus' history)", file=sys.stderr)
         return 130
-    except FirstNightError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         source.close()
     head = f"{version}: first night " + ("already done: " if outcome.already_finished else "done: ")

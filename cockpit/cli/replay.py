@@ -16,7 +16,7 @@ from typing import Any
 
 from cockpit.config import CockpitConfig, ConfigError
 
-EXIT_CLEAN, EXIT_ROLLED_BACK, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_CLEAN, EXIT_ROLLED_BACK = 0, 1
 _NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-(\d+(\.\d+)?(ms|s|m|h|d))+$")
 
 
@@ -75,7 +75,7 @@ def _range(args: argparse.Namespace, config: CockpitConfig) -> tuple[float, floa
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from cockpit.cli.common import baseline_of_version, load_required_config
-    from cockpit.records.replay import ReplayError, replay
+    from cockpit.records.replay import replay
     from cockpit.sources.prometheus import PrometheusSource
 
     config, path = load_required_config(args)
@@ -90,10 +90,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     source = PrometheusSource(config.prometheus, config.redactor())
     try:
         result = asyncio.run(replay(config, source, start, end, step, stages=args.stages, baseline=baseline, keep_going=args.keep_going))
-    except ReplayError as exc:
-        message = str(exc)
-        print(f"cockpit: {message}", file=sys.stderr)
-        return EXIT_UNREACHABLE if message.startswith("no query could be fetched") else EXIT_USAGE
     finally:
         source.close()
     code = EXIT_ROLLED_BACK if result.rolled_back_at is not None else EXIT_CLEAN

@@ -63,16 +63,13 @@ class _Release:
     """The release's store, facts and the configuration's names for its signals."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from cockpit.records.facts import ReportError, read_release
+        from cockpit.records.facts import read_release
 
         version = validate_version(args.version)
         path = find_config(args.config)
         self.config: CockpitConfig = load_config(path)
         self.store: EvidenceStore = open_evidence(self.config, path, args, version)
-        try:
-            self.facts = read_release(self.store)
-        except ReportError as exc:
-            raise UsageError(str(exc)) from None
+        self.facts = read_release(self.store)
 
     @property
     def relative(self) -> set[str]:

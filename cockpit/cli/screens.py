@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.app.config_aside import ConfigAside
+from cockpit.cli import UsageError
 from cockpit.config_file import ConfigError, find_config
 from cockpit.release_version import validate_version
 from cockpit.views.face import ScreenFace
@@ -148,9 +149,7 @@ def run_drill_screen(scenario: str | None = None, *, evidence_dir: Path | None =
     For `cockpit drill SCENARIO` (without --headless) as much as for `cockpit` alone.
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print("cockpit: no terminal for the drill screen; see `cockpit --help` (or `cockpit drill --headless`)",
-              file=sys.stderr)
-        return 2
+        raise UsageError("no terminal for the drill screen; see `cockpit --help` (or `cockpit drill --headless`)")
     with _gc_paused() as paused:
         # An unknown scenario is one line and exit 2, before any screen (checked beside the config).
         face = _validated_aside(None, partial(_load_scenario, scenario))

@@ -17,11 +17,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from cockpit.errors import UnavailableError
+
 SCRAPE_INTERVAL_S = 1.0
 JOB = "drill"
 
 
-class DrillPrometheusError(Exception):
+class DrillPrometheusError(UnavailableError):
     """Prometheus could not be started or did not get data in time: one line."""
 
 

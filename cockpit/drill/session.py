@@ -31,17 +31,21 @@ from cockpit.drill.configuration import DEFAULT_STAGE_SECONDS, drill_config
 from cockpit.drill.prometheus import DrillPrometheus, prometheus_binary
 from cockpit.drill.scenario import Scenario
 from cockpit.drill.simulator import Simulator
+from cockpit.errors import UnavailableError
 from cockpit.run.control import socket_path
 from cockpit.evidence import EvidenceStore
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 WARMUP_TIMEOUT_S = 30.0
 UNIX_PATH_MAX = 107  # sun_path's 108 bytes, less the NUL
 READY_QUERY = 'sum(rate(http_requests_total{track="stable"}[5s]))'
 
 
-class DrillError(Exception):
-    """The drill cannot start (Prometheus would not come up, no data): one line."""
+class DrillError(UnavailableError):
+    """The drill cannot start (no Prometheus binary, Prometheus would not come up, no data): one line, exit 3."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"DRILL could not start: {reason}")
 
 
 def drill_version(scenario: str, at: float | None = None) -> str:

@@ -14,11 +14,12 @@ from typing import Any
 from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.results import CheckResult, Status
 from cockpit.checks.ticks import Tick, validate_initials
+from cockpit.errors import CockpitError
 
 GATING = ("preflight", "redteam", "gonogo", "ritual")
 
 
-class TickError(ValueError):
+class TickError(CockpitError, ValueError):
     """A tick that cannot be recorded, phrased for the person typing it."""
 
 

@@ -226,7 +226,7 @@ class CommandTemplate:
         out, err = await self._collect(readers)
         return done(code == 0, f"exit {code}", out, err)
 
-    async def _collect(self, readers: asyncio.Future[list[str]]) -> tuple[str, str]:
+    async def _collect(self, readers: asyncio.Future[tuple[str, str]]) -> tuple[str, str]:
         # A grandchild may hold the pipes open after the command exited; do not wait on it for long.
         try:
             out, err = await asyncio.wait_for(readers, timeout=2.0)

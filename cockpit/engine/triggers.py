@@ -133,7 +133,8 @@ def alert_reading(alert: Any, label: str, now: float) -> TriggerReading | None:
     """A trigger reading for one alert of /api/v1/alerts, or None when it does not carry the action label."""
     if not isinstance(alert, dict):
         return None
-    labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
+    found = alert.get("labels")
+    labels: dict[Any, Any] = found if isinstance(found, dict) else {}
     raw = labels.get(label)
     if not raw:
         return None

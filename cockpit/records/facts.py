@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.errors import CockpitError
 from cockpit.run.journal import JOURNAL_NAME, read_journal
 from cockpit.evidence import EvidenceStore
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 JUDGED = ("PASS", "WARN", "BREACHING", "FAIL")
 BAD_SIGNAL_STATES = ("BREACHING", "FAIL")
@@ -26,7 +27,7 @@ NIGHT = "first_night"
 RECOVERY = "recovery"
 
 
-class ReportError(Exception):
+class ReportError(CockpitError):
     """The release cannot be reported on (no journal, a broken chain): one line, exit 2."""
 
 

@@ -31,8 +31,9 @@ from cockpit.config import CockpitConfig
 from cockpit.durations import parse_duration
 from cockpit.engine.model import Action, SignalState
 from cockpit.engine.promql_text import render_query
+from cockpit.errors import CockpitError, UnavailableError
 from cockpit.sources.prometheus import QueryResult, Sample
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 MAX_POINTS = 11_000  # Prometheus' limit of points per series in one query_range
 MAX_EVALUATIONS = 250_000  # beyond this a replay takes minutes: ask for a coarser --step
@@ -41,8 +42,12 @@ _ROLLBACKS = (Action.ROLLBACK, Action.IMMEDIATE_ROLLBACK)
 _RELATIVE = re.compile(r"^(now)?\s*([+-])\s*(.+)$")
 
 
-class ReplayError(Exception):
-    """The replay cannot run (bad range, Prometheus unreachable): one line."""
+class ReplayError(CockpitError):
+    """The replay cannot run (a bad range): one line, exit 2."""
+
+
+class ReplayUnavailable(ReplayError, UnavailableError):
+    """The replay cannot run because Prometheus answered none of its queries: one line, exit 3."""
 
 
 # ---------------------------------------------------------------- times
@@ -374,7 +379,7 @@ async def replay(
     outcome.points = sum(f.points for f in fetched.values())
     outcome.prefetch_errors = {f.expr: f.errors[0][2] for f in fetched.values() if f.errors}
     if fetched and all(f.errors and not f.series for f in fetched.values()):
-        raise ReplayError(f"no query could be fetched: {next(iter(outcome.prefetch_errors.values()))}")
+        raise ReplayUnavailable(f"no query could be fetched: {next(iter(outcome.prefetch_errors.values()))}")
 
     clock = ManualClock(start)
     source = ReplaySource(fetched, clock, live, staleness if staleness is not None else step / 2, alerts_expr)

@@ -18,7 +18,7 @@ from cockpit.durations import format_duration, span_text
 from cockpit.views.canary import format_weight
 from cockpit.records.facts import NIGHT, Incident, ReleaseFacts, SignalFigure
 from cockpit.run.warroom_log import format_value
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 # The seed's one-liner names the default playbook's signals its own way.
 ONELINER_LABELS = {

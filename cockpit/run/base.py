@@ -18,7 +18,7 @@ from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.evidence import EvidenceStore
-from cockpit.run.events import Event
+from cockpit.events import Event
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.run.lock import RunLock, RunLockHeld
 from cockpit.run.sinks import EventSink

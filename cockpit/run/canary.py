@@ -46,6 +46,7 @@ from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
 from cockpit.engine.model import Action, Decision, Reason
+from cockpit.errors import CockpitError
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, format_weight, traffic_from_config
 from cockpit.evidence import EvidenceStore
@@ -53,7 +54,7 @@ from cockpit.run.base import JournaledRun, Say
 from cockpit.run.canary_evidence import CanaryEvidence
 from cockpit.run.canary_operator import OperatorDesk
 from cockpit.run.canary_rollback import NO_TRAFFIC, CanaryRollback, Ending
-from cockpit.run.events import Event
+from cockpit.events import Event
 from cockpit.run.sinks import EventSink
 from cockpit.run.state import RunState, StageState
 
@@ -64,7 +65,7 @@ _ROLLBACKS = (Action.ROLLBACK, Action.IMMEDIATE_ROLLBACK)
 NOTIFY_CLOSE_TIMEOUT = 10.0
 
 
-class CanaryError(Exception):
+class CanaryError(CockpitError):
     """The run cannot start or continue (lock held, journal changed, socket unusable): one line."""
 
 

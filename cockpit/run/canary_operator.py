@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.engine.model import Action, Reason
 from cockpit.engine.traffic import format_weight
 from cockpit.run.canary_rollback import Ending
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 if TYPE_CHECKING:
     from cockpit.run.canary import CanaryRun

@@ -24,7 +24,7 @@ from cockpit.engine.sampling import sample_signals, signals_json
 from cockpit.engine.traffic import TrafficAdapter, format_weight, rollback_evidence, rollback_fields
 from cockpit.evidence import EvidenceStore
 from cockpit.run.canary_evidence import CanaryEvidence
-from cockpit.run.events import Event
+from cockpit.events import Event
 from cockpit.run.journal import Journal
 from cockpit.run.state import RunState
 

@@ -28,14 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cockpit.errors import UnavailableError
+
 SOCKET_NAME = "control.sock"
 COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
 MAX_REQUEST = 64 * 1024
 _UNIX_PATH_MAX = 107  # sun_path is 108 bytes with its NUL
 
 
-class ControlError(Exception):
-    """The control socket cannot be used: one line, says why."""
+class ControlError(UnavailableError):
+    """The control socket cannot be used: one line, says why; exit 3 (`cockpit ctl` could not reach the run)."""
 
 
 @dataclass(frozen=True)

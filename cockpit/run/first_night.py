@@ -34,8 +34,9 @@ from typing import Any
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
+from cockpit.errors import CockpitError
 from cockpit.run.base import JournaledRun, Say
-from cockpit.run.events import RECORD_FIELDS, Event
+from cockpit.events import RECORD_FIELDS, Event
 from cockpit.run.journal import Journal
 from cockpit.engine.model import TriggerReading
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
@@ -60,7 +61,7 @@ RANGE_CONCURRENCY = 4
 MAX_ROLLBACK_TRIES = 3  # a rollback whose command failed (after the adapter's retries) is tried again, up to this
 
 
-class FirstNightError(Exception):
+class FirstNightError(CockpitError):
     """The night cannot start (not promoted, already live, journal changed): one line."""
 
 

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cockpit.errors import CockpitError
+
 GENESIS = "0" * 64
 JOURNAL_NAME = "journal.jsonl"
 TORN_NAME = ".journal.torn"
 
 
-class JournalError(Exception):
+class JournalError(CockpitError):
     """The journal cannot be trusted (broken chain, bad line in the middle): one line, says where."""
 
 

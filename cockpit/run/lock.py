@@ -12,10 +12,12 @@ import fcntl
 import os
 from pathlib import Path
 
+from cockpit.errors import CockpitError
+
 LOCK_NAME = ".run.lock"
 
 
-class RunLockHeld(Exception):
+class RunLockHeld(CockpitError):
     """Another process holds the release's lock; `holder` is its pid as written in the file ("?" if unreadable)."""
 
     def __init__(self, holder: str) -> None:

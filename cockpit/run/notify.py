@@ -24,7 +24,7 @@ from cockpit.clock import iso_utc
 from cockpit.config import CockpitConfig, NotifyConfig
 from cockpit.durations import format_duration
 from cockpit.redaction import Redactor
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 DEFAULT_QUEUE_SIZE = 100
 MAX_TEXT = 600  # one line a phone shows without "show more"

@@ -19,7 +19,7 @@ from cockpit.config import CockpitConfig
 from cockpit.durations import format_duration
 from cockpit.engine.traffic import format_weight
 from cockpit.run.warroom_log import format_value
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 # A few quick facts, each bounded: the stage's effect on the database at a glance.
 DB_FACTS: list[tuple[str, str]] = [

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 
 @dataclass

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cockpit.errors import UnavailableError
+
 NTP_PORT = 123
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 _ERA = 1 << 32
@@ -25,7 +27,7 @@ VERSION = 4
 LEAP_ALARM = 3
 
 
-class NtpError(Exception):
+class NtpError(UnavailableError):
     """The server could not be asked, or its answer cannot be trusted; one line."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cockpit.config import PostgresConfig
+from cockpit.errors import UnavailableError
 from cockpit.redaction import Redactor, dsn_password, redact_dsn
 from cockpit.sources.rows import Rows
 
@@ -25,7 +26,7 @@ APPLICATION_NAME = "release-cockpit"
 DEFAULT_MAX_CONNECTIONS = 4
 
 
-class DatabaseError(Exception):
+class DatabaseError(UnavailableError):
     """A database could not be asked, or refused the question. The text is one line with no secret in it."""
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import utc_datetime
-from cockpit.run.events import Event
+from cockpit.events import Event
 
 if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
     from cockpit.views.night import NightView

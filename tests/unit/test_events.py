@@ -1,4 +1,4 @@
-"""The journal's vocabulary lives in cockpit/run/events.py: every event documented, no event named anywhere else.
+"""The journal's vocabulary lives in cockpit/events.py: every event documented, no event named anywhere else.
 
 Some event names are also words of other vocabularies ("hold" is an action,
 "note" a control command, "warroom" a screen): those are flagged only where a
@@ -13,11 +13,11 @@ import ast
 import json
 from pathlib import Path
 
-from cockpit.run.events import RECORD_FIELDS, SPECS, Event
+from cockpit.events import RECORD_FIELDS, SPECS, Event
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = [ROOT / "cockpit", ROOT / "app"]
-HOME = ROOT / "cockpit" / "run" / "events.py"
+HOME = ROOT / "cockpit" / "events.py"
 VALUES = {e.value for e in Event}
 # Event names that are also other words of the project's vocabulary.
 SHARED_WORDS = {"sample", "decision", "hold", "operator", "note", "warroom"}
@@ -78,7 +78,7 @@ def test_no_event_name_is_spelled_outside_events_py() -> None:
                 if isinstance(node, ast.Constant) and node.value in VALUES - SHARED_WORDS:
                     flagged[id(node)] = node
             offences += [f"{path.relative_to(ROOT)}:{c.lineno}: {c.value!r}" for c in flagged.values()]
-    assert not offences, "name events as cockpit.run.events.Event members:\n" + "\n".join(sorted(offences))
+    assert not offences, "name events as cockpit.events.Event members:\n" + "\n".join(sorted(offences))
 
 
 def test_the_scan_sees_an_event_literal_where_one_is_used() -> None:
