@@ -40,7 +40,6 @@ from typing import Any, Protocol, TextIO
 
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
-from cockpit.durations import format_duration
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState
 from cockpit.run.lock import RunLock, RunLockHeld
@@ -56,12 +55,12 @@ from cockpit.run.stage_evidence import (
 from cockpit.engine.traffic import (
     AttemptRecord,
     TrafficAdapter,
-    format_weight,
     rollback_evidence,
     rollback_fields,
     traffic_from_config,
 )
 from cockpit.evidence import EvidenceStore
+from cockpit.format import format_duration, format_weight
 from cockpit.run.warroom_log import cells_from_readings, event_line, warroom_line
 
 WARROOM_FILE = "warroom_log.txt"
@@ -347,7 +346,7 @@ class CanaryRun:
             # The baseline the relative limits judge against, kept with the run it judged.
             self.emit("run_started", plan=planned, drill=self.drill, baseline=self.baseline, **common)
             self.say(
-                f"canary {self.version}: stages {' → '.join(format_weight(s['weight']) + '%' for s in planned)}, "
+                f"canary {self.version}: stages {' → '.join(format_weight(s['weight']) for s in planned)}, "
                 f"evaluating every {format_duration(self.evaluate_every)}; journal {self.journal_path}"
             )
         else:
@@ -428,7 +427,7 @@ class CanaryRun:
                         return ending
                 self.emit("stage_started", stage=stage, weight=weight, hold=hold, ends_at=self.clock.now() + hold)
                 self.shifting = None
-                self.say(f"stage {stage}/{len(self.plan)} ({format_weight(weight)}%) started for {format_duration(hold)}")
+                self.say(f"stage {stage}/{len(self.plan)} ({format_weight(weight)}) started for {format_duration(hold)}")
             self.phase = "stage"
             ending = await self._run_stage(stage)
             if ending is not None:
@@ -442,12 +441,12 @@ class CanaryRun:
                       dry=self.dry_traffic)
             self._write_rollout(stage, weight, f"result:    NOT SHIFTED ({error})\n")
             if self.dry_traffic:
-                self.say(f"{error}: stage {stage} ({format_weight(weight)}%) watched without moving traffic", loud=True)
+                self.say(f"{error}: stage {stage} ({format_weight(weight)}) watched without moving traffic", loud=True)
                 return None
             self.say(f"{NO_TRAFFIC}: the canary cannot move traffic; aborting (use --dry-traffic to watch only)", loud=True)
             self.phase = "finishing"
             return Ending("aborted", [Reason("traffic", "traffic", NO_TRAFFIC).as_dict()], error=NO_TRAFFIC)
-        self.say(f"shifting traffic to {format_weight(weight)}% ({stage}/{len(self.plan)})")
+        self.say(f"shifting traffic to {format_weight(weight)} ({stage}/{len(self.plan)})")
         try:
             result = await self.traffic.shift(weight, self.version, stage)
         except asyncio.CancelledError:
@@ -458,11 +457,11 @@ class CanaryRun:
                   duration_s=round(result.duration_s, 3), error=result.error, target=result.target)
         self._write_rollout(stage, weight, result.as_text())
         if result.ok:
-            self.say(f"traffic at {format_weight(weight)}% ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)")
+            self.say(f"traffic at {format_weight(weight)} ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)")
             return None
-        message = f"traffic shift to {format_weight(weight)}% FAILED: {result.error}"
+        message = f"traffic shift to {format_weight(weight)} FAILED: {result.error}"
         self.say(f"{message}: rolling back", loud=True)
-        self._warroom_event(stage, weight, f"TRAFFIC SHIFT TO {format_weight(weight)}% FAILED: {result.error}")
+        self._warroom_event(stage, weight, f"TRAFFIC SHIFT TO {format_weight(weight)} FAILED: {result.error}")
         self.phase = "rolling_back"
         return Ending("rollback", [Reason("traffic", "traffic", message).as_dict()], self.clock.now(),
                       decided_perf=time.perf_counter())
@@ -604,14 +603,14 @@ class CanaryRun:
     def _pass_stage(self, stage: int, by: str | None = None) -> None:
         weight = self._stage(stage).weight
         self.emit("stage_passed", stage=stage, weight=weight, **({"by": by} if by else {}))
-        self.say(f"stage {stage} ({format_weight(weight)}%) passed" + (f" (promoted by {by})" if by else ""))
+        self.say(f"stage {stage} ({format_weight(weight)}) passed" + (f" (promoted by {by})" if by else ""))
         self._write_stage_files(stage, weight)
 
     def _finish_promoted(self) -> None:
         stage = len(self.plan)
         weight = self.state.weight_of(stage)
         self.phase = "finishing"
-        self._warroom_event(stage, weight, f"PROMOTED: {self.version} at {format_weight(weight)}%, every stage passed")
+        self._warroom_event(stage, weight, f"PROMOTED: {self.version} at {format_weight(weight)}, every stage passed")
         self.emit("canary_done", result="promoted", stage=stage, weight=weight)
         self.say(f"canary {self.version}: PROMOTED ({len(self.plan)} stages passed)")
 
@@ -640,7 +639,7 @@ class CanaryRun:
                 await self._roll_back_unjournaled(stage, weight, exc)
                 raise
             why = "; ".join(str(r.get("message", "")) for r in ending.reasons[:2])
-            self.say(f"ROLLBACK at stage {stage} ({format_weight(weight)}%): {why}", loud=True)
+            self.say(f"ROLLBACK at stage {stage} ({format_weight(weight)}): {why}", loud=True)
             self._warroom_event(stage, weight, f"{ending.action.replace('_', ' ').upper()}: {why}")
         started = self.state.rollback_started
         assert started is not None
@@ -667,13 +666,13 @@ class CanaryRun:
                   recovered_at=self.state.recovered_at, error=error)
         self._write_stage_files(stage, weight)
         if ok:
-            self.say(f"canary {self.version}: ROLLED BACK at stage {stage} ({format_weight(weight)}%)", loud=True)
+            self.say(f"canary {self.version}: ROLLED BACK at stage {stage} ({format_weight(weight)})", loud=True)
         else:
             self.say(f"canary {self.version}: {error} — ROLL BACK BY HAND", loud=True)
 
     async def _roll_back_unjournaled(self, stage: int, weight: float, error: BaseException) -> None:
         """Run the rollback command although the decision could not be journaled; say so loudly."""
-        self.say(f"JOURNAL NOT WRITABLE ({error}): rolling back stage {stage} ({format_weight(weight)}%) anyway", loud=True)
+        self.say(f"JOURNAL NOT WRITABLE ({error}): rolling back stage {stage} ({format_weight(weight)}) anyway", loud=True)
         if self.traffic is None:
             self.say("no traffic adapter: ROLL BACK BY HAND", loud=True)
             return
@@ -720,7 +719,7 @@ class CanaryRun:
         started = self.state.rollback_started or {}
         fired_at = started.get("fired_at")
         why = "; ".join(str(r.get("message", "")) for r in (started.get("reasons") or [])[:4])
-        title = f"Rollback — {self.version} stage {stage} ({format_weight(weight)}%)"
+        title = f"Rollback — {self.version} stage {stage} ({format_weight(weight)})"
         first_seen = iso_utc(fired_at) if fired_at is not None else "?"
         self._write_evidence(self._rollback_file, rollback_evidence(title, why, result, done, first_seen))
         if result.ok:
@@ -763,9 +762,9 @@ class CanaryRun:
 
     def _write_rollout(self, stage: int, weight: float, body: str) -> None:
         header = [
-            f"# Rollout — {self.version} stage {stage} ({format_weight(weight)}%)",
+            f"# Rollout — {self.version} stage {stage} ({format_weight(weight)})",
             f"when:      {iso_utc(self.clock.now())}",
-            f"weight:    {format_weight(weight)}%",
+            f"weight:    {format_weight(weight)}",
         ]
         self._write_evidence(stage_file("rollout", weight), "\n".join(header) + "\n" + body)
 
@@ -911,7 +910,7 @@ class CanaryRun:
             self._warroom_event(stage, weight, f"PROMOTE NOW by {who}" + (f": {text}" if text else ""))
             self._promote_by = who
             self._wake.set()
-            return {"ok": True, "message": f"stage {stage} ({format_weight(weight)}%) ends now; moving on"}
+            return {"ok": True, "message": f"stage {stage} ({format_weight(weight)}) ends now; moving on"}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
     def _operator_hold(self, stage: int, weight: float, who: str, text: str) -> dict[str, Any]:
