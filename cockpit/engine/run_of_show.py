@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cockpit.durations import parse_duration
+from cockpit.format import format_weight
 
 # (name, short label for a narrow timeline, offset from T-0 in seconds)
 _BEFORE = [
@@ -87,7 +88,7 @@ def default_milestones(stages: list[Any] | None = None) -> list[Milestone]:
         (1.0, 900.0), (5.0, 900.0), (25.0, 900.0), (50.0, 900.0), (100.0, 1800.0)]
     at = 0.0
     for index, (weight, hold) in enumerate(plan, 1):
-        milestones.append(Milestone(f"Stage {index} ({weight:g}%)", at, f"{weight:g}%"))
+        milestones.append(Milestone(f"Stage {index} ({format_weight(weight)})", at, format_weight(weight)))
         at += hold
     milestones.append(Milestone("First-night monitoring", at, "night"))
     name, short, offset = _FREEZE_LIFT
