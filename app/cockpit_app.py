@@ -30,7 +30,8 @@ from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.run.journal import JOURNAL_NAME
 from cockpit.run.journal_tail import JournalTail
 from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
-from cockpit.views.canary import CanaryView, format_age, format_clock, format_weight
+from cockpit.format import format_clock, format_duration, format_weight
+from cockpit.views.canary import CanaryView
 from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
 from cockpit.views.face import ScreenFace, face_of
@@ -413,7 +414,7 @@ class CockpitApp(App[int]):
             quiet = age > self.stale_limit() and self.running()
             night = self.view.night is not None and self.view.night.running
             process = "the first-night process" if night else "the canary process"
-            info = f"journal {format_age(age)} ago" + (f" — {process} is quiet" if quiet else "")
+            info = f"journal {format_duration(age, 'age')} ago" + (f" — {process} is quiet" if quiet else "")
             alert = quiet
         elif self.options.version is None:
             info = "no release version: checks cannot run"
@@ -422,7 +423,7 @@ class CockpitApp(App[int]):
         if self.options.mode != "watch":
             info += "  ·  1-5 panes"
         for bar in screen.query(StatusBar):
-            bar.show(self.status_mode(), info, f"{format_clock(now)}Z", rollback_key=not self.options.read_only,
+            bar.show(self.status_mode(), info, format_clock(now, zone=True), rollback_key=not self.options.read_only,
                      alert=alert)
 
     def say(self, text: str, alert: bool = False, toast: bool | None = None) -> None:
@@ -786,7 +787,7 @@ class CockpitApp(App[int]):
             self.say(f"DRILL over: {str(getattr(result, 'result', '?')).replace('_', ' ').upper()}"
                      f" — evidence in {self.options.run_dir}")
         elif kind == "seal":
-            self.sealed = f"{len(result)} files in manifest.sha256 at {format_clock(self.clock.now())}Z"
+            self.sealed = f"{len(result)} files in manifest.sha256 at {format_clock(self.clock.now(), zone=True)}"
             self.say(f"GO: evidence sealed — {self.sealed}")
         self.refresh_screens()
 

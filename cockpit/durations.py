@@ -1,4 +1,7 @@
-"""Durations as people write them in config: "15m", "2s", "1h30m", "250ms", or plain seconds."""
+"""Durations as people write them in config: "15m", "2s", "1h30m", "250ms", or plain seconds.
+
+Writing one back for people is cockpit.format.format_duration's job.
+"""
 
 from __future__ import annotations
 
@@ -28,29 +31,3 @@ def parse_duration(value: object) -> float:
     if not text or pos != len(text):
         raise ValueError(f"{value!r} is not a duration (use e.g. '15m', '30s', '1h30m', '250ms')")
     return total
-
-
-def format_duration(seconds: float) -> str:
-    """Compact text for a duration: 90 -> '1m30s', 0.25 -> '250ms'."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs or not parts:
-        parts.append(f"{secs}s")
-    return "".join(parts)
-
-
-def span_text(seconds: float | None) -> str:
-    """A measured span (time to detect, to roll back): ms under a second, "not recorded" when missing."""
-    if seconds is None:
-        return "not recorded"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f}s" if seconds < 10 else format_duration(seconds)

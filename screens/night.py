@@ -12,10 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
-from cockpit.durations import format_duration
+from cockpit.format import MISSING, format_clock, format_duration, format_remaining, format_weight
 from cockpit.views.night import NightView, hour_lines
-from cockpit.engine.run_of_show import format_remaining
-from cockpit.views.canary import format_clock, format_weight
 from cockpit.run.night_hours import hour_label
 from cockpit.screens.base import CockpitScreen
 from cockpit.widgets.hour_table import HourTable
@@ -114,10 +112,10 @@ class NightScreen(CockpitScreen):
         progress = night.progress(now)
         assert progress is not None  # a NightView exists once first_night_started (or a night record) was read
         every = f", every {format_duration(night.every)}" if night.every else ""
-        started = f"started {format_clock(night.started_at)}Z{every}"
+        started = f"started {format_clock(night.started_at, zone=True)}{every}"
         if night.done_at is not None:
             report = f" → {night.report}" if night.report else ""
-            return (f"FIRST NIGHT done: {(night.done_verdict or '?').upper()}",
+            return (f"FIRST NIGHT done: {(night.done_verdict or MISSING).upper()}",
                     f"{len(night.closed)}/{night.hours} hours closed{report} · {started}", "--:--", False)
         title = f"FIRST NIGHT · hour {hour_label(progress.hour)}, the {ordinal(progress.hour + 1)} of {progress.hours}"
         if progress.next_hour is None or progress.due_in is None:
@@ -128,9 +126,9 @@ class NightScreen(CockpitScreen):
             return (title, f"{label} OVERDUE by {late}: is `cockpit first-night {version}` running?",
                     f"+{late}", True)
         if progress.due_in < 0:  # the hour has ended; the night writes its summary at its next evaluation
-            return title, f"{label} due now (at {format_clock(progress.due_at)}Z) · {started}", "0:00", False
+            return title, f"{label} due now (at {format_clock(progress.due_at, zone=True)}) · {started}", "0:00", False
         return (title, f"next: {label} in {format_remaining(progress.due_in)} "
-                f"(at {format_clock(progress.due_at)}Z) · {started}", format_remaining(progress.due_in), False)
+                f"(at {format_clock(progress.due_at, zone=True)}) · {started}", format_remaining(progress.due_in), False)
 
     def _show_stability(self, night: NightView | None) -> None:
         line = self.query_one("#night-stability", Static)

@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cockpit.views.canary import CanaryView, format_age, format_clock, format_reason, format_weight, notable_reasons
+from cockpit.format import MISSING, format_clock, format_duration, format_weight
+from cockpit.views.canary import CanaryView, format_reason, notable_reasons
 from cockpit.widgets.state_classes import set_state_classes
 
 VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")
@@ -66,7 +67,7 @@ class DecisionPanel(Vertical):
             symbol, word, kind = decision.verdict
             css = f"-{kind}"
             age = now - decision.at
-            old = f"  ◷ {format_age(age)} old" if age > stale_after and view.live else ""
+            old = f"  ◷ {format_duration(age, 'age')} old" if age > stale_after and view.live else ""
             verdict = f"{symbol} {word}{old}"
             notable = notable_reasons(decision.reasons)
             lines = [f"• {format_reason(r)}" for r in notable[:MAX_REASONS]]
@@ -97,7 +98,7 @@ class DecisionPanel(Vertical):
             return ""
         where = f"stage {rb.stage} ({format_weight(rb.weight)})" if rb.stage is not None else format_weight(rb.weight)
         if not rb.done:
-            return f"▲ ROLLING BACK {where}: {rb.elapsed(now):.0f}s since the decision ({format_clock(rb.decided_at)})"
+            return f"▲ ROLLING BACK {where}: {format_duration(rb.elapsed(now))} since the decision ({format_clock(rb.decided_at)})"
         if rb.ok:
-            return ", ".join([f"✔ ROLLED BACK in {rb.elapsed(now):.1f}s", *rb.timings()])
-        return f"▲ ROLLBACK FAILED ({rb.attempts or '?'} attempts): {rb.error or 'no reason given'}"
+            return ", ".join([f"✔ ROLLED BACK in {format_duration(rb.elapsed(now), 'measured')}", *rb.timings()])
+        return f"▲ ROLLBACK FAILED ({rb.attempts or MISSING} attempts): {rb.error or 'no reason given'}"

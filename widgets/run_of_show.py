@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from cockpit.engine.run_of_show import RunOfShow, format_countdown, format_offset, format_remaining
+from cockpit.engine.run_of_show import RunOfShow
+from cockpit.format import format_countdown, format_offset, format_remaining
 
 # Past milestones are marked by the clock, not by a verdict: "·", never ✔ (which would claim they passed).
 _MARK = {"done": "·", "now": "▶", "next": "›", "later": ""}

@@ -15,7 +15,8 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from cockpit.views.canary import SignalView, StatusMark, format_limit, format_value
+from cockpit.format import MISSING, format_limit, format_value
+from cockpit.views.canary import SignalView, StatusMark
 from cockpit.widgets.state_classes import set_state_classes
 
 STATUS_CLASSES = ("status-pass", "status-warn", "status-fail", "status-unknown", "status-stale")
@@ -90,7 +91,7 @@ class SignalRow(Widget):
         self._ceiling: float | None = None
         self._cells: dict[str, str] = (
             {"name": "signal", "value": "value", "limit": "limit", "history": "history", "status": "status"}
-            if header else {"name": title, "value": "—", "limit": "—", "status": "? UNKNOWN"}
+            if header else {"name": title, "value": MISSING, "limit": MISSING, "status": "? UNKNOWN"}
         )
 
     def show(self, signal: SignalView | None, config: Any, mark: StatusMark) -> None:
@@ -100,7 +101,7 @@ class SignalRow(Widget):
         dry = bool(signal.dry_run if signal is not None else getattr(config, "dry_run", False))
         set_state_classes(self, (*STATUS_CLASSES, "-dry-run"), [mark.css_class] + (["-dry-run"] if dry else []))
         if signal is None:
-            value = "—"
+            value = MISSING
         elif mark.word == "STALE":
             value = format_value(signal.last_good_value, unit)  # the last real value, greyed by its status
         else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.engine.run_of_show import format_remaining
-from cockpit.views.canary import CanaryView, format_clock, format_weight
+from cockpit.format import format_clock, format_remaining, format_weight
+from cockpit.views.canary import CanaryView
 
 BAR = 10
 

@@ -14,7 +14,7 @@ from cockpit.checks.database import NO_POSTGRES, postgres_source, write_evidence
 from cockpit.checks.runner import CheckContext
 from cockpit.checks.specs import ClockDriftSpec
 from cockpit.clock import iso_utc
-from cockpit.durations import format_duration
+from cockpit.format import format_duration
 from cockpit.results import Outcome, Status, worst_status
 from cockpit.sources.ntp import NtpError, query_ntp
 from cockpit.sources.postgres import DatabaseError

@@ -11,7 +11,7 @@ from cockpit.checks.database import NO_PGBOUNCER, NO_POSTGRES, pgbouncer_source,
 from cockpit.checks.runner import CheckContext
 from cockpit.checks.specs import PgBouncerLeaksSpec, PgBouncerPoolsSpec
 from cockpit.clock import iso_utc
-from cockpit.durations import format_duration
+from cockpit.format import format_duration
 from cockpit.results import Outcome, Status, unknown, worst_status
 from cockpit.sources.pgbouncer import ADMIN_DATABASE, number
 from cockpit.sources.postgres import APPLICATION_NAME, DatabaseError

@@ -16,24 +16,12 @@ from cockpit.checks.runner import CheckContext, prometheus_source
 from cockpit.checks.specs import BaselineSpec, PromqlSpec, PromTargetsSpec
 from cockpit.clock import iso_utc
 from cockpit.engine.promql_text import render_query
+from cockpit.format import format_value
 from cockpit.results import Outcome, Status, unknown, worst_status
 from cockpit.sources.prometheus import QueryResult, Sample, format_sample
 
 NOT_CONFIGURED = "[prometheus] is not configured (add a [prometheus] table with its url)"
 _METRIC_NAME = re.compile(r"[^A-Za-z0-9_:]")
-
-
-def show_value(value: float, unit: str = "") -> str:
-    """A value for people: seconds in ms below 1 s, ratios in %, the rest with its unit."""
-    if not math.isfinite(value):
-        return format_sample(value)
-    if unit == "s":
-        return f"{value * 1000:.4g}ms" if abs(value) < 1 else f"{value:.4g}s"
-    if unit == "ratio":
-        return f"{value * 100:.4g}%"
-    if unit == "per_min":
-        return f"{value:.4g}/min"
-    return f"{value:.6g}" + (f" {unit}" if unit else "")
 
 
 def _series_name(sample: Sample) -> str:
@@ -47,7 +35,7 @@ def _series_name(sample: Sample) -> str:
 def judge_value(value: float, spec: PromqlSpec) -> tuple[Status, str]:
     """A real value against the spec's limits: (status, why) — why is "" when within them."""
     def show(v: float) -> str:
-        return show_value(v, spec.unit)
+        return format_value(v, spec.unit, "audit")
 
     severity = Status(spec.severity)
     if spec.max is not None and value > spec.max:
@@ -63,7 +51,7 @@ def judge_value(value: float, spec: PromqlSpec) -> tuple[Status, str]:
 
 def _limits_text(spec: PromqlSpec) -> str:
     parts = [
-        f"{name} {show_value(v, spec.unit)}"
+        f"{name} {format_value(v, spec.unit, 'audit')}"
         for name, v in (("max", spec.max), ("min", spec.min), ("warn_max", spec.warn_max), ("warn_min", spec.warn_min))
         if v is not None
     ]
@@ -102,13 +90,13 @@ async def run_promql(spec: PromqlSpec, ctx: CheckContext) -> Outcome:
         verdicts.append((status, f"{_series_name(sample)}: {why}" if several else why))
     status = worst_status([s for s, _ in verdicts])
     details = [f"query: {query}", f"limits: {_limits_text(spec)}"]
-    details += [f"{_series_name(s)} = {show_value(s.value, spec.unit)}" for s in result.samples[:20]]
+    details += [f"{_series_name(s)} = {format_value(s.value, spec.unit, 'audit')}" for s in result.samples[:20]]
     if len(result.samples) > 20:
         details.append(f"… and {len(result.samples) - 20} more series (see the evidence file)")
 
     if status is Status.PASS:
         if len(result.samples) == 1:
-            summary = f"{show_value(result.samples[0].value, spec.unit)} (limits: {_limits_text(spec)})"
+            summary = f"{format_value(result.samples[0].value, spec.unit, 'audit')} (limits: {_limits_text(spec)})"
         else:
             summary = f"all {len(result.samples)} series within limits ({_limits_text(spec)})"
         if _limits_text(spec) == "none":
@@ -199,9 +187,9 @@ def _limit_text(signal: Any) -> str:
     unit = signal.unit
     parts = []
     if signal.max is not None:
-        parts.append(f"<= {show_value(signal.max, unit)}")
+        parts.append(f"<= {format_value(signal.max, unit, 'audit')}")
     if signal.min is not None:
-        parts.append(f">= {show_value(signal.min, unit)}")
+        parts.append(f">= {format_value(signal.min, unit, 'audit')}")
     if signal.max_vs_baseline is not None:
         parts.append(f"<= baseline x {signal.max_vs_baseline:g}")
     return ", ".join(parts)
@@ -239,7 +227,7 @@ async def run_baseline(spec: BaselineSpec, ctx: CheckContext) -> Outcome:
     rows = []
     for name, signal in signals.items():
         value = values[name]
-        shown = show_value(value, signal.unit) if value is not None else "-"
+        shown = format_value(value, signal.unit, "audit")
         note = "" if value is not None else by_name[name].describe_missing()
         rows.append([name, shown, signal.unit or "-", _limit_text(signal), note or "ok"])
     summary_text = f"# baseline of release {version} taken at {taken}\n" + table(["signal", "value", "unit", "limit", "note"], rows)
@@ -252,7 +240,7 @@ async def run_baseline(spec: BaselineSpec, ctx: CheckContext) -> Outcome:
 
     missing = [name for name, v in values.items() if v is None]
     present = len(values) - len(missing)
-    details = [f"{name}: {show_value(v, signals[name].unit) if v is not None else by_name[name].describe_missing()}" for name, v in values.items()]
+    details = [f"{name}: {format_value(v, signals[name].unit, 'audit') if v is not None else by_name[name].describe_missing()}" for name, v in values.items()]
     relative = [name for name in missing if signals[name].max_vs_baseline is not None]
     details += [f"{name} has no baseline: its limit relative to the baseline cannot be judged in the canary" for name in relative]
 

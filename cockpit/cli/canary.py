@@ -23,6 +23,7 @@ from cockpit.cli import UsageError
 from cockpit.cli.common import cancel_on_signals, load_required_config, open_evidence, open_event_sink, progress_printer
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
+from cockpit.format import format_duration, format_weight
 from cockpit.release_version import validate_version
 from cockpit.events import Event
 
@@ -116,7 +117,7 @@ def _cmd_canary(args: argparse.Namespace) -> int:
 
 def _result_words(done: dict[str, Any]) -> str:
     result = str(done.get("result"))
-    where = f"stage {done.get('stage')} ({done.get('weight'):g}%)" if isinstance(done.get("weight"), (int, float)) else ""
+    where = f"stage {done.get('stage')} ({format_weight(done.get('weight'))})" if isinstance(done.get("weight"), (int, float)) else ""
     if result == "promoted":
         return "PROMOTED: every stage passed"
     reasons = "; ".join(str(r.get("message", "")) for r in (done.get("reasons") or [])[:2])
@@ -171,13 +172,13 @@ def outcome_line(outcome: Any, head: str, *, recovery: bool = False) -> str:
     """A CanaryOutcome in one line after `head`: promoted, rolled back (how fast; recovered, with `recovery`), aborted."""
     if outcome.result == "promoted":
         return head + "PROMOTED: every stage passed"
-    where = f"stage {outcome.stage} ({outcome.weight:g}%)"
+    where = f"stage {outcome.stage} ({format_weight(outcome.weight)})"
     why = "; ".join(str(r.get("message", "")) for r in outcome.reasons[:2])
     if outcome.result == "rolled_back":
         text = head + f"ROLLED BACK at {where}" + (f": {why}" if why else "")
         rollback = outcome.rollback or {}
         if rollback.get("decision_to_command_ms") is not None:
-            text += f" (decision→rollback command {rollback['decision_to_command_ms']:.0f} ms)"
+            text += f" (decision→rollback command {format_duration(rollback['decision_to_command_ms'] / 1000, 'measured')})"
         if recovery and outcome.recovered_at is not None:
             text += "; signals recovered after the rollback"
         return text
@@ -300,11 +301,9 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
 
 def status_text(status: dict[str, Any]) -> str:
     """`cockpit ctl V status` for a person: stage, weight, time left, the last decision."""
-    from cockpit.durations import format_duration
-
     stage, stages = status.get("stage") or 0, status.get("stages") or 0
     weight = status.get("weight") or 0
-    parts = [f"{status.get('version')} stage {stage}/{stages} ({weight:g}%)"]
+    parts = [f"{status.get('version')} stage {stage}/{stages} ({format_weight(weight)})"]
     left = status.get("time_left_s")
     if left is not None:
         parts.append(f"{format_duration(left)} left")

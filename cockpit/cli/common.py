@@ -70,12 +70,12 @@ def positive_duration(flag: str, text: str) -> float:
 
 def progress_printer(progress: TextIO) -> Say:
     """Progress lines with the UTC time: plain ones to `progress`, loud ones ("!! ") to stderr."""
-    from cockpit.clock import iso_utc
+    from cockpit.format import format_clock
 
     def say(text: str, loud: bool = False) -> None:
         stream = sys.stderr if loud else progress
         try:
-            print(f"{iso_utc(time.time())[11:19]} {'!! ' if loud else ''}{text}", file=stream, flush=True)
+            print(f"{format_clock(time.time())} {'!! ' if loud else ''}{text}", file=stream, flush=True)
         except (OSError, ValueError):
             pass  # the terminal went away; the journal and the evidence keep the record
 

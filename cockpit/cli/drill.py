@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cockpit.cli import UsageError
-from cockpit.clock import iso_utc
+from cockpit.format import format_clock, format_weight
 from cockpit.cli.common import cancel_on_signals, open_event_sink
 from cockpit.events import Event
 
@@ -85,7 +85,7 @@ class HeadlessPrinter:
         self._last_key: tuple[Any, ...] | None = None
 
     def line(self, text: str, at: float | None = None) -> None:
-        stamp = iso_utc(at if at is not None else time.time())[11:19]
+        stamp = format_clock(at if at is not None else time.time())
         try:
             print(f"DRILL {stamp} {text}", file=self.stream, flush=True)
         except (OSError, ValueError):
@@ -115,14 +115,14 @@ class HeadlessPrinter:
         self._last_key = key
         shown = [r for r in notable if r.get("source") != "stage"][:2] or [r for r in notable if r.get("source") == "stage"][:1]
         why = "; ".join(str(r.get("message", "")) for r in shown)
-        stage = f"stage {record.get('stage')} ({record.get('weight'):g}%)" if isinstance(record.get("weight"), (int, float)) else ""
+        stage = f"stage {record.get('stage')} ({format_weight(record.get('weight'))})" if isinstance(record.get("weight"), (int, float)) else ""
         self.line(f"{stage} decision {decision_word(action)}" + (f": {why}" if why else ""), at)
 
     def _fault(self, record: dict[str, Any], at: float | None) -> None:
         kind, phase = record.get("kind"), record.get("phase")
         weight = record.get("weight")
         if phase == "started":
-            self.line(f"FAULT {kind} injected (canary at {weight:g}%)", at)
+            self.line(f"FAULT {kind} injected (canary at {format_weight(weight)})", at)
         elif phase == "observed":
             self.line(f"FAULT {kind} visible to the cockpit's source from now", at)
         elif phase == "ended":

@@ -106,8 +106,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
     from rich.table import Table
 
     from cockpit.clock import iso_utc
-    from cockpit.durations import format_duration
-    from cockpit.run.warroom_log import format_value
+    from cockpit.format import MISSING, format_clock, format_duration, format_value, format_weight
 
     console = Console(width=min(Console().width, 120) if sys.stdout.isatty() else 100)
     styles = {"rollback": "bold red", "immediate_rollback": "bold red", "hold": "yellow", "proceed": "green"}
@@ -118,7 +117,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
     table.add_column("Would", no_wrap=True)
     table.add_column("Why", overflow="fold")
     for finding in result.findings:
-        stage = f"{finding.stage} ({finding.weight:g}%)" if finding.weight is not None else "-"
+        stage = f"{finding.stage} ({format_weight(finding.weight)})" if finding.weight is not None else MISSING
         acting = [r for r in finding.reasons if r.get("source") != "stage" and not r.get("dry_run")]
         stage_notes = [r for r in finding.reasons if r.get("source") == "stage"]
         why = "; ".join(str(r.get("message", "")) for r in (acting[:3] + stage_notes[-1:]))
@@ -126,7 +125,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
             why = f"{finding.note}: {why}"
         word = finding.action.replace("_", " ").upper()
         table.add_row(
-            iso_utc(finding.at)[11:19],
+            format_clock(finding.at),
             f"+{format_duration(finding.at - result.start)}",
             stage,
             f"[{styles.get(finding.action, '')}]{word}[/]",
@@ -147,7 +146,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
     if result.signals:
         console.print(signals)
     verdict = {
-        "rolled_back": f"would have ROLLED BACK at {iso_utc(result.rolled_back_at) if result.rolled_back_at else '?'}",
+        "rolled_back": f"would have ROLLED BACK at {iso_utc(result.rolled_back_at) if result.rolled_back_at else MISSING}",
         "promoted": "would have PROMOTED (every stage passed)",
         "passed": "clean to the end of the range",
         "held": "would have HELD (no rollback)",
@@ -155,7 +154,7 @@ def _print(result: Any, config: CockpitConfig) -> None:
     }[result.result]
     console.print(
         f"{result.evaluations} evaluations: {verdict}. Prefetched {result.queries} queries "
-        f"({result.chunks} range calls, {result.points} points) in {result.fetch_seconds:.2f}s; "
+        f"({result.chunks} range calls, {result.points} points) in {format_duration(result.fetch_seconds, 'measured')}; "
         f"{result.answered} answers from them, {result.fallbacks} fallback instant queries."
     )
     for expr, error in result.prefetch_errors.items():

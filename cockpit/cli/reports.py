@@ -118,11 +118,11 @@ def _cmd_rca(args: argparse.Namespace) -> int:
     release.store.write_text(name, rca_markdown(release.facts, files))
     print(f"{release.store.path(name)}: drafted; fill in the cause and the actions")
     for incident in release.facts.incidents:
-        from cockpit.durations import span_text
+        from cockpit.format import format_duration
 
         phase = "first night" if incident.phase == "first_night" else f"stage {incident.stage}"
-        print(f"  rollback ({phase}): detected in {span_text(incident.detect_s)}, "
-              f"traffic off {span_text(incident.command_end_s)} after the decision")
+        print(f"  rollback ({phase}): detected in {format_duration(incident.detect_s, 'measured')}, "
+              f"traffic off {format_duration(incident.command_end_s, 'measured')} after the decision")
     return 0
 
 

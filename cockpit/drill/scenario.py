@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cockpit.config import ConfigError, read_toml, validation_message
 from cockpit.drill.faults import FAULT_KINDS
 from cockpit.duration_field import Duration
+from cockpit.format import format_weight
 
 SCENARIO_PACKAGE = "cockpit.drill.scenarios"
 DEFAULT_SCENARIO = "healthy"
@@ -54,7 +55,7 @@ class _FaultBase(_Strict):
 
     def starts(self) -> str:
         if self.at_weight is not None:
-            return f"at {self.at_weight:g}%"
+            return f"at {format_weight(self.at_weight)}"
         return f"after {self.after:g}s of canary traffic"
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cockpit.durations import format_duration
+from cockpit.format import format_duration
 from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState, TriggerReading
 from cockpit.engine.triggers import ALERT_PREFIX
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cockpit.durations import parse_duration
+from cockpit.format import format_weight
 
 # (name, short label for a narrow timeline, offset from T-0 in seconds)
 _BEFORE = [
@@ -87,7 +88,7 @@ def default_milestones(stages: list[Any] | None = None) -> list[Milestone]:
         (1.0, 900.0), (5.0, 900.0), (25.0, 900.0), (50.0, 900.0), (100.0, 1800.0)]
     at = 0.0
     for index, (weight, hold) in enumerate(plan, 1):
-        milestones.append(Milestone(f"Stage {index} ({weight:g}%)", at, f"{weight:g}%"))
+        milestones.append(Milestone(f"Stage {index} ({format_weight(weight)})", at, format_weight(weight)))
         at += hold
     milestones.append(Milestone("First-night monitoring", at, "night"))
     name, short, offset = _FREEZE_LIFT
@@ -120,37 +121,6 @@ def run_of_show(milestones: list[Milestone], t0: float, now: float) -> RunOfShow
             mark = "later"
         marks.append(MilestoneMark(m, t0 + m.offset, mark))
     return RunOfShow(t0, now, marks)
-
-
-def format_offset(seconds: float) -> str:
-    """A milestone's offset as written in the run-of-show: T-30m, T+0, T+1h30m, T+24h."""
-    sign = "-" if seconds < 0 else "+"
-    whole = int(round(abs(seconds)))
-    if whole == 0:
-        return "T-0"
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return f"T{sign}{text}"
-
-
-def format_countdown(elapsed: float) -> str:
-    """The big clock: T-09:42 before T-0, T+15:03 after, with hours when there are any."""
-    sign = "-" if elapsed < 0 else "+"
-    whole = int(abs(elapsed)) if elapsed >= 0 else int(-elapsed + 0.999)  # T-0:01 until the very second
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"T{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"T{sign}{minutes:02d}:{secs:02d}"
-
-
-def format_remaining(seconds: float) -> str:
-    """Time left as a clock: 9:42, 1:02:03."""
-    whole = max(0, int(seconds + 0.999))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def parse_t0(text: str, now: float) -> float:

@@ -15,14 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.checks.promql import show_value
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, SignalConfig
-from cockpit.durations import format_duration
 from cockpit.engine.comparison import mann_whitney_u
 from cockpit.engine.model import SignalReading, SignalState
 from cockpit.engine.promql_text import promql_duration, render_query
 from cockpit.engine.trend import crossing, fit_trend, real_points
+from cockpit.format import format_duration, format_value
 from cockpit.sources.prometheus import QueryResult
 
 # When a volume query has no series at all, this tells "zero requests from a
@@ -415,7 +414,7 @@ def _span(seconds: float) -> str:
 
 def _shower(unit: str) -> Any:
     def show(value: float | None) -> str:
-        return "-" if value is None else show_value(value, unit)
+        return format_value(value, unit)
 
     return show
 

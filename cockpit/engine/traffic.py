@@ -20,17 +20,13 @@ from typing import Any, Protocol
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.config import ConfigError, TrafficConfig
+from cockpit.format import format_weight
 from cockpit.redaction import Redactor
 
 PLACEHOLDERS = ("weight", "version", "stage", "action")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 OUTPUT_LIMIT = 8192  # bytes kept of a command's stdout and of its stderr
 MAX_BACKOFF = 60.0
-
-
-def format_weight(weight: float) -> str:
-    """1.0 -> "1", 2.5 -> "2.5": how a weight reads in commands and file names."""
-    return f"{weight:g}"
 
 
 def check_template(argv: list[str], key: str) -> None:
@@ -84,7 +80,7 @@ class TrafficResult:
         from cockpit.clock import iso_utc
 
         lines = [
-            f"action:    {self.action} to {format_weight(self.weight)}%",
+            f"action:    {self.action} to {format_weight(self.weight)}",
             f"target:    {self.target}",
             f"result:    {'OK' if self.ok else 'FAILED'}" + (f" ({self.error})" if self.error else ""),
             f"started:   {iso_utc(self.started_at)}",
@@ -184,7 +180,7 @@ class CommandTemplate:
         self.target = self.redactor.scrub(" ".join(argv))
 
     def render(self, action: str, weight: float, version: str, stage: int) -> list[str]:
-        values = {"weight": format_weight(weight), "version": version, "stage": str(stage), "action": action}
+        values = {"weight": format_weight(weight, percent=False), "version": version, "stage": str(stage), "action": action}
         return render_template(self.argv, values)
 
     async def attempt(self, action: str, weight: float, version: str, stage: int, number: int, clock: Clock) -> AttemptRecord:

@@ -20,6 +20,7 @@ from cockpit.errors import CockpitError
 from cockpit.run.journal import JOURNAL_NAME, read_journal
 from cockpit.evidence import EvidenceStore
 from cockpit.events import Event
+from cockpit.format import format_duration, format_weight
 
 JUDGED = ("PASS", "WARN", "BREACHING", "FAIL")
 BAD_SIGNAL_STATES = ("BREACHING", "FAIL")
@@ -275,14 +276,14 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
             current = facts.stages.setdefault(stage, StageFacts(stage, float(record.get("weight") or 0.0)))
             current.shift = record
             if not record.get("ok"):
-                facts.timeline.append((ts, "canary", f"traffic shift to {_w(record.get('weight'))}% NOT done: {record.get('error')}"))
+                facts.timeline.append((ts, "canary", f"traffic shift to {format_weight(record.get('weight'))} NOT done: {record.get('error')}"))
         elif event == Event.STAGE_STARTED:
             current = facts.stages.setdefault(stage, StageFacts(stage, float(record.get("weight") or 0.0)))
             current.weight = float(record.get("weight") or current.weight)
             current.hold = _num(record.get("hold"))
             current.started_at = ts
             current.ends_at = _num(record.get("ends_at"))
-            facts.timeline.append((ts, "canary", f"stage {stage} ({_w(current.weight)}%) started for {_span(current.hold)}"))
+            facts.timeline.append((ts, "canary", f"stage {stage} ({format_weight(current.weight)}) started for {format_duration(current.hold)}"))
         elif event == Event.SAMPLE:
             if phase == NIGHT or record.get("phase") == RECOVERY:
                 continue
@@ -309,7 +310,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                     current.ends_at = _num(record.get("ends_at"))
             who = f" by {record.get('by')}" if record.get("by") else ""
             until = _num(record.get("until"))
-            length = f" for {_span(until - ts)}" if until is not None else " until resumed"
+            length = f" for {format_duration(max(0.0, until - ts))}" if until is not None else " until resumed"
             facts.timeline.append((ts, "canary", f"HOLD{who} at stage {stage}{length}: {_reasons_text(record.get('reasons'))}"))
         elif event == Event.STAGE_PASSED:
             current = facts.stages.get(stage)
@@ -318,10 +319,10 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                 current.ended_at = ts
                 current.promoted_by = record.get("by")
             by = f" (promoted by {record.get('by')})" if record.get("by") else ""
-            facts.timeline.append((ts, "canary", f"stage {stage} ({_w(record.get('weight'))}%) passed{by}"))
+            facts.timeline.append((ts, "canary", f"stage {stage} ({format_weight(record.get('weight'))}) passed{by}"))
         elif event == Event.ROLLBACK_STARTED:
             open_rollback[phase] = record
-            facts.timeline.append((ts, phase, f"ROLLBACK started from {_w(record.get('weight'))}%: {_reasons_text(record.get('reasons'))}"))
+            facts.timeline.append((ts, phase, f"ROLLBACK started from {format_weight(record.get('weight'))}: {_reasons_text(record.get('reasons'))}"))
         elif event == Event.ROLLBACK_DONE:
             started = open_rollback.pop(phase, None) or record
             incident = Incident(phase, started, record, None, "")
@@ -331,7 +332,7 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
             took = incident.command_end_s
             result = "done" if record.get("ok") else f"FAILED: {record.get('error')}"
             facts.timeline.append((ts, phase, f"rollback command {result} ({record.get('attempts')} attempt(s)"
-                                   + (f", {_span(took)} after the decision" if took is not None else "") + ")"))
+                                   + (f", {format_duration(max(0.0, took), 'measured')} after the decision" if took is not None else "") + ")"))
         elif event == Event.SIGNALS_RECOVERED:
             at = _num(record.get("at")) or ts
             for incident in reversed(facts.incidents):
@@ -472,19 +473,8 @@ def _bad_in(record: dict[str, Any], names: dict[str, str]) -> list[str]:
     return bad
 
 
-def _w(weight: Any) -> str:
-    number = _num(weight)
-    return "?" if number is None else f"{number:g}"
-
-
-def _span(seconds: float | None) -> str:
-    from cockpit.durations import format_duration
-
-    return "?" if seconds is None else format_duration(max(0.0, seconds))
-
-
 def _plan_text(plan: list[dict[str, float]]) -> str:
-    return " → ".join(f"{_w(s.get('weight'))}% {_span(_num(s.get('hold')))}" for s in plan) or "(no plan)"
+    return " → ".join(f"{format_weight(s.get('weight'))} {format_duration(_num(s.get('hold')))}" for s in plan) or "(no plan)"
 
 
 def _reasons_text(reasons: Any, limit: int = 3) -> str:

@@ -14,10 +14,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from cockpit.clock import iso_utc
-from cockpit.durations import format_duration, span_text
-from cockpit.views.canary import format_weight
+from cockpit.format import MISSING, format_clock, format_countdown, format_duration, format_value, format_weight
 from cockpit.records.facts import NIGHT, Incident, ReleaseFacts, SignalFigure
-from cockpit.run.warroom_log import format_value
 from cockpit.events import Event
 
 # The seed's one-liner names the default playbook's signals its own way.
@@ -138,7 +136,7 @@ def release_oneliner(
     if lang not in LANGS:
         raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
     words = _WORDS[lang]
-    first = format_weight(facts.weight_of(1)) if facts.stages or facts.plan else "?%"
+    first = format_weight(facts.weight_of(1)) if facts.stages or facts.plan else MISSING
     reached = facts.reached_stage
     span = f"{first}→{format_weight(facts.weight_of(reached))}"
     counted = facts.counted_signals
@@ -151,7 +149,7 @@ def release_oneliner(
             extra = _not_passing(counted, labels)
             head = words["all_passed_but"].format(n=len(passing), m=len(counted), extra=extra)
     elif incident is not None:
-        why = "; ".join(reason_text(r, facts, lang) for r in incident.acting_reasons[:2]) or "?"
+        why = "; ".join(reason_text(r, facts, lang) for r in incident.acting_reasons[:2]) or MISSING
         key = "rolled_back" if incident.ok else "rollback_failed"
         if incident.ok is False and incident.done and incident.done.get("error"):
             why += f" ({incident.done.get('error')})"
@@ -159,7 +157,7 @@ def release_oneliner(
         span = ""
     elif facts.result == "aborted":
         done = facts.done or {}
-        why = str(done.get("error") or "; ".join(str(r.get("message")) for r in done.get("reasons") or []) or "?")
+        why = str(done.get("error") or "; ".join(str(r.get("message")) for r in done.get("reasons") or []) or MISSING)
         head = f"{span} " + words["aborted"].format(k=reached, why=why)
         span = ""
     else:
@@ -198,20 +196,9 @@ def _not_passing(counted: list[SignalFigure], labels: Mapping[str, str] | None) 
 # ---------------------------------------------------------------- time
 
 
-def clock_text(ts: float | None) -> str:
-    return "?" if ts is None else iso_utc(ts)[11:19]
-
-
-def t_plus(ts: float, t0: float | None) -> str:
-    """T+MM:SS (T+H:MM:SS past an hour) from the canary's start."""
-    if t0 is None:
-        return ""
-    delta = ts - t0
-    sign = "-" if delta < 0 else "+"
-    whole = int(round(abs(delta)))
-    hours, rest = divmod(whole, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"T{sign}{hours}:{minutes:02d}:{seconds:02d}" if hours else f"T{sign}{minutes:02d}:{seconds:02d}"
+def _t_plus(ts: float, t0: float | None) -> str:
+    """The canary clock at `ts` (T+MM:SS from its start), empty before a canary started."""
+    return "" if t0 is None else format_countdown(ts - t0)
 
 
 def _md(text: Any) -> str:
@@ -234,18 +221,18 @@ def incident_lines(incident: Incident, facts: ReleaseFacts) -> list[str]:
         f"- **Where:** {where}; {outcome}"
         + (f" after {done.get('attempts')} attempt(s)" if done.get("attempts") is not None else ""),
         f"- **Decision:** {str(incident.started.get('action') or 'rollback').replace('_', ' ')} at "
-        f"{clock_text(incident.decided_at)} UTC",
-        f"- **First seen bad:** {clock_text(incident.first_bad_at)} UTC ({incident.first_bad or 'unknown'})",
-        f"- **Time to detect** (first bad sample → decision): {span_text(incident.detect_s)}",
-        f"- **Time to roll back:** decision → command start {span_text(incident.command_start_s)}; "
-        f"decision → command end {span_text(incident.command_end_s)}",
+        f"{format_clock(incident.decided_at)} UTC",
+        f"- **First seen bad:** {format_clock(incident.first_bad_at)} UTC ({incident.first_bad or 'unknown'})",
+        f"- **Time to detect** (first bad sample → decision): {format_duration(incident.detect_s, 'measured')}",
+        f"- **Time to roll back:** decision → command start {format_duration(incident.command_start_s, 'measured')}; "
+        f"decision → command end {format_duration(incident.command_end_s, 'measured')}",
     ]
     wall = done.get("decision_to_command_wall_ms")
     if isinstance(wall, (int, float)):
-        lines.append(f"- decision → command start measured in the cockpit process: {wall:.0f} ms")
+        lines.append(f"- decision → command start measured in the cockpit process: {format_duration(wall / 1000, 'measured')}")
     if incident.recovered_at is not None and done.get("ts") is not None:
-        lines.append(f"- **Recovered:** signals within limits {span_text(incident.recovered_at - float(done['ts']))} "
-                     f"after the rollback ({clock_text(incident.recovered_at)} UTC)")
+        lines.append(f"- **Recovered:** signals within limits {format_duration(incident.recovered_at - float(done['ts']), 'measured')} "
+                     f"after the rollback ({format_clock(incident.recovered_at)} UTC)")
     elif incident.phase == "canary" and incident.ok:
         lines.append("- **Recovered:** not recorded within the recovery window")
     return lines
@@ -264,9 +251,9 @@ def reasons_table(incident: Incident, facts: ReleaseFacts) -> list[str]:
             "| {} | {} | {} | {} | {} | {} |".format(
                 _md(reason.get("source")) + (" (dry-run)" if reason.get("dry_run") else ""),
                 _md(name),
-                format_value(float(value), unit) if isinstance(value, (int, float)) else "-",
-                format_value(float(limit), unit) if isinstance(limit, (int, float)) else "-",
-                format_duration(float(window)) if isinstance(window, (int, float)) and window > 0 else "-",
+                format_value(value, unit),
+                format_value(limit, unit),
+                format_duration(window) if isinstance(window, (int, float)) and window > 0 else MISSING,
                 _md(reason.get("message") or ""),
             )
         )
@@ -279,14 +266,14 @@ def timeline_table(facts: ReleaseFacts, limit: int = 200) -> list[str]:
     if len(items) > limit:
         items = items[: limit // 2] + [(items[limit // 2][0], "", f"… {len(items) - limit} entries left out …")] + items[-limit // 2 :]
     for ts, phase, text in items:
-        rows.append(f"| {clock_text(ts)} | {t_plus(ts, facts.t0)} | {phase.replace('_', ' ')} | {_md(text)} |")
+        rows.append(f"| {format_clock(ts)} | {_t_plus(ts, facts.t0)} | {phase.replace('_', ' ')} | {_md(text)} |")
     return rows
 
 
 def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
     """The mini RCA draft: summary, timeline, what fired, timings, evidence; cause and actions left to people."""
     lines = [f"# Mini RCA — {facts.version} (draft)", ""]
-    date = iso_utc(facts.t0)[:10] if facts.t0 is not None else "?"
+    date = iso_utc(facts.t0)[:10] if facts.t0 is not None else MISSING
     lines += [
         f"> Drafted by the cockpit from `journal.jsonl` ({facts.records} records, hash chain intact, head "
         f"`{facts.head[:16]}`). Times are UTC on {date}; T+ counts from the canary's start. "
@@ -301,9 +288,9 @@ def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
         lines.append("- **Rollbacks:** none; no trigger or signal decided a rollback.")
     for incident in incidents:
         what = ", ".join(f"{r.get('name')} ({r.get('source')})" for r in incident.acting_reasons[:4])
-        lines.append(f"- **Rollback ({'first night' if incident.phase == NIGHT else 'canary'}):** fired by {what or '?'}; "
-                     f"detected in {span_text(incident.detect_s)}, traffic off the canary "
-                     f"{span_text(incident.command_end_s)} after the decision")
+        lines.append(f"- **Rollback ({'first night' if incident.phase == NIGHT else 'canary'}):** fired by {what or MISSING}; "
+                     f"detected in {format_duration(incident.detect_s, 'measured')}, traffic off the canary "
+                     f"{format_duration(incident.command_end_s, 'measured')} after the decision")
     lines += ["", "## Timeline", ""] + timeline_table(facts)
     for number, incident in enumerate(incidents, start=1):
         title = "first night" if incident.phase == NIGHT else "canary"
@@ -316,7 +303,7 @@ def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
                   "|---|---|---|---|---|"]
         for t in fired:
             action = f"{'auto ' if t.get('auto') else ''}{t.get('action')}" + (" (dry-run)" if t.get("dry_run") else "")
-            lines.append(f"| {_md(t['name'])} | {_md(action)} | {clock_text(t.get('first_at'))} | {t.get('samples')} | "
+            lines.append(f"| {_md(t['name'])} | {_md(action)} | {format_clock(t.get('first_at'))} | {t.get('samples')} | "
                          f"{'yes' if t.get('active') else 'no'} |")
     lines += ["", "## Evidence", "", "Files in this release's evidence folder (hashes in `manifest.sha256`):", ""]
     lines += [f"- [{name}]({name})" for name in evidence_files] or ["- (none)"]
@@ -345,7 +332,7 @@ def _result_words(facts: ReleaseFacts) -> str:
     elif result == "rolled_back":
         text = f"ROLLED BACK at {where}"
     elif result == "aborted":
-        text = f"ABORTED at {where}: {(facts.done or {}).get('error') or '?'}"
+        text = f"ABORTED at {where}: {(facts.done or {}).get('error') or MISSING}"
     else:
         text = f"RUNNING at {where} (no canary_done in the journal yet)"
     night = facts.night
@@ -403,8 +390,8 @@ def report_markdown(
         ran = (stage.ended_at - stage.started_at) if stage.ended_at is not None and stage.started_at is not None else None
         decisions = ", ".join(f"{n} {a}" for a, n in sorted(stage.decisions.items())) or "-"
         result = stage.result + (f" (promoted by {stage.promoted_by})" if stage.promoted_by else "")
-        lines.append(f"| {number} | {format_weight(stage.weight)} | {clock_text(stage.started_at)} | "
-                     f"{span_text(ran) if ran is not None else '-'} | {len(stage.holds)} | {stage.samples} | "
+        lines.append(f"| {number} | {format_weight(stage.weight)} | {format_clock(stage.started_at)} | "
+                     f"{format_duration(ran, 'measured')} | {len(stage.holds)} | {stage.samples} | "
                      f"{_md(decisions)} | {_md(result)} |")
     notable = [d for d in facts.decisions if d.get("action") != "proceed" or d.get("phase") == NIGHT]
     lines += ["", "## Decisions", ""]
@@ -413,7 +400,7 @@ def report_markdown(
     for decision in notable[:40] + ([] if notable else facts.decisions[:10]):
         reasons = [r for r in decision.get("reasons") or [] if isinstance(r, dict)]
         why = "; ".join(str(r.get("message")) for r in reasons[:3])
-        lines.append(f"- {clock_text(decision.get('ts'))} {t_plus(float(decision.get('ts') or 0), facts.t0)} stage "
+        lines.append(f"- {format_clock(decision.get('ts'))} {_t_plus(float(decision.get('ts') or 0), facts.t0)} stage "
                      f"{decision.get('stage')}: **{str(decision.get('action')).upper()}** {('— ' + _md(why)) if why else ''}")
     if len(notable) > 40:
         lines.append(f"- … {len(notable) - 40} more in the journal")
@@ -421,7 +408,7 @@ def report_markdown(
               "|---|---|---|---|---|---|---|---|"]
     for figure in facts.signals.values():
         unit = figure.unit
-        show = (lambda v: "-" if v is None else format_value(v, unit))
+        show = (lambda v: format_value(v, unit))
         base = (baseline or {}).get(figure.name)
         unjudged = ", ".join(f"{figure.states[s]} {s}" for s in ("BLIND", "INSUFFICIENT") if figure.states.get(s))
         name = (labels or {}).get(figure.name) or figure.name
@@ -432,7 +419,7 @@ def report_markdown(
         lines += ["", "## Triggers that fired", "", "| trigger | action | first firing | samples | active |", "|---|---|---|---|---|"]
         for t in facts.triggers_fired.values():
             action = f"{'auto ' if t.get('auto') else ''}{t.get('action')}" + (" (dry-run)" if t.get("dry_run") else "")
-            lines.append(f"| {_md(t['name'])} | {_md(action)} | {clock_text(t.get('first_at'))} | {t.get('samples')} | "
+            lines.append(f"| {_md(t['name'])} | {_md(action)} | {format_clock(t.get('first_at'))} | {t.get('samples')} | "
                          f"{'yes' if t.get('active') else 'no'} |")
     for incident in facts.incidents:
         lines += ["", f"## Rollback ({'first night' if incident.phase == NIGHT else 'canary'})", ""]
@@ -441,7 +428,7 @@ def report_markdown(
         lines += ["", "## Operator commands and notes", ""]
         for record in facts.operator[:40]:
             what = record.get("text") if record.get("event") == Event.NOTE else f"{record.get('command')}: {record.get('reason') or ''}"
-            lines.append(f"- {clock_text(record.get('ts'))} {_md(record.get('by'))}: {_md(what)}")
+            lines.append(f"- {format_clock(record.get('ts'))} {_md(record.get('by'))}: {_md(what)}")
     night = facts.night
     if night is not None:
         lines += ["", "## First night", ""]
@@ -453,7 +440,7 @@ def report_markdown(
         for record in night.closed:
             fired = ", ".join(sorted((record.get("triggers") or {}).keys())) or "-"
             source = "back-filled" if record.get("backfilled") else "live"
-            lines.append(f"| {int(record.get('hour') or 0):02d} | {source} | {_md(record.get('worst') or '?')} | {_md(fired)} |")
+            lines.append(f"| {int(record.get('hour') or 0):02d} | {source} | {_md(record.get('worst') or MISSING)} | {_md(fired)} |")
         if night.done:
             lines += ["", f"Stability report: [{night.done.get('report')}]({night.done.get('report')})"]
     lines += ["", "## Evidence", ""] + ([f"- [{name}]({name})" for name in evidence_files] or ["- (none)"]) + [""]

@@ -44,11 +44,11 @@ from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
-from cockpit.durations import format_duration
 from cockpit.engine.model import Action, Decision, Reason
 from cockpit.errors import CockpitError
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
-from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, format_weight, traffic_from_config
+from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, traffic_from_config
+from cockpit.format import format_duration, format_weight
 from cockpit.evidence import EvidenceStore
 from cockpit.run.base import JournaledRun, Say
 from cockpit.run.canary_evidence import CanaryEvidence
@@ -227,7 +227,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
             # The baseline the relative limits judge against, kept with the run it judged.
             self.emit(Event.RUN_STARTED, plan=planned, drill=self.drill, baseline=self.baseline, **common)
             self.say(
-                f"canary {self.version}: stages {' → '.join(format_weight(s['weight']) + '%' for s in planned)}, "
+                f"canary {self.version}: stages {' → '.join(format_weight(s['weight']) for s in planned)}, "
                 f"evaluating every {format_duration(self.evaluate_every)}; journal {self.journal_path}"
             )
         else:
@@ -308,7 +308,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
                         return ending
                 self.emit(Event.STAGE_STARTED, stage=stage, weight=weight, hold=hold, ends_at=self.clock.now() + hold)
                 self.shifting = None
-                self.say(f"stage {stage}/{len(self.plan)} ({format_weight(weight)}%) started for {format_duration(hold)}")
+                self.say(f"stage {stage}/{len(self.plan)} ({format_weight(weight)}) started for {format_duration(hold)}")
             self.phase = "stage"
             ending = await self._run_stage(stage)
             if ending is not None:
@@ -322,12 +322,12 @@ class CanaryRun(CanaryRollback, JournaledRun):
                       dry=self.dry_traffic)
             self.evidence.write_rollout(stage, weight, f"result:    NOT SHIFTED ({error})\n")
             if self.dry_traffic:
-                self.say(f"{error}: stage {stage} ({format_weight(weight)}%) watched without moving traffic", loud=True)
+                self.say(f"{error}: stage {stage} ({format_weight(weight)}) watched without moving traffic", loud=True)
                 return None
             self.say(f"{NO_TRAFFIC}: the canary cannot move traffic; aborting (use --dry-traffic to watch only)", loud=True)
             self.phase = "finishing"
             return Ending("aborted", [Reason("traffic", "traffic", NO_TRAFFIC).as_dict()], error=NO_TRAFFIC)
-        self.say(f"shifting traffic to {format_weight(weight)}% ({stage}/{len(self.plan)})")
+        self.say(f"shifting traffic to {format_weight(weight)} ({stage}/{len(self.plan)})")
         try:
             result = await self.traffic.shift(weight, self.version, stage)
         except asyncio.CancelledError:
@@ -338,11 +338,11 @@ class CanaryRun(CanaryRollback, JournaledRun):
                   duration_s=round(result.duration_s, 3), error=result.error, target=result.target)
         self.evidence.write_rollout(stage, weight, result.as_text())
         if result.ok:
-            self.say(f"traffic at {format_weight(weight)}% ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)")
+            self.say(f"traffic at {format_weight(weight)} ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)")
             return None
-        message = f"traffic shift to {format_weight(weight)}% FAILED: {result.error}"
+        message = f"traffic shift to {format_weight(weight)} FAILED: {result.error}"
         self.say(f"{message}: rolling back", loud=True)
-        self.evidence.warroom_event(stage, weight, f"TRAFFIC SHIFT TO {format_weight(weight)}% FAILED: {result.error}")
+        self.evidence.warroom_event(stage, weight, f"TRAFFIC SHIFT TO {format_weight(weight)} FAILED: {result.error}")
         self.phase = "rolling_back"
         return Ending("rollback", [Reason("traffic", "traffic", message).as_dict()], self.clock.now(),
                       decided_perf=time.perf_counter())
@@ -484,14 +484,14 @@ class CanaryRun(CanaryRollback, JournaledRun):
     def _pass_stage(self, stage: int, by: str | None = None) -> None:
         weight = self._stage(stage).weight
         self.emit(Event.STAGE_PASSED, stage=stage, weight=weight, **({"by": by} if by else {}))
-        self.say(f"stage {stage} ({format_weight(weight)}%) passed" + (f" (promoted by {by})" if by else ""))
+        self.say(f"stage {stage} ({format_weight(weight)}) passed" + (f" (promoted by {by})" if by else ""))
         self.evidence.write_stage_files(stage, weight)
 
     def _finish_promoted(self) -> None:
         stage = len(self.plan)
         weight = self.state.weight_of(stage)
         self.phase = "finishing"
-        self.evidence.warroom_event(stage, weight, f"PROMOTED: {self.version} at {format_weight(weight)}%, every stage passed")
+        self.evidence.warroom_event(stage, weight, f"PROMOTED: {self.version} at {format_weight(weight)}, every stage passed")
         self.emit(Event.CANARY_DONE, result="promoted", stage=stage, weight=weight)
         self.say(f"canary {self.version}: PROMOTED ({len(self.plan)} stages passed)")
 

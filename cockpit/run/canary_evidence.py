@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cockpit.clock import iso_utc
 from cockpit.engine.model import SignalReading
-from cockpit.engine.traffic import format_weight
+from cockpit.format import format_weight
 from cockpit.events import Event
 from cockpit.run.journal import JOURNAL_NAME
 from cockpit.run.stage_evidence import db_health_text, logs_text, pgbouncer_text, stage_file, summary_text
@@ -41,9 +41,9 @@ class CanaryEvidence:
     def write_rollout(self, stage: int, weight: float, body: str) -> None:
         """rollout_<weight>.txt: the stage's traffic shift, what ran and how it ended."""
         header = [
-            f"# Rollout — {self.run.version} stage {stage} ({format_weight(weight)}%)",
+            f"# Rollout — {self.run.version} stage {stage} ({format_weight(weight)})",
             f"when:      {iso_utc(self.run.clock.now())}",
-            f"weight:    {format_weight(weight)}%",
+            f"weight:    {format_weight(weight)}",
         ]
         self.write(stage_file("rollout", weight), "\n".join(header) + "\n" + body)
 

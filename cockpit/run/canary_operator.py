@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from cockpit.engine.model import Action, Reason
-from cockpit.engine.traffic import format_weight
+from cockpit.format import format_weight
 from cockpit.run.canary_rollback import Ending
 from cockpit.events import Event
 
@@ -114,7 +114,7 @@ class OperatorDesk:
             self.run.evidence.warroom_event(stage, weight, f"PROMOTE NOW by {who}" + (f": {text}" if text else ""))
             self.run.promote_by = who
             self.run.wake.set()
-            return {"ok": True, "message": f"stage {stage} ({format_weight(weight)}%) ends now; moving on"}
+            return {"ok": True, "message": f"stage {stage} ({format_weight(weight)}) ends now; moving on"}
         return {"ok": False, "error": f"unknown command {command!r}"}
 
     def _operator_hold(self, stage: int, weight: float, who: str, text: str) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
-from cockpit.durations import format_duration
+from cockpit.format import format_duration
 from cockpit.engine.model import Action, SignalState
 from cockpit.engine.sampling import sample_signals, signals_json
-from cockpit.engine.traffic import TrafficAdapter, format_weight, rollback_evidence, rollback_fields
+from cockpit.engine.traffic import TrafficAdapter, rollback_evidence, rollback_fields
+from cockpit.format import format_weight
 from cockpit.evidence import EvidenceStore
 from cockpit.run.canary_evidence import CanaryEvidence
 from cockpit.events import Event
@@ -83,7 +84,7 @@ class CanaryRollback:
                 await self._roll_back_unjournaled(stage, weight, exc)
                 raise
             why = "; ".join(str(r.get("message", "")) for r in ending.reasons[:2])
-            self.say(f"ROLLBACK at stage {stage} ({format_weight(weight)}%): {why}", loud=True)
+            self.say(f"ROLLBACK at stage {stage} ({format_weight(weight)}): {why}", loud=True)
             self.evidence.warroom_event(stage, weight, f"{ending.action.replace('_', ' ').upper()}: {why}")
         started = self.state.rollback_started
         assert started is not None
@@ -110,13 +111,13 @@ class CanaryRollback:
                   recovered_at=self.state.recovered_at, error=error)
         self.evidence.write_stage_files(stage, weight)
         if ok:
-            self.say(f"canary {self.version}: ROLLED BACK at stage {stage} ({format_weight(weight)}%)", loud=True)
+            self.say(f"canary {self.version}: ROLLED BACK at stage {stage} ({format_weight(weight)})", loud=True)
         else:
             self.say(f"canary {self.version}: {error} — ROLL BACK BY HAND", loud=True)
 
     async def _roll_back_unjournaled(self, stage: int, weight: float, error: BaseException) -> None:
         """Run the rollback command although the decision could not be journaled; say so loudly."""
-        self.say(f"JOURNAL NOT WRITABLE ({error}): rolling back stage {stage} ({format_weight(weight)}%) anyway", loud=True)
+        self.say(f"JOURNAL NOT WRITABLE ({error}): rolling back stage {stage} ({format_weight(weight)}) anyway", loud=True)
         if self.traffic is None:
             self.say("no traffic adapter: ROLL BACK BY HAND", loud=True)
             return
@@ -163,7 +164,7 @@ class CanaryRollback:
         started = self.state.rollback_started or {}
         fired_at = started.get("fired_at")
         why = "; ".join(str(r.get("message", "")) for r in (started.get("reasons") or [])[:4])
-        title = f"Rollback — {self.version} stage {stage} ({format_weight(weight)}%)"
+        title = f"Rollback — {self.version} stage {stage} ({format_weight(weight)})"
         first_seen = iso_utc(fired_at) if fired_at is not None else "?"
         self.evidence.write(self._rollback_file, rollback_evidence(title, why, result, done, first_seen))
         if result.ok:

@@ -31,10 +31,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.clock import Clock, iso_utc
+from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
-from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
+from cockpit.format import format_clock, format_duration
 from cockpit.run.base import JournaledRun, Say
 from cockpit.events import RECORD_FIELDS, Event
 from cockpit.run.journal import Journal
@@ -535,9 +535,7 @@ class FirstNight(JournaledRun):
             at = _num(done.get(key))
             if at is None or decided is None:
                 return "not recorded"
-            from cockpit.durations import span_text
-
-            return span_text(max(0.0, at - decided))
+            return format_duration(max(0.0, at - decided), "measured")
 
         return {
             "hour": int(done.get("hour") if isinstance(done.get("hour"), int) else started.get("hour") or 0),
@@ -653,7 +651,7 @@ class FirstNight(JournaledRun):
                     auto = action in ("immediate", "immediate_rollback", "auto", "auto_rollback")
                     agg.add_history_trigger(f"alert:{labels.get('alertname', 'unnamed')}",
                                             "rollback" if auto else action, auto, times)
-        self.say(f"hour {agg.hour:02d}: back-filled {iso_utc(start)[11:19]}–{iso_utc(end)[11:19]} UTC from Prometheus' history"
+        self.say(f"hour {agg.hour:02d}: back-filled {format_clock(start)}–{format_clock(end)} UTC from Prometheus' history"
                  + (f" ({len(agg.backfill_errors)} problem(s))" if agg.backfill_errors else ""), loud=bool(agg.backfill_errors))
 
     # ------------------------------------------------------------------ results

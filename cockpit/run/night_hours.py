@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cockpit.clock import iso_utc
-from cockpit.durations import format_duration
+from cockpit.format import format_clock, format_duration, format_value
 
 RESERVOIR = 4096  # judged values kept per signal per hour for the p50
 MAX_EVENTS = 60  # notable events kept per hour (the rest are counted)
@@ -37,13 +37,6 @@ BAD = ("FAIL", "OVER", "BREACHING")
 def worst_of(states: Iterable[str]) -> str | None:
     present = set(states)
     return next((s for s in SEVERITY if s in present), None)
-
-
-def show(value: float | None, unit: str) -> str:
-    # Imported here: the first-night screen reads this module's verdict and severities, not the PromQL checks.
-    from cockpit.checks.promql import show_value
-
-    return "-" if value is None else show_value(value, unit)
 
 
 def hour_label(hour: int) -> str:
@@ -161,7 +154,7 @@ class HourAggregate:
             self.signal(name).add(value, state, limit, unit)
             before = self.signal_states.get(name)
             if before is not None and before != state and not (before in GOOD and state in GOOD):
-                why = f"{show(value, unit)}, limit {show(limit, unit)}" if state in BAD else str(data.get("reason") or "")[:160]
+                why = f"{format_value(value, unit)}, limit {format_value(limit, unit)}" if state in BAD else str(data.get("reason") or "")[:160]
                 self.note(at, f"{name} {before} → {state}" + (f" ({why})" if why else ""))
             elif before is None and state not in GOOD:
                 self.note(at, f"{name} {state}: {str(data.get('reason') or '')[:160]}")
@@ -243,10 +236,6 @@ class HourAggregate:
 # ---------------------------------------------------------------- texts
 
 
-def _clock(ts: float | None) -> str:
-    return "?" if ts is None else iso_utc(ts)[11:19]
-
-
 def _since_start(ts: float, night_start: float) -> str:
     whole = int(round(max(0.0, ts - night_start)))
     hours, rest = divmod(whole, 3600)
@@ -266,7 +255,7 @@ def hourly_log_text(version: str, hour: Mapping[str, Any], *, night_start: float
     source = [f"live: {live} sample(s), every {format_duration(every)}"] if live else []
     for span in hour.get("backfilled_spans") or []:
         source.append(f"BACK-FILLED from Prometheus history (query_range, step {format_duration(every)}): "
-                      f"{_clock(span[0])}–{_clock(span[1])} UTC")
+                      f"{format_clock(span[0])}–{format_clock(span[1])} UTC")
     if hour.get("backfilled"):
         source.append(f"back-filled points: {hour.get('backfilled_points')} (judged against the limit without `for`)")
     lines.append("source:    " + ("\n           ".join(source) if source else "nothing: no sample and no history"))
@@ -279,11 +268,11 @@ def hourly_log_text(version: str, hour: Mapping[str, Any], *, night_start: float
     lines += [header, "-" * len(header)]
     for name, s in (hour.get("signals") or {}).items():
         unit = str(s.get("unit") or "")
-        p50 = show(s.get("p50"), unit) + ("" if s.get("p50_exact", True) else "≈")
+        p50 = format_value(s.get("p50"), unit, "audit") + ("" if s.get("p50_exact", True) else "≈")
         states = ", ".join(f"{n} {state}" for state, n in sorted((s.get("states") or {}).items(), key=lambda kv: SEVERITY.index(kv[0]) if kv[0] in SEVERITY else 99))
         lines.append(
-            f"{name:<24} {show(s.get('min'), unit):>10} {p50:>10} {show(s.get('max'), unit):>10} "
-            f"{show(s.get('limit'), unit):>10} {show(s.get('baseline'), unit):>10}  "
+            f"{name:<24} {format_value(s.get('min'), unit, 'audit'):>10} {p50:>10} {format_value(s.get('max'), unit, 'audit'):>10} "
+            f"{format_value(s.get('limit'), unit, 'audit'):>10} {format_value(s.get('baseline'), unit, 'audit'):>10}  "
             f"{s.get('judged', 0):>4}/{s.get('samples', 0):<4}  {states or '-'}"
         )
     lines += ["", "triggers that fired:"]
@@ -293,13 +282,13 @@ def hourly_log_text(version: str, hour: Mapping[str, Any], *, night_start: float
     for name, t in triggers.items():
         action = f"{'auto ' if t.get('auto') else ''}{t.get('action')}"
         status = "ACTIVE" if t.get("active") else ("from history" if t.get("backfilled") else "firing, not for its `for`")
-        lines.append(f"  {name:<32} {action:<16} {status}; first {_clock(t.get('first_at'))}, last {_clock(t.get('last_at'))}, "
+        lines.append(f"  {name:<32} {action:<16} {status}; first {format_clock(t.get('first_at'))}, last {format_clock(t.get('last_at'))}, "
                      f"{t.get('firing')} evaluation(s)/point(s)" + (" [dry-run]" if t.get("dry_run") else ""))
     rollbacks = hour.get("rollbacks") or []
     if rollbacks:
         lines += ["", "ROLLBACK during this hour:"]
         for rb in rollbacks:
-            lines.append(f"  decided {_clock(rb.get('decided_at'))} UTC: {rb.get('why')}")
+            lines.append(f"  decided {format_clock(rb.get('decided_at'))} UTC: {rb.get('why')}")
             lines.append(f"  command: {'OK' if rb.get('ok') else 'FAILED'}"
                          + (f" ({rb.get('error')})" if rb.get("error") else "")
                          + f", {rb.get('attempts')} attempt(s), started {rb.get('to_start')} and ended {rb.get('to_end')} after the decision")
@@ -308,7 +297,7 @@ def hourly_log_text(version: str, hour: Mapping[str, Any], *, night_start: float
     if not events:
         lines.append("  none")
     for at, text in events:
-        lines.append(f"  {_clock(at)}  {text}")
+        lines.append(f"  {format_clock(at)}  {text}")
     if hour.get("dropped_events"):
         lines.append(f"  … and {hour['dropped_events']} earlier event(s) not kept (the journal has every sample)")
     return "\n".join(lines) + "\n"
@@ -321,7 +310,7 @@ def hour_line(hour: Mapping[str, Any]) -> str:
     for name, s in (hour.get("signals") or {}).items():
         if s.get("worst") not in ("PASS", "WITHIN", "WARN"):
             unit = str(s.get("unit") or "")
-            bad.append(f"{name} {s.get('worst')}" + (f" (max {show(s.get('max'), unit)}, limit {show(s.get('limit'), unit)})"
+            bad.append(f"{name} {s.get('worst')}" + (f" (max {format_value(s.get('max'), unit)}, limit {format_value(s.get('limit'), unit)})"
                                                      if s.get("over") else ""))
     parts.append("; ".join(bad) if bad else f"{len(hour.get('signals') or {})} signals within limits")
     fired = sorted((hour.get("triggers") or {}).keys())
@@ -373,7 +362,7 @@ def stability_report_text(
         "",
     ]
     for rb in rollbacks:
-        lines.append(f"- **ROLLBACK in hour {hour_label(int(rb.get('hour') or 0))}** at {_clock(rb.get('decided_at'))} UTC: {rb.get('why')}; "
+        lines.append(f"- **ROLLBACK in hour {hour_label(int(rb.get('hour') or 0))}** at {format_clock(rb.get('decided_at'))} UTC: {rb.get('why')}; "
                      f"command {'OK' if rb.get('ok') else 'FAILED'}, ended {rb.get('to_end')} after the decision")
     if rollbacks:
         lines.append("")
@@ -394,8 +383,8 @@ def stability_report_text(
         limit = next((r.get("limit") for r in reversed(rows) if r.get("limit") is not None), None)
         base = next((r.get("baseline") for r in rows if r.get("baseline") is not None), None)
         lines.append(
-            f"| {name} | {show(min(mins) if mins else None, unit)} | {show(statistics.median(p50s) if p50s else None, unit)} | "
-            f"{show(max(maxs) if maxs else None, unit)} | {show(limit, unit)} | {show(base, unit)} | "
+            f"| {name} | {format_value(min(mins) if mins else None, unit, 'audit')} | {format_value(statistics.median(p50s) if p50s else None, unit, 'audit')} | "
+            f"{format_value(max(maxs) if maxs else None, unit, 'audit')} | {format_value(limit, unit, 'audit')} | {format_value(base, unit, 'audit')} | "
             f"{', '.join(over) or '-'} | {', '.join(blind) or '-'} |"
         )
     lines += ["", "## Hour by hour", "", "| hour | source | worst | triggers fired | events |", "|---|---|---|---|---|"]

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from cockpit.clock import iso_utc
 from cockpit.config import CockpitConfig, NotifyConfig
-from cockpit.durations import format_duration
+from cockpit.format import MISSING, format_clock, format_duration, format_value, format_weight
 from cockpit.redaction import Redactor
 from cockpit.events import Event
 
@@ -39,23 +38,8 @@ _log = logging.getLogger("cockpit.run.notify")
 # ---------------------------------------------------------------- one line per event
 
 
-def _weight(record: Mapping[str, Any]) -> str:
-    weight = record.get("weight")
-    return f"{weight:g}%" if isinstance(weight, (int, float)) else "?%"
-
-
 def _where(record: Mapping[str, Any]) -> str:
-    return f"stage {record.get('stage', '?')} ({_weight(record)})"
-
-
-def _clock(ts: Any) -> str:
-    return iso_utc(float(ts))[11:19] + "Z" if isinstance(ts, (int, float)) and math.isfinite(ts) else "?"
-
-
-def _show(value: float, unit: str) -> str:
-    from cockpit.checks.promql import show_value
-
-    return show_value(value, unit)
+    return f"stage {record.get('stage', MISSING)} ({format_weight(record.get('weight'))})"
 
 
 def reason_text(reason: Mapping[str, Any], units: Mapping[str, str] | None = None) -> str:
@@ -65,7 +49,7 @@ def reason_text(reason: Mapping[str, Any], units: Mapping[str, str] | None = Non
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (value, limit))
     if reason.get("source") == "signal" and numbers and value != limit:
         unit = (units or {}).get(name, "")
-        return f"{name} {_show(value, unit)} {'>' if value > limit else '<'} {_show(limit, unit)}"
+        return f"{name} {format_value(value, unit)} {'>' if value > limit else '<'} {format_value(limit, unit)}"
     return " ".join(str(reason.get("message") or name).split())
 
 
@@ -77,43 +61,43 @@ def _why(record: Mapping[str, Any], units: Mapping[str, str] | None, most: int =
 
 def event_text(record: Mapping[str, Any], version: str | None = None, units: Mapping[str, str] | None = None) -> str:
     """One line for a person's phone: what happened to which release, where, and why."""
-    kind = str(record.get("event", "?"))
+    kind = str(record.get("event", MISSING))
     v = version or str(record.get("version") or "release")
     why = _why(record, units)
     tail = f": {why}" if why else ""
     if kind == Event.STAGE_STARTED:
         hold = record.get("hold")
         span = f" for {format_duration(float(hold))}" if isinstance(hold, (int, float)) else ""
-        text = f":arrow_forward: {v} {_where(record)} started{span}, until {_clock(record.get('ends_at'))}"
+        text = f":arrow_forward: {v} {_where(record)} started{span}, until {format_clock(record.get('ends_at'), zone=True)}"
     elif kind == Event.HOLD:
-        text = f":pause_button: {v} HOLD {record.get('holds_used', '?')} at {_where(record)} until {_clock(record.get('until'))}{tail}"
+        text = f":pause_button: {v} HOLD {record.get('holds_used', MISSING)} at {_where(record)} until {format_clock(record.get('until'), zone=True)}{tail}"
     elif kind == Event.ROLLBACK_STARTED:
         word = "IMMEDIATE ROLLBACK" if record.get("action") == "immediate_rollback" else "ROLLBACK"
         text = f":rotating_light: {v} {word} at {_where(record)}{tail}"
     elif kind == Event.ROLLBACK_DONE:
         if record.get("ok"):
             lag = record.get("decision_to_command_ms")
-            timing = f" ({lag:.0f} ms from decision to rollback command)" if isinstance(lag, (int, float)) else ""
+            timing = f" ({format_duration(lag / 1000, 'measured')} from decision to rollback command)" if isinstance(lag, (int, float)) else ""
             text = f":leftwards_arrow_with_hook: {v} rolled back at {_where(record)}{timing}"
         else:
             text = f":x: {v} ROLLBACK FAILED at {_where(record)}: {record.get('error') or 'unknown error'}: roll back by hand"
     elif kind == Event.CANARY_DONE:
         result = record.get("result")
         if result == "promoted":
-            text = f":white_check_mark: {v} PROMOTED at {_weight(record)}: every stage passed"
+            text = f":white_check_mark: {v} PROMOTED at {format_weight(record.get('weight'))}: every stage passed"
         elif result == "rolled_back":
             text = f":leftwards_arrow_with_hook: {v} canary ended ROLLED BACK at {_where(record)}{tail}"
         else:
             text = f":x: {v} canary ABORTED at {_where(record)}: {record.get('error') or why or 'no reason recorded'}"
     elif kind == Event.HOURLY_SUMMARY:
         hour = record.get("hour")
-        label = f"{hour:02d}" if isinstance(hour, int) else str(hour or "?")
+        label = f"{hour:02d}" if isinstance(hour, int) else str(hour or MISSING)
         body = record.get("line") or record.get("text") or record.get("summary") or ""
         text = f":clock3: {v} first night, hour {label}: {body}".rstrip(": ")
     elif kind == Event.STAGE_PASSED:
         text = f":heavy_check_mark: {v} {_where(record)} passed"
     elif kind == Event.SIGNALS_RECOVERED:
-        text = f":green_heart: {v} signals back within limits at {_clock(record.get('at'))}"
+        text = f":green_heart: {v} signals back within limits at {format_clock(record.get('at'), zone=True)}"
     elif kind in (Event.NOTE, Event.OPERATOR):
         who = record.get("by") or "operator"
         said = record.get("text") or record.get("reason") or ""

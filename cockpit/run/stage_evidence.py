@@ -16,10 +16,8 @@ from typing import Any
 
 from cockpit.clock import iso_utc
 from cockpit.config import CockpitConfig
-from cockpit.durations import format_duration
-from cockpit.engine.traffic import format_weight
-from cockpit.run.warroom_log import format_value
 from cockpit.events import Event
+from cockpit.format import format_duration, format_value, format_weight
 
 # A few quick facts, each bounded: the stage's effect on the database at a glance.
 DB_FACTS: list[tuple[str, str]] = [
@@ -46,11 +44,11 @@ PGBOUNCER_FACTS = ["SHOW POOLS", "SHOW STATS"]
 
 def stage_file(kind: str, weight: float) -> str:
     """"rollout", 25 -> "rollout_stage_25.txt"."""
-    return f"{kind}_stage_{format_weight(weight)}.txt"
+    return f"{kind}_stage_{format_weight(weight, percent=False)}.txt"
 
 
 def _header(title: str, version: str, stage: int, weight: float, at: float) -> list[str]:
-    return [f"# {title} — {version} stage {stage} ({format_weight(weight)}%)", f"collected: {iso_utc(at)}", ""]
+    return [f"# {title} — {version} stage {stage} ({format_weight(weight)})", f"collected: {iso_utc(at)}", ""]
 
 
 async def _answers(facts: list[tuple[str, Callable[[], Awaitable[Any]]]], timeout: float) -> list[str]:
@@ -114,7 +112,7 @@ def stage_records(records: list[dict[str, Any]], stage: int) -> list[dict[str, A
 
 def logs_text(records: list[dict[str, Any]], version: str, stage: int, weight: float) -> str:
     """The stage's journal events, one line each: time, seq, event, its fields."""
-    lines = [f"# Events — {version} stage {stage} ({format_weight(weight)}%)", ""]
+    lines = [f"# Events — {version} stage {stage} ({format_weight(weight)})", ""]
     for r in stage_records(records, stage):
         body = {k: v for k, v in r.items() if k not in _HIDDEN}
         lines.append(f"{iso_utc(float(r['ts']))} #{r['seq']} {r['event']} {json.dumps(body, ensure_ascii=False, sort_keys=True)}")
@@ -146,8 +144,8 @@ def _signal_rows(samples: list[dict[str, Any]], labels: Mapping[str, str]) -> li
     for name, e in stats.items():
         unit = e["unit"]
         rows.append(
-            f"{labels.get(name) or name:<14} {format_value(e['min'], unit):>9} {format_value(e['max'], unit):>9} "
-            f"{format_value(e['last'], unit):>9} {format_value(e['limit'], unit):>9}  {e['worst']}"
+            f"{labels.get(name) or name:<14} {format_value(e['min'], unit, 'audit'):>9} {format_value(e['max'], unit, 'audit'):>9} "
+            f"{format_value(e['last'], unit, 'audit'):>9} {format_value(e['limit'], unit, 'audit'):>9}  {e['worst']}"
             + (f"  ({e['blind']} of {e['n']} blind)" if e["blind"] else "")
         )
     return rows
@@ -164,7 +162,7 @@ def summary_text(
     started = (by_event.get(Event.STAGE_STARTED) or [None])[0]
     passed = (by_event.get(Event.STAGE_PASSED) or [None])[-1]
     rollback = (by_event.get(Event.ROLLBACK_DONE) or by_event.get(Event.ROLLBACK_STARTED) or [None])[-1]
-    lines = [f"# Summary — {version} stage {stage} ({format_weight(weight)}%)", ""]
+    lines = [f"# Summary — {version} stage {stage} ({format_weight(weight)})", ""]
     if started is not None:
         lines.append(f"started:   {iso_utc(float(started['ts']))} (planned {format_duration(float(started['hold']))})")
     end = passed or rollback or (mine[-1] if mine else None)
@@ -179,7 +177,7 @@ def summary_text(
     lines.append(f"result:    {result}")
     for shift in by_event.get(Event.TRAFFIC_SHIFTED, []):
         state = "ok" if shift.get("ok") else f"FAILED: {shift.get('error')}"
-        lines.append(f"traffic:   {format_weight(float(shift['weight']))}% {state} ({shift.get('attempts')} attempt(s), {shift.get('duration_s') or 0:.2f}s)")
+        lines.append(f"traffic:   {format_weight(float(shift['weight']))} {state} ({shift.get('attempts')} attempt(s), {format_duration(shift.get('duration_s') or 0, 'measured')})")
     holds = [h for h in by_event.get(Event.HOLD, []) if not h.get("by")]
     lines.append(f"holds:     {len(holds)}")
     decisions = by_event.get(Event.DECISION, [])

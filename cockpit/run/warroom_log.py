@@ -2,9 +2,10 @@
 
 `:00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 6/6 PASS | IC: Proceed`
 
-Values are formatted by unit (s -> ms or s, ratio -> %, per_min -> /min). A
-BLIND signal prints `?`: an unknown is never shown as a number, and the tally
-counts PASS only among the signals that could be judged, naming the rest.
+Values read as everywhere else (cockpit.format: 142ms, 0.2%, 0.3/min). A
+BLIND signal prints the missing mark `—`: an unknown is never shown as a
+number, and the tally counts PASS only among the signals that could be judged,
+naming the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cockpit.format import MISSING, format_value, format_weight
 
 # A state's mark after the value: a reader at 03:00 sees the bad one without reading limits.
 _MARK = {"FAIL": "!", "BREACHING": "!", "WARN": "^"}
@@ -38,32 +41,6 @@ class SignalCell:
     dry_run: bool = False
 
 
-def _number(x: float) -> str:
-    ax = abs(x)
-    if ax == 0:
-        return "0"
-    if ax >= 10:
-        return f"{x:.0f}"
-    if ax < 0.01:
-        return "<0.01" if x > 0 else "-<0.01"
-    return f"{x:.2g}"
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A value in the war room's units; None is `?`."""
-    if value is None:
-        return "?"
-    if unit == "s":
-        if abs(value) < 1:
-            return f"{_number(value * 1000)}ms"
-        return f"{_number(value)}s"
-    if unit == "ratio":
-        return f"{_number(value * 100)}%"
-    if unit == "per_min":
-        return f"{_number(value)}/min"
-    return _number(value)
-
-
 def minute_mark(at: float, t0: float) -> str:
     """":MM": minutes since T-0 (the canary start), within the hour, as the seed's log has it."""
     minutes = int(max(0.0, at - t0) // 60)
@@ -72,7 +49,7 @@ def minute_mark(at: float, t0: float) -> str:
 
 def decision_word(action: str | None) -> str:
     if not action:
-        return "-"
+        return MISSING
     return DECISION_WORDS.get(action, action)
 
 
@@ -103,10 +80,10 @@ def cells_from_readings(readings: Iterable[Any], labels: Mapping[str, str] | Non
 
 def format_cell(cell: SignalCell) -> str:
     if cell.state == "BLIND":
-        return f"{cell.label}=?"
+        return f"{cell.label}={MISSING}"
     if cell.state == "INSUFFICIENT":
         # A value on too little traffic is shown as approximate, never as judged.
-        return f"{cell.label}=~{format_value(cell.value, cell.unit)}" if cell.value is not None else f"{cell.label}=?"
+        return f"{cell.label}=~{format_value(cell.value, cell.unit)}" if cell.value is not None else f"{cell.label}={MISSING}"
     return f"{cell.label}={format_value(cell.value, cell.unit)}{_MARK.get(cell.state, '')}"
 
 
@@ -125,7 +102,7 @@ def tally(cells: Iterable[SignalCell]) -> str:
 
 
 def stage_label(stage: int, weight: float) -> str:
-    return f"Stage {stage} ({weight:g}%)"
+    return f"Stage {stage} ({format_weight(weight)})"
 
 
 def warroom_line(

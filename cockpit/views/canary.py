@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import utc_datetime
 from cockpit.events import Event
+from cockpit.format import MISSING, format_clock, format_duration, format_weight
 
 if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
     from cockpit.views.night import NightView
@@ -57,54 +58,6 @@ def _number(value: Any) -> float | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def format_age(seconds: float) -> str:
-    """Compact age for a status cell: 42s, 3m, 1h05m."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def format_clock(ts: float | None) -> str:
-    """HH:MM:SS UTC for an epoch time ("--:--:--" when unknown)."""
-    return "--:--:--" if ts is None else utc_datetime(ts).strftime("%H:%M:%S")
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A signal's value as an IC reads it: 142ms, 0.20%, 0.3/min, 12."""
-    if value is None:
-        return "—"
-    if unit == "s":
-        return f"{value * 1000:.0f}ms" if abs(value) < 1 else f"{value:.1f}s"
-    if unit == "ratio":
-        return f"{value * 100:.2f}%"
-    if unit == "per_min":
-        return f"{value:.2g}/min" if abs(value) < 10 else f"{value:.0f}/min"
-    if unit == "count":
-        return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.1f}"
-    return f"{value:.3g}"
-
-
-def format_limit(limit: float | None, unit: str, signal_config: Any = None) -> str:
-    """The limit cell: ≤200ms, ≥10/min, ≤base+10% (a relative limit before its baseline is known)."""
-    is_floor = signal_config is not None and getattr(signal_config, "min", None) is not None and getattr(signal_config, "max", None) is None
-    if limit is None and signal_config is not None:
-        limit = getattr(signal_config, "min", None) if is_floor else getattr(signal_config, "max", None)
-        if limit is None and getattr(signal_config, "max_vs_baseline", None) is not None:
-            return f"≤base×{signal_config.max_vs_baseline:g}"
-    if limit is None:
-        return "—"
-    return ("≥" if is_floor else "≤") + format_value(limit, unit)
-
-
-def format_weight(weight: float | None) -> str:
-    if weight is None:
-        return "—"
-    return f"{weight:g}%"
 
 
 def notable_reasons(reasons: list[Any]) -> list[Any]:
@@ -167,7 +120,7 @@ class StatusMark:
 
     @property
     def text(self) -> str:
-        age = f" {format_age(self.age)}" if self.word == "STALE" and self.age is not None else ""
+        age = f" {format_duration(self.age, 'age')}" if self.word == "STALE" and self.age is not None else ""
         return f"{self.symbol} {self.word}{age}"
 
 
@@ -201,7 +154,7 @@ class TriggerView:
     at: float | None = None
 
     def describe(self) -> str:
-        flags = [self.action or "?"]
+        flags = [self.action or MISSING]
         if self.auto:
             flags.append("auto")
         if not self.active:
@@ -280,10 +233,10 @@ class RollbackView:
         """What is known of a finished rollback's timing: decision→command, the command itself, its attempts."""
         parts = []
         if self.decision_to_command_ms is not None:
-            parts.append(f"decision→command {self.decision_to_command_ms:.0f}ms")
+            parts.append(f"decision→command {format_duration(self.decision_to_command_ms / 1000, 'measured')}")
         command = self.command_duration()
         if command is not None:
-            parts.append(f"command {command:.1f}s")
+            parts.append(f"command {format_duration(command, 'measured')}")
         if self.attempts:
             parts.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
         return parts
@@ -418,10 +371,10 @@ class CanaryView:
         if not resumed:
             self.started_at = ts
             self.phase = "running"
-        weights = "→".join(format_weight(w).rstrip("%") for w in self.stage_weights())
+        weights = "→".join(format_weight(w, percent=False) for w in self.stage_weights())
         label = "DRILL run" if self.drill else "run"
         verb = "resumed" if resumed else "started"
-        self._log(ts, "event", f"{label} {verb}: {self.version or '?'}, stages {weights} %, pid {self.pid or '?'}")
+        self._log(ts, "event", f"{label} {verb}: {self.version or MISSING}, stages {weights} %, pid {self.pid or MISSING}")
 
     def _on_stage_started(self, event: dict[str, Any], ts: float) -> None:
         self.stage = _int(event.get("stage"))
@@ -441,10 +394,10 @@ class CanaryView:
         self.traffic = dict(event)
         weight = format_weight(_number(event.get("weight")))
         attempts = _int(event.get("attempts"))
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts is not None else "? attempts"
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts is not None else f"{MISSING} attempts"
         if event.get("ok"):
             duration = _number(event.get("duration_s"))
-            took = f", {duration:.1f}s" if duration is not None else ""
+            took = f", {format_duration(duration, 'measured')}" if duration is not None else ""
             self._log(ts, "event", f"traffic → {weight} ({tries}{took})")
         else:
             self._log(ts, "alarm", f"traffic shift to {weight} FAILED after {tries}: {event.get('error') or 'no reason given'}")
@@ -553,18 +506,18 @@ class CanaryView:
         rb.finish(event, ts)
         if rb.ok:
             self.phase = "rolled_back"
-            lag = f", decision→command {rb.decision_to_command_ms:.0f}ms" if rb.decision_to_command_ms is not None else ""
-            self._log(ts, "alarm", f"ROLLBACK done in {rb.elapsed(ts):.1f}s{lag}")
+            lag = f", decision→command {format_duration(rb.decision_to_command_ms / 1000, 'measured')}" if rb.decision_to_command_ms is not None else ""
+            self._log(ts, "alarm", f"ROLLBACK done in {format_duration(rb.elapsed(ts), 'measured')}{lag}")
         else:
             self.phase = "rollback_failed"
-            self._log(ts, "alarm", f"ROLLBACK FAILED after {rb.attempts or '?'} attempts: {rb.error or 'no reason given'}")
+            self._log(ts, "alarm", f"ROLLBACK FAILED after {rb.attempts or MISSING} attempts: {rb.error or 'no reason given'}")
 
     def _on_signals_recovered(self, event: dict[str, Any], ts: float) -> None:
         self._log(ts, "event", f"signals recovered at {self._stage_label(event) or 'this stage'}")
 
     def _on_operator(self, event: dict[str, Any], ts: float) -> None:
-        command = str(event.get("command") or "?")
-        by = str(event.get("by") or "?")
+        command = str(event.get("command") or MISSING)
+        by = str(event.get("by") or MISSING)
         reason = str(event.get("reason") or "")
         if command == "resume" and self.phase == "holding":
             self.phase = "running"
@@ -573,7 +526,7 @@ class CanaryView:
             self._log(ts, "operator", f"operator {command} by {by}" + (f": {reason}" if reason else ""))
 
     def _on_note(self, event: dict[str, Any], ts: float) -> None:
-        line = LogLine(ts, "note", f"note ({event.get('by') or '?'}): {event.get('text') or ''}")
+        line = LogLine(ts, "note", f"note ({event.get('by') or MISSING}): {event.get('text') or ''}")
         self.notes.append(line)
         self.log.append(line)
         self.log_total += 1
@@ -586,7 +539,7 @@ class CanaryView:
         phase = str(event.get("phase") or "")
         words = {"started": "injected", "observed": "visible to the cockpit's source", "ended": "ended"}
         by = f" (by {event['ended_by']})" if phase == "ended" and event.get("ended_by") else ""
-        self._log(ts, "alarm", f"DRILL fault {event.get('kind') or '?'} {words.get(phase, phase)}{by}")
+        self._log(ts, "alarm", f"DRILL fault {event.get('kind') or MISSING} {words.get(phase, phase)}{by}")
 
     def _on_first_night_started(self, event: dict[str, Any], ts: float) -> None:
         self._log(ts, *self.night_view().started(event, ts))

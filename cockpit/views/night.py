@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cockpit.durations import format_duration
-from cockpit.views.canary import STATUS_SYMBOL, RollbackView, _int, _number, format_clock, format_reason
+from cockpit.format import MISSING, format_clock, format_duration
+from cockpit.views.canary import STATUS_SYMBOL, RollbackView, _int, _number, format_reason
 from cockpit.run.night_hours import hour_label, hourly_log_file, night_verdict, worst_of
 
 MAX_HOURS = 168  # `cockpit first-night --hours` accepts at most a week
@@ -228,13 +228,13 @@ class NightView:
         rb.finish(event, ts)
         self.rollbacks_done += 1
         if rb.ok:
-            return "alarm", f"FIRST-NIGHT ROLLBACK done in {rb.elapsed(ts):.1f}s (hour {self._rollback_hour_label()})"
-        return "alarm", (f"FIRST-NIGHT ROLLBACK FAILED after {rb.attempts if rb.attempts is not None else '?'} attempt(s): "
+            return "alarm", f"FIRST-NIGHT ROLLBACK done in {format_duration(rb.elapsed(ts), 'measured')} (hour {self._rollback_hour_label()})"
+        return "alarm", (f"FIRST-NIGHT ROLLBACK FAILED after {rb.attempts if rb.attempts is not None else MISSING} attempt(s): "
                          f"{rb.error or 'no reason given'} — roll back by hand")
 
     def finished(self, event: dict[str, Any], ts: float) -> tuple[str, str]:
         self.done_at = ts
-        self.done_verdict = str(event.get("verdict") or "?")
+        self.done_verdict = str(event.get("verdict") or MISSING)
         self.report = str(event["report"]) if event.get("report") else None
         self.open = None
         where = f" → {self.report}" if self.report else ""
@@ -297,7 +297,7 @@ class NightView:
         return "; ".join(format_reason(r) for r in self.rollback.reasons[:2]) or "no reason recorded"
 
     def _rollback_hour_label(self) -> str:
-        return hour_label(self.rollback_hour) if self.rollback_hour is not None else "?"
+        return hour_label(self.rollback_hour) if self.rollback_hour is not None else MISSING
 
     def rollback_lines(self, now: float) -> list[str]:
         """Two lines for the night's rollback banner (none when the night has not rolled back)."""
@@ -306,13 +306,13 @@ class NightView:
             return []
         kind = "IMMEDIATE " if self.rollback_auto else ""
         head = (f"▲ FIRST-NIGHT {kind}ROLLBACK in hour {self._rollback_hour_label()} "
-                f"(decided {format_clock(rb.decided_at if rb.decided_at is not None else rb.started_at)}Z): "
+                f"(decided {format_clock(rb.decided_at if rb.decided_at is not None else rb.started_at, zone=True)}): "
                 f"{self.rollback_why()}")
         if not rb.done:
-            return [head, f"ROLLING BACK: {rb.elapsed(now):.0f}s since the decision — the rollback command is running"]
+            return [head, f"ROLLING BACK: {format_duration(rb.elapsed(now))} since the decision — the rollback command is running"]
         if rb.ok:
-            return [head, ", ".join([f"✔ rolled back {rb.elapsed(now):.1f}s after the decision", *rb.timings()])]
-        attempts = rb.attempts if rb.attempts is not None else "?"
+            return [head, ", ".join([f"✔ rolled back {format_duration(rb.elapsed(now), 'measured')} after the decision", *rb.timings()])]
+        attempts = rb.attempts if rb.attempts is not None else MISSING
         return [head, f"▲ ROLLBACK FAILED after {attempts} attempt(s): {rb.error or 'no reason given'} — ROLL BACK BY HAND"]
 
     def headline(self) -> str:

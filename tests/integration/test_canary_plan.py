@@ -197,7 +197,7 @@ async def test_blind_signals_hold_then_roll_back(tmp_path):
     assert [(h["holds_used"], h["ends_at"] - start["ts"]) for h in holds] == [(1, 120), (2, 180)]
     assert outcome.result == "rolled_back" and outcome.stage == 1
     assert any("blind for 10 evaluations" in r["message"] for r in outcome.reasons)
-    assert ":0" in (run.store.dir / "warroom_log.txt").read_text() and "p95=?" in (run.store.dir / "warroom_log.txt").read_text()
+    assert ":0" in (run.store.dir / "warroom_log.txt").read_text() and "p95=—" in (run.store.dir / "warroom_log.txt").read_text()
 
 
 async def test_without_traffic_the_run_does_not_pretend(tmp_path):

@@ -7,8 +7,6 @@ import math
 from cockpit.views.canary import (
     CanaryView,
     SignalView,
-    format_age,
-    format_value,
     signal_status,
 )
 
@@ -175,21 +173,3 @@ def test_resumed_run_keeps_t0_and_history():
     view.apply({"ts": T0 + 500, "event": "run_started", "version": "v1.4.0", "plan": PLAN, "pid": 5151, "drill": False})
     assert view.started_at == T0 and view.pid == 5151 and view.signals["p95"].samples == 1
     assert "run resumed" in view.log[-1].text
-
-
-def test_formatting():
-    assert format_value(0.142, "s") == "142ms" and format_value(6.72, "s") == "6.7s" and format_value(12.5, "s") == "12.5s"
-    assert format_value(0.002, "ratio") == "0.20%" and format_value(0.3, "per_min") == "0.3/min"
-    assert format_value(3, "count") == "3" and format_value(None, "s") == "—"
-    assert [format_age(s) for s in (42, 61, 3725)] == ["42s", "1m", "1h02m"]
-
-
-def test_limit_text():
-    from cockpit.config import SignalConfig
-    from cockpit.views.canary import format_limit
-
-    assert format_limit(0.2, "s") == "≤200ms"
-    assert format_limit(None, "ratio", SignalConfig(query="q", unit="ratio", max=0.01)) == "≤1.00%"
-    assert format_limit(None, "per_min", SignalConfig(query="q", unit="per_min", min=10)) == "≥10/min"
-    assert format_limit(None, "count", SignalConfig(query="q", max_vs_baseline=1.1)) == "≤base×1.1"
-    assert format_limit(12, "count", SignalConfig(query="q", max_vs_baseline=1.1)) == "≤12"

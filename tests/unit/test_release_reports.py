@@ -228,7 +228,7 @@ def test_rca_has_the_timeline_what_fired_and_the_timings(tmp_path: Path) -> None
     assert incident.command_end_s == pytest.approx(1.5)
     text = rca_markdown(facts, store.files())
     assert "**Time to detect** (first bad sample → decision): 30s" in text
-    assert "decision → command start 200 ms; decision → command end 1.5s" in text
+    assert "decision → command start 200ms; decision → command end 1.5s" in text
     assert "p95_latency BREACHING" in text  # what was first seen bad
     assert "| signal | p95_latency | 412ms | 200ms | 1m |" in text
     assert "stage 3 (25%) started" in text and "ROLLBACK started from 25%" in text

@@ -8,13 +8,11 @@ from cockpit.config import CockpitConfig
 from cockpit.engine.run_of_show import (
     Milestone,
     default_milestones,
-    format_countdown,
-    format_offset,
-    format_remaining,
     milestones_for,
     parse_t0,
     run_of_show,
 )
+from cockpit.format import format_countdown, format_offset, format_remaining
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 

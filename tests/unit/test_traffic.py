@@ -14,7 +14,6 @@ from cockpit.engine.traffic import (
     CommandTemplate,
     ConfiguredTraffic,
     check_template,
-    format_weight,
     render_template,
     traffic_from_config,
 )
@@ -31,10 +30,6 @@ def test_unknown_placeholder_is_a_config_error():
     with pytest.raises(ConfigError, match=r"traffic.set_weight\[3\]: unknown placeholder \{ingress\}"):
         check_template(["kubectl", "annotate", "ingress", "{ingress}", "w={weight}"], "traffic.set_weight")
     check_template(["curl", "-d", '{"weight": {weight}}'], "k")  # JSON braces are not placeholders
-
-
-def test_weights_read_like_people_write_them():
-    assert [format_weight(w) for w in (1.0, 5, 25.0, 2.5, 100.0)] == ["1", "5", "25", "2.5", "100"]
 
 
 async def test_a_command_runs_and_its_output_is_kept(tmp_path):

@@ -1,9 +1,9 @@
-"""The war-room line: the seed's format, values by unit, BLIND as ?, PASS counted only among judged signals."""
+"""The war-room line: the seed's format, BLIND as the missing mark, PASS counted only among judged signals."""
 
 from __future__ import annotations
 
 from cockpit.engine.model import SignalReading, SignalState
-from cockpit.run.warroom_log import SignalCell, cells_from_readings, cells_from_sample, format_value, minute_mark, tally, warroom_line
+from cockpit.run.warroom_log import SignalCell, cells_from_readings, cells_from_sample, minute_mark, tally, warroom_line
 
 T0 = 1_800_000_000.0
 
@@ -26,10 +26,10 @@ def test_the_seed_line():
     assert line == ":00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 7/7 PASS | IC: Proceed"
 
 
-def test_blind_is_a_question_mark_and_not_counted_as_pass():
+def test_blind_is_the_missing_mark_and_not_counted_as_pass():
     cells = _seed_cells(api_p95="BLIND", gc="INSUFFICIENT")
     line = warroom_line(at=T0 + 75 * 60, t0=T0, stage=5, weight=100, signals=cells, decision="hold")
-    assert line.startswith(":15 | Stage 5 (100%) | p95=? ")
+    assert line.startswith(":15 | Stage 5 (100%) | p95=— ")
     assert "gc=~8ms" in line  # a value on too little traffic is approximate, not judged
     assert line.endswith("| 5/5 PASS 1 INSUFFICIENT 1 BLIND | IC: Hold")
 
@@ -39,18 +39,6 @@ def test_failing_signal_is_marked_and_counted():
     cells[1] = SignalCell("error_rate", "5xx", 0.021, "FAIL", "ratio")
     line = warroom_line(at=T0, t0=T0, stage=3, weight=25, signals=cells, decision="rollback")
     assert "5xx=2.1%!" in line and "| 6/7 PASS 1 FAIL | IC: ROLLBACK" in line
-
-
-def test_values_by_unit():
-    assert format_value(0.142, "s") == "142ms"
-    assert format_value(0.0005, "s") == "0.5ms"
-    assert format_value(1.5, "s") == "1.5s"
-    assert format_value(31.0, "s") == "31s"
-    assert format_value(0.003, "ratio") == "0.3%"
-    assert format_value(0.25, "per_min") == "0.25/min"
-    assert format_value(1_250_000.0, "count") == "1250000"
-    assert format_value(None, "s") == "?"
-    assert format_value(0.0, "ratio") == "0%"
 
 
 def test_minute_mark_wraps_the_hour():
@@ -74,4 +62,4 @@ def test_cells_from_readings_and_from_a_sample_event_agree():
     sample = {"api_p95": {"value": 0.142, "state": "PASS", "unit": "s"}, "error_rate": {"value": None, "state": "BLIND", "unit": "ratio"}}
     a = warroom_line(at=T0, t0=T0, stage=1, weight=1, signals=cells_from_readings(readings, labels), decision="continue")
     b = warroom_line(at=T0, t0=T0, stage=1, weight=1, signals=cells_from_sample(sample, labels), decision="continue")
-    assert a == b == ":00 | Stage 1 (1%) | p95=142ms 5xx=? | 1/1 PASS 1 BLIND | IC: Continue"
+    assert a == b == ":00 | Stage 1 (1%) | p95=142ms 5xx=— | 1/1 PASS 1 BLIND | IC: Continue"
