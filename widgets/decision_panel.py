@@ -7,7 +7,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from cockpit.format import MISSING, format_clock, format_duration, format_weight
-from cockpit.views.canary import CanaryView, format_reason, notable_reasons
+from cockpit.views.canary import CanaryView
+from cockpit.views.reading import format_reason, notable_reasons
 from cockpit.widgets.state_classes import set_state_classes
 
 VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")

@@ -15,15 +15,21 @@ night rollback reads as the night's, never as a rollback of the last stage.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cockpit.clock import utc_datetime
 from cockpit.events import Event
 from cockpit.format import MISSING, format_clock, format_duration, format_weight
+from cockpit.views.reading import (
+    STATUS_SYMBOL,
+    RollbackView,
+    finite_number,
+    format_reason,
+    notable_reasons,
+    whole_number,
+)
 
 if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a journal with a first night
     from cockpit.views.night import NightView
@@ -37,7 +43,6 @@ NOTES = 100
 # for its `for`): the value is bad now, so it reads FAIL; the decision panel says
 # whether the engine has acted yet.
 _STATE_STATUS = {"PASS": "PASS", "WARN": "WARN", "BREACHING": "FAIL", "FAIL": "FAIL", "INSUFFICIENT": "UNKNOWN"}
-STATUS_SYMBOL = {"PASS": "✔", "WARN": "!", "FAIL": "▲", "UNKNOWN": "?", "STALE": "◷"}
 
 VERDICT = {
     "continue": ("✔", "CONTINUE", "ok"),
@@ -46,37 +51,6 @@ VERDICT = {
     "rollback": ("▲", "ROLLBACK", "rollback"),
     "immediate_rollback": ("▲", "IMMEDIATE ROLLBACK", "rollback"),
 }
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None for anything else (missing, NaN, text)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def notable_reasons(reasons: list[Any]) -> list[Any]:
-    """The reasons worth a line: not the signals that simply PASS (the table shows those)."""
-    return [r for r in reasons if not (isinstance(r, dict) and r.get("source") == "signal"
-                                       and " PASS" in str(r.get("message") or ""))]
-
-
-def format_reason(reason: Any) -> str:
-    """One line for a Reason.as_dict() (or whatever the journal carried)."""
-    if not isinstance(reason, dict):
-        return str(reason)
-    name = str(reason.get("name") or reason.get("source") or "")
-    message = str(reason.get("message") or "")
-    if name and message.startswith(name):
-        text = message  # the engine's message already names its signal or trigger
-    else:
-        text = f"{name}: {message}" if name and message else name or message
-    return f"[dry-run] {text}" if reason.get("dry_run") else text
 
 
 @dataclass
@@ -179,70 +153,6 @@ class DecisionView:
 
 
 @dataclass
-class RollbackView:
-    started_at: float
-    decided_at: float | None = None
-    stage: int | None = None
-    weight: float | None = None
-    reasons: list[Any] = field(default_factory=list)
-    done: bool = False
-    ok: bool | None = None
-    ended_at: float | None = None
-    attempts: int | None = None
-    command_started_at: float | None = None
-    command_ended_at: float | None = None
-    decision_to_command_ms: float | None = None
-    error: str | None = None
-
-    @classmethod
-    def from_started(cls, event: dict[str, Any], ts: float) -> "RollbackView":
-        """A `rollback_started` record as the view keeps it."""
-        reasons = event.get("reasons")
-        return cls(
-            started_at=ts,
-            decided_at=_number(event.get("decided_at")),
-            stage=_int(event.get("stage")),
-            weight=_number(event.get("weight")),
-            reasons=list(reasons) if isinstance(reasons, list) else [],
-        )
-
-    def finish(self, event: dict[str, Any], ts: float) -> None:
-        """Fold in its `rollback_done` record."""
-        self.done = True
-        self.ok = bool(event.get("ok"))
-        self.ended_at = ts
-        self.decided_at = _number(event.get("decided_at")) if event.get("decided_at") is not None else self.decided_at
-        self.attempts = _int(event.get("attempts"))
-        self.command_started_at = _number(event.get("command_started_at"))
-        self.command_ended_at = _number(event.get("command_ended_at"))
-        self.decision_to_command_ms = _number(event.get("decision_to_command_ms"))
-        self.error = str(event["error"]) if event.get("error") else None
-
-    def elapsed(self, now: float) -> float:
-        """Seconds from the decision (or the start) to the end, or to now while it runs."""
-        start = self.decided_at if self.decided_at is not None else self.started_at
-        end = self.ended_at if self.ended_at is not None else now
-        return max(0.0, end - start)
-
-    def command_duration(self) -> float | None:
-        if self.command_started_at is None or self.command_ended_at is None:
-            return None
-        return max(0.0, self.command_ended_at - self.command_started_at)
-
-    def timings(self) -> list[str]:
-        """What is known of a finished rollback's timing: decision→command, the command itself, its attempts."""
-        parts = []
-        if self.decision_to_command_ms is not None:
-            parts.append(f"decision→command {format_duration(self.decision_to_command_ms / 1000, 'measured')}")
-        command = self.command_duration()
-        if command is not None:
-            parts.append(f"command {format_duration(command, 'measured')}")
-        if self.attempts:
-            parts.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
-        return parts
-
-
-@dataclass
 class LogLine:
     at: float
     kind: str  # warroom | note | event | operator | alarm
@@ -323,7 +233,7 @@ class CanaryView:
         return self.night
 
     def stage_weights(self) -> list[float]:
-        weights = [_number(s.get("weight")) for s in self.plan if isinstance(s, dict)]
+        weights = [finite_number(s.get("weight")) for s in self.plan if isinstance(s, dict)]
         return [w for w in weights if w is not None]
 
     # ------------------------------------------------------------ reducer
@@ -339,7 +249,7 @@ class CanaryView:
             return False
         kind = event.get("event")
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        ts = _number(event.get("ts"))
+        ts = finite_number(event.get("ts"))
         if handler is None or ts is None:
             self.ignored += 1
             return False
@@ -353,8 +263,8 @@ class CanaryView:
         self.log_total += 1
 
     def _stage_label(self, event: dict[str, Any]) -> str:
-        stage = _int(event.get("stage"))
-        weight = _number(event.get("weight"))
+        stage = whole_number(event.get("stage"))
+        weight = finite_number(event.get("weight"))
         if stage is None:
             return f"({format_weight(weight)})" if weight is not None else ""
         return f"stage {stage} ({format_weight(weight)})" if weight is not None else f"stage {stage}"
@@ -364,7 +274,7 @@ class CanaryView:
         resumed = self.started
         self.version = str(event.get("version") or self.version or "") or None
         self.drill = bool(event.get("drill", self.drill))
-        self.pid = _int(event.get("pid"))
+        self.pid = whole_number(event.get("pid"))
         plan = event.get("plan")
         if isinstance(plan, list):
             self.plan = [s for s in plan if isinstance(s, dict)]
@@ -377,11 +287,11 @@ class CanaryView:
         self._log(ts, "event", f"{label} {verb}: {self.version or MISSING}, stages {weights} %, pid {self.pid or MISSING}")
 
     def _on_stage_started(self, event: dict[str, Any], ts: float) -> None:
-        self.stage = _int(event.get("stage"))
-        self.weight = _number(event.get("weight"))
+        self.stage = whole_number(event.get("stage"))
+        self.weight = finite_number(event.get("weight"))
         self.stage_started_at = ts
-        self.stage_hold = _number(event.get("hold"))
-        self.ends_at = _number(event.get("ends_at"))
+        self.stage_hold = finite_number(event.get("hold"))
+        self.ends_at = finite_number(event.get("ends_at"))
         if self.ends_at is None and self.stage_hold is not None:
             self.ends_at = ts + self.stage_hold
         self.hold_until = None
@@ -392,11 +302,11 @@ class CanaryView:
 
     def _on_traffic_shifted(self, event: dict[str, Any], ts: float) -> None:
         self.traffic = dict(event)
-        weight = format_weight(_number(event.get("weight")))
-        attempts = _int(event.get("attempts"))
+        weight = format_weight(finite_number(event.get("weight")))
+        attempts = whole_number(event.get("attempts"))
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts is not None else f"{MISSING} attempts"
         if event.get("ok"):
-            duration = _number(event.get("duration_s"))
+            duration = finite_number(event.get("duration_s"))
             took = f", {format_duration(duration, 'measured')}" if duration is not None else ""
             self._log(ts, "event", f"traffic → {weight} ({tries}{took})")
         else:
@@ -423,7 +333,7 @@ class CanaryView:
                         active=bool(data.get("active")),
                         action=str(data.get("action") or ""),
                         auto=bool(data.get("auto")),
-                        value=_number(data.get("value")),
+                        value=finite_number(data.get("value")),
                         error=str(data["error"]) if data.get("error") else None,
                         dry_run=bool(data.get("dry_run")),
                         at=ts,
@@ -435,10 +345,10 @@ class CanaryView:
             signal = self.signals[name] = SignalView(name=name, history=deque(maxlen=self.history))
         state = data.get("state")
         signal.state = str(state) if state is not None else None
-        signal.value = _number(data.get("value"))
-        signal.limit = _number(data.get("limit"))
+        signal.value = finite_number(data.get("value"))
+        signal.limit = finite_number(data.get("limit"))
         signal.unit = str(data.get("unit") or "")
-        signal.window = _number(data.get("window"))
+        signal.window = finite_number(data.get("window"))
         signal.reason = str(data.get("reason") or "")
         signal.dry_run = bool(data.get("dry_run"))
         signal.at = ts
@@ -456,8 +366,8 @@ class CanaryView:
             action=str(event.get("action") or ""),
             reasons=[r for r in reasons if isinstance(r, dict)] if isinstance(reasons, list) else [],
             at=ts,
-            stage=_int(event.get("stage")),
-            weight=_number(event.get("weight")),
+            stage=whole_number(event.get("stage")),
+            weight=finite_number(event.get("weight")),
         )
         # Every evaluation decides; the log keeps the ones that change something.
         if self.decision.action != "continue" and (self.decision.action != previous or self.decision.action == "proceed"):
@@ -467,11 +377,11 @@ class CanaryView:
                       f"decision {symbol} {word}" + (f": {why}" if why else ""))
 
     def _on_hold(self, event: dict[str, Any], ts: float) -> None:
-        until = _number(event.get("until"))
+        until = finite_number(event.get("until"))
         self.hold_until = until
         if until is not None:
             self.ends_at = until if self.ends_at is None else max(self.ends_at, until)
-        holds = _int(event.get("holds_used"))
+        holds = whole_number(event.get("holds_used"))
         if holds is not None:
             self.holds_used = holds
         if self.result is None and self.phase != "rolling_back":
@@ -482,7 +392,7 @@ class CanaryView:
                   + (f": {why}" if why else ""))
 
     def _on_stage_passed(self, event: dict[str, Any], ts: float) -> None:
-        stage = _int(event.get("stage"))
+        stage = whole_number(event.get("stage"))
         if stage is not None:
             self.stages_passed.add(stage)
         self._log(ts, "event", f"{self._stage_label(event)} passed")
@@ -501,7 +411,7 @@ class CanaryView:
             self._log(ts, *self.night_view().rollback_done(event, ts))
             return
         if self.rollback is None:  # a journal that starts mid-rollback still shows the outcome
-            self.rollback = RollbackView(started_at=ts, stage=_int(event.get("stage")), weight=_number(event.get("weight")))
+            self.rollback = RollbackView(started_at=ts, stage=whole_number(event.get("stage")), weight=finite_number(event.get("weight")))
         rb = self.rollback
         rb.finish(event, ts)
         if rb.ok:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.format import MISSING, format_clock, format_duration
-from cockpit.views.canary import STATUS_SYMBOL, RollbackView, _int, _number, format_reason
+from cockpit.views.reading import STATUS_SYMBOL, RollbackView, finite_number, format_reason, whole_number
 from cockpit.run.night_hours import hour_label, hourly_log_file, night_verdict, worst_of
 
 MAX_HOURS = 168  # `cockpit first-night --hours` accepts at most a week
@@ -53,7 +53,7 @@ class HourRow:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], ts: float) -> "HourRow | None":
-        hour = _int(record.get("hour"))
+        hour = whole_number(record.get("hour"))
         if hour is None or not 0 <= hour < MAX_HOURS:
             return None
         triggers = record.get("triggers") if isinstance(record.get("triggers"), dict) else {}
@@ -65,8 +65,8 @@ class HourRow:
             worst=str(record.get("worst") or "BLIND"),
             closed_at=ts,
             backfilled=bool(record.get("backfilled")),
-            live_samples=_int(record.get("live_samples")) or 0,
-            backfilled_points=_int(record.get("backfilled_points")) or 0,
+            live_samples=whole_number(record.get("live_samples")) or 0,
+            backfilled_points=whole_number(record.get("backfilled_points")) or 0,
             backfill_errors=[str(e) for e in errors] if isinstance(errors, list) else [],
             triggers={str(name): {k: t.get(k) for k in keep} for name, t in triggers.items() if isinstance(t, dict)},
             rollbacks=[r for r in rollbacks if isinstance(r, dict)] if isinstance(rollbacks, list) else [],
@@ -166,9 +166,9 @@ class NightView:
         self.starts += 1
         if self.started_at is None:  # a resume keeps the night's first start, hours and hour length
             self.started_at = ts
-            self.hours = min(MAX_HOURS, max(1, _int(event.get("hours")) or 24))
-            self.hour_length = _number(event.get("hour_length")) or 3600.0
-            self.every = _number(event.get("evaluate_every"))
+            self.hours = min(MAX_HOURS, max(1, whole_number(event.get("hours")) or 24))
+            self.hour_length = finite_number(event.get("hour_length")) or 3600.0
+            self.every = finite_number(event.get("evaluate_every"))
         every = f", evaluating every {format_duration(self.every)}" if self.every else ""
         if not event.get("resumed"):
             return "event", f"first night started: {self.hours} hours of {format_duration(self.hour_length)}{every}"
@@ -180,7 +180,7 @@ class NightView:
     def sample(self, event: dict[str, Any], ts: float) -> None:
         self.samples += 1
         self.last_sample_at = ts
-        hour = _int(event.get("hour"))
+        hour = whole_number(event.get("hour"))
         if hour is None:
             hour = self.hour_at(ts) or 0
         if self.open is None or self.open.hour != hour:
@@ -216,14 +216,14 @@ class NightView:
 
     def rollback_started(self, event: dict[str, Any], ts: float) -> tuple[str, str]:
         self.rollback = RollbackView.from_started(event, ts)
-        self.rollback_hour = _int(event.get("hour"))
+        self.rollback_hour = whole_number(event.get("hour"))
         self.rollback_auto = event.get("action") == "immediate_rollback"
         return "alarm", f"FIRST-NIGHT ROLLBACK started in hour {self._rollback_hour_label()}: {self.rollback_why()}"
 
     def rollback_done(self, event: dict[str, Any], ts: float) -> tuple[str, str]:
         if self.rollback is None:  # a journal read from the middle still shows the outcome
-            self.rollback = RollbackView(started_at=ts, stage=_int(event.get("stage")), weight=_number(event.get("weight")))
-            self.rollback_hour = _int(event.get("hour"))
+            self.rollback = RollbackView(started_at=ts, stage=whole_number(event.get("stage")), weight=finite_number(event.get("weight")))
+            self.rollback_hour = whole_number(event.get("hour"))
         rb = self.rollback
         rb.finish(event, ts)
         self.rollbacks_done += 1

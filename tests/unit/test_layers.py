@@ -12,11 +12,7 @@ from tests.import_graph import ROOT_PACKAGES, build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Known pairs, each with why it is still here. Type-only imports (`if TYPE_CHECKING:`) are not counted:
-# they never run. views.canary folds the first night's records into a NightView (a lazy import), and
-# views.night reads canary's RollbackView, STATUS_SYMBOL and value helpers: those move to a lower
-# module once cockpit/format.py has taken the formatters out of views.canary.
-KNOWN_MUTUAL = {("cockpit.views.canary", "cockpit.views.night")}
+# Type-only imports (`if TYPE_CHECKING:`) are not counted: they never run.
 
 
 def test_the_graph_sees_every_installed_package() -> None:
@@ -34,8 +30,7 @@ def test_no_two_modules_import_each_other() -> None:
         for imported in graph.find_modules_directly_imported_by(module)
         if module < imported and module in graph.find_modules_directly_imported_by(imported)
     }
-    assert mutual - KNOWN_MUTUAL == set()
-    assert KNOWN_MUTUAL <= mutual, "a known pair is gone: take it off KNOWN_MUTUAL"
+    assert mutual == set()
 
 
 def test_the_import_contracts_hold() -> None:
