@@ -118,3 +118,14 @@ class HAProxyRuntime:
         except HAProxyError as exc:
             return AttemptRecord(number, started_at, time.perf_counter() - t0, False, str(exc), "", "", t0)
         return AttemptRecord(number, started_at, time.perf_counter() - t0, True, "answered OK", line, "", t0)
+
+
+class ServersState:
+    """The read-back side of an HAProxyRuntime, named for what it asks (`show servers state`)."""
+
+    def __init__(self, runtime: HAProxyRuntime) -> None:
+        self.runtime = runtime
+        self.target = f"HAProxy {runtime.config.socket}: show servers state {runtime.config.backend}"
+
+    async def read(self, version: str, stage: int) -> tuple[float | None, str | None]:
+        return await self.runtime.read(version, stage)

@@ -387,11 +387,11 @@ def traffic_from_config(
     read = {"read_timeout": config.read_timeout, "read_interval": config.read_interval,
             "read_tolerance": config.read_tolerance}
     if config.preset == "haproxy" and config.haproxy is not None:
-        from cockpit.engine.haproxy import HAProxyRuntime
+        from cockpit.engine.haproxy import HAProxyRuntime, ServersState
 
         runtime = HAProxyRuntime(config.haproxy, config.timeout)
         return ConfiguredTraffic(runtime, runtime, retries=config.retries, backoff=config.backoff, clock=clock,
-                                 on_attempt=on_attempt, reader=runtime, **read)
+                                 on_attempt=on_attempt, reader=ServersState(runtime), **read)
     if config.set_weight is None and config.webhook is None:
         if config.rollback is not None:
             raise ConfigError("traffic.rollback: nothing shifts traffic: add traffic.set_weight or traffic.webhook")
