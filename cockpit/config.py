@@ -180,22 +180,62 @@ class CanaryConfig(Strict):
         return stages
 
 
+_HAPROXY_NAME = r"^[A-Za-z0-9_.:-]+$"  # names go onto a runtime API line: no spaces, no ";" (a second command)
+
+
+class HAProxyConfig(Strict):
+    """HAProxy's runtime API: the admin socket, and the backend's stable and canary servers."""
+
+    socket: str  # `stats socket PATH level admin` in haproxy.cfg's global section
+    backend: str = Field(pattern=_HAPROXY_NAME)
+    stable_server: str = Field("stable", pattern=_HAPROXY_NAME)
+    canary_server: str = Field("canary", pattern=_HAPROXY_NAME)
+
+
 class TrafficConfig(Strict):
-    """How traffic moves: argument lists ({weight}, {version} are filled in) or a webhook."""
+    """How traffic moves: argument lists ({weight}, {version} are filled in), a webhook or a preset.
+
+    After every shift and rollback the weight is read back (read_weight, weight_query,
+    or the preset's own) until it matches or read_timeout passes: a mismatch fails the move.
+    """
 
     set_weight: list[str] | None = None
     rollback: list[str] | None = None
     webhook: str | None = None
+    preset: Literal["haproxy"] | None = None
+    haproxy: HAProxyConfig | None = None
     retries: int = Field(3, ge=0, le=10)
     backoff: Duration = 1.0
     timeout: Duration = 30.0
+    read_weight: list[str] | None = None  # argv printing the current canary weight in percent
+    weight_query: str | None = None  # PromQL returning it
+    prometheus: PrometheusConfig | None = None  # where weight_query runs; [prometheus] when not set
+    read_timeout: Duration = 30.0
+    read_interval: Duration = 1.0
+    read_tolerance: float = Field(0.0, ge=0)  # percentage points a read-back may differ by
 
-    @field_validator("set_weight", "rollback")
+    @field_validator("set_weight", "rollback", "read_weight")
     @classmethod
     def _argv(cls, argv: list[str] | None) -> list[str] | None:
         if argv is not None and (not argv or not argv[0]):
             raise ValueError("must be a non-empty argument list, e.g. [\"kubectl\", \"annotate\", …]")
         return argv
+
+    @model_validator(mode="after")
+    def _one_way_each(self) -> "TrafficConfig":
+        if self.read_weight is not None and self.weight_query is not None:
+            raise ValueError("read_weight and weight_query both read the weight back: keep one")
+        if self.weight_query is not None and self.prometheus is None:
+            raise ValueError("weight_query needs a Prometheus: add [prometheus] url (or [traffic.prometheus])")
+        if self.preset == "haproxy":
+            if self.haproxy is None:
+                raise ValueError('preset "haproxy" needs [traffic.haproxy] socket, backend, stable_server, canary_server')
+            taken = [k for k in ("set_weight", "rollback", "webhook", "read_weight", "weight_query") if getattr(self, k)]
+            if taken:
+                raise ValueError(f'preset "haproxy" moves and reads the weights itself: remove traffic.{taken[0]}')
+        elif self.haproxy is not None:
+            raise ValueError('[traffic.haproxy] is only used with preset = "haproxy"')
+        return self
 
 
 class MilestoneConfig(Strict):
@@ -272,6 +312,15 @@ class CockpitConfig(Strict):
     triggers: list[TriggerConfig] = []
     checks: list[CheckSpec] = []
 
+    @model_validator(mode="before")
+    @classmethod
+    def _weight_query_prometheus(cls, data: Any) -> Any:
+        # weight_query runs on [prometheus] unless [traffic.prometheus] names another one.
+        traffic = data.get("traffic") if isinstance(data, dict) else None
+        if isinstance(traffic, dict) and traffic.get("weight_query") and "prometheus" not in traffic and data.get("prometheus"):
+            data = {**data, "traffic": {**traffic, "prometheus": data["prometheus"]}}
+        return data
+
     @field_validator("checks")
     @classmethod
     def _unique_ids(cls, checks: list[Any]) -> list[Any]:
@@ -288,8 +337,8 @@ class CockpitConfig(Strict):
         for dsn in (self.postgres and self.postgres.dsn, self.pgbouncer and self.pgbouncer.admin_dsn):
             if dsn is not None:
                 redactor.add(dsn_password(dsn.get_secret_value()))
-        if self.prometheus:
-            for secret in (self.prometheus.bearer_token, self.prometheus.password):
+        for prometheus in (self.prometheus, self.traffic.prometheus):
+            for secret in (prometheus.bearer_token, prometheus.password) if prometheus else ():
                 if secret is not None:
                     redactor.add(secret.get_secret_value())
         for hook in self.notify:  # a webhook URL (Slack's) and its token are secrets
@@ -442,9 +491,16 @@ def validation_message(exc: ValidationError, data: dict[str, Any], label: str, *
 def validate_config(data: dict[str, Any], label: str) -> CockpitConfig:
     """Validate merged config data; a ConfigError names the file and the key."""
     try:
-        return CockpitConfig.model_validate(data)
+        config = CockpitConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, data, label)) from None
+    if config.traffic.preset == "haproxy":
+        # HAProxy's weights are whole numbers: say so now, not when the stage's shift fails.
+        for index, stage in enumerate(config.canary.stages):
+            if stage.weight != int(stage.weight):
+                raise ConfigError(f"{label}: canary.stages[{index}].weight: {stage.weight:g} is not a whole percentage "
+                                  '(preset "haproxy" sets whole weights)')
+    return config
 
 
 def load_config(path: str | Path | None, base_dir: Path | None = None) -> CockpitConfig:

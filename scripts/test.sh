@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need (PostgreSQL, pgBouncer, Prometheus + promtool, tmux; a
+# Installs what the tests need (PostgreSQL, pgBouncer, Prometheus + promtool, HAProxy, tmux; a
 # virtualenv with the cockpit and its test tools), checks the import contracts and the engine's
 # types, and runs the whole suite.
 set -euo pipefail
@@ -10,6 +10,7 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v tmux >/dev/null || missing+=(tmux)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v runuser >/dev/null || missing+=(util-linux)
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)

@@ -66,3 +66,12 @@ def ntp_server():
 
     with running(Chrony(temp_root("cockpit-ntp-"))) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def haproxy():
+    """Debian's HAProxy in front of two loopback HTTP servers ("stable", "canary"), started once per session."""
+    from tests.services import HAProxy, TrackServers
+
+    with running(TrackServers()) as tracks, running(HAProxy(temp_root("cockpit-haproxy-"), tracks)) as server:
+        yield server

@@ -8,6 +8,7 @@ shared/REAL_SERVICES.md.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -432,3 +433,128 @@ class Chrony:
     def stop(self) -> None:
         stop_process(self.process)
         self.process = None
+
+
+@dataclass
+class TrackServers:
+    """Two tiny HTTP servers on loopback answering "stable" and "canary": the backends behind HAProxy."""
+
+    servers: dict[str, Any] = field(default_factory=dict)
+
+    def port(self, track: str) -> int:
+        return int(self.servers[track].server_port)
+
+    def start(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        for track in ("stable", "canary"):
+            body = track.encode()
+
+            class Answer(BaseHTTPRequestHandler):
+                def do_GET(self, body: bytes = body) -> None:  # noqa: N802 (http.server's name)
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+                def log_message(self, *args: Any) -> None:  # quiet: no line per request on stderr
+                    pass
+
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.servers[track] = server
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+        self.servers.clear()
+
+
+@dataclass
+class HAProxy:
+    """A real HAProxy (Debian's), daemonised from a config in a temp folder, stopped by its pid file.
+
+    Backend "web" has servers "stable" and "canary" (the TrackServers); the
+    runtime API is on `admin.sock` at level admin, as a user would configure it.
+    """
+
+    root: Path
+    tracks: TrackServers
+    port: int = field(default_factory=free_port)
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "admin.sock"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "haproxy.cfg"
+        config.write_text(
+            f"""global
+    stats socket {self.socket} mode 600 level admin
+    pidfile {self.root / 'haproxy.pid'}
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend web_in
+    bind 127.0.0.1:{self.port}
+    default_backend web
+
+backend web
+    balance roundrobin
+    server stable 127.0.0.1:{self.tracks.port('stable')} weight 100
+    server canary 127.0.0.1:{self.tracks.port('canary')} weight 0
+"""
+        )
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        # -D daemonises; the command returns once the config is loaded (exit 0) or refused (non-zero).
+        done = subprocess.run([binary, "-f", str(config), "-D", "-p", str(self.root / "haproxy.pid")],
+                              capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise RuntimeError(f"haproxy exited with {done.returncode}: {(done.stderr or done.stdout)[-500:]}")
+        wait_until(lambda: self.socket.exists() and _port_open(self.port), 10, "HAProxy's socket and port")
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.root / "haproxy.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> None:
+        import signal
+
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not _pid_alive(pid), 10, "HAProxy to stop")
+        except (ProcessLookupError, TimeoutError):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def get(self) -> str:
+        """One request through HAProxy, on a new connection: which track answered."""
+        with urllib.request.urlopen(self.url, timeout=5) as response:
+            return response.read().decode()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A daemon we started is not our child, so no zombie: gone means gone.
+    return True

@@ -3,8 +3,10 @@
 A template is an argument list whose arguments may hold {weight}, {version},
 {stage} and {action}; each argument is filled in on its own and the list goes
 straight to exec (never a shell), so a value can never become a second command.
-A shift or rollback is `ok` only when an attempt succeeded (exit 0, HTTP 2xx);
-a failure after every retry is reported as such, never as done.
+A shift or rollback is `ok` only when an attempt succeeded (exit 0, HTTP 2xx)
+and, when a read-back is configured, the traffic system then says the weight is
+the one asked for (cockpit/engine/read_back.py); a failure after every retry, or
+a weight that does not read back, is reported as such, never as done.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.config import ConfigError, TrafficConfig
 from cockpit.format import format_weight
 from cockpit.redaction import Redactor
 
-PLACEHOLDERS = ("weight", "version", "stage", "action")
+if TYPE_CHECKING:
+    from cockpit.engine.read_back import ReadBack, WeightReader
+
+# {stable_weight} is 100 - {weight}: what the stable side gets where both weights are set (Gateway API).
+PLACEHOLDERS = ("weight", "stable_weight", "version", "stage", "action")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 OUTPUT_LIMIT = 8192  # bytes kept of a command's stdout and of its stderr
 MAX_BACKOFF = 60.0
@@ -70,10 +76,21 @@ class TrafficResult:
     duration_s: float
     attempts: list[AttemptRecord] = field(default_factory=list)
     error: str | None = None
+    read_back: ReadBack | None = None  # what the traffic system said afterwards
+    not_read_back: str = ""  # why there is no read-back (none configured, the command failed)
 
     @property
     def attempt_count(self) -> int:
         return len(self.attempts)
+
+    @property
+    def read_back_text(self) -> str:
+        """"read back 5% after 0.3s (1 read(s))", "read back 0% after 30s, expected 5%" or why not read back."""
+        if self.read_back is not None:
+            return self.read_back.as_text()
+        from cockpit.engine.read_back import NOT_CONFIGURED
+
+        return self.not_read_back or NOT_CONFIGURED
 
     def as_text(self) -> str:
         """The result as evidence: what ran, every attempt, its output."""
@@ -86,6 +103,7 @@ class TrafficResult:
             f"started:   {iso_utc(self.started_at)}",
             f"ended:     {iso_utc(self.ended_at)}",
             f"attempts:  {self.attempt_count}",
+            f"read back: {self.read_back_text}" + (f" from {self.read_back.source}" if self.read_back else ""),
         ]
         for record in self.attempts:
             lines.append(f"- attempt {record.attempt} at {iso_utc(record.started_at)}: {record.detail} in {record.duration_s:.3f}s")
@@ -104,7 +122,8 @@ def rollback_fields(result: TrafficResult, decided_at: float | None, decided_per
     return {"ok": result.ok, "attempts": result.attempt_count, "decided_at": decided_at,
             "command_started_at": result.started_at, "command_ended_at": result.ended_at,
             "decision_to_command_ms": lag_ms, "decision_to_command_wall_ms": wall_ms, "error": result.error,
-            "target": result.target}
+            "target": result.target, "read_back": result.read_back_text,
+            "read_back_weight": result.read_back.value if result.read_back else None}
 
 
 def rollback_evidence(title: str, why: str, result: TrafficResult, done: dict[str, Any], first_seen: str | None = None) -> str:
@@ -121,6 +140,7 @@ def rollback_evidence(title: str, why: str, result: TrafficResult, done: dict[st
         f"command ended:    {iso_utc(result.ended_at)}",
         f"decision→command: {done.get('decision_to_command_ms')} ms (clock), "
         f"{done.get('decision_to_command_wall_ms')} ms (measured in this process)",
+        f"read back:        {result.read_back_text}",
         "",
     ]
     return "\n".join(lines) + result.as_text()
@@ -180,7 +200,8 @@ class CommandTemplate:
         self.target = self.redactor.scrub(" ".join(argv))
 
     def render(self, action: str, weight: float, version: str, stage: int) -> list[str]:
-        values = {"weight": format_weight(weight, percent=False), "version": version, "stage": str(stage), "action": action}
+        values = {"weight": format_weight(weight, percent=False), "stable_weight": format_weight(100 - weight, percent=False),
+                  "version": version, "stage": str(stage), "action": action}
         return render_template(self.argv, values)
 
     async def attempt(self, action: str, weight: float, version: str, stage: int, number: int, clock: Clock) -> AttemptRecord:
@@ -276,6 +297,10 @@ class ConfiguredTraffic:
         clock: Clock | None = None,
         rollback_weight: float = 0.0,
         on_attempt: Callable[[str, AttemptRecord, int], None] | None = None,
+        reader: WeightReader | None = None,
+        read_timeout: float = 30.0,
+        read_interval: float = 1.0,
+        read_tolerance: float = 0.0,
     ) -> None:
         self.shift_mover = shift
         self.rollback_mover = rollback
@@ -284,9 +309,14 @@ class ConfiguredTraffic:
         self.clock = clock or SystemClock()
         self.rollback_weight = rollback_weight
         self.on_attempt = on_attempt  # (action, record, attempts allowed): the runner shows failures at once
+        self.reader = reader
+        self.read_timeout = read_timeout
+        self.read_interval = read_interval
+        self.read_tolerance = read_tolerance
 
     def describe(self) -> str:
-        return f"shift: {self.shift_mover.target}; rollback: {self.rollback_mover.target}"
+        read = f"read back: {self.reader.target}" if self.reader is not None else "not read back"
+        return f"shift: {self.shift_mover.target}; rollback: {self.rollback_mover.target}; {read}"
 
     async def shift(self, weight: float, version: str, stage: int) -> TrafficResult:
         return await self._run(self.shift_mover, "shift", weight, version, stage)
@@ -310,6 +340,17 @@ class ConfiguredTraffic:
                 await self.clock.sleep(min(self.backoff * 2 ** (number - 1), MAX_BACKOFF))
         ok = bool(records) and records[-1].ok
         error = None if ok else f"{action} failed after {len(records)} attempt(s): {records[-1].detail}"
+        checked, unread = None, ""
+        if self.reader is not None and ok:
+            from cockpit.engine.read_back import read_back
+
+            # The command said it worked; the traffic system has to agree before the move counts as done.
+            checked = await read_back(self.reader, weight, version, stage, timeout=self.read_timeout,
+                                      interval=self.read_interval, tolerance=self.read_tolerance)
+            if not checked.matched:
+                ok, error = False, checked.as_text()
+        elif self.reader is not None:
+            unread = "not read back (the command failed)"
         return TrafficResult(
             ok=ok,
             action=action,
@@ -320,6 +361,8 @@ class ConfiguredTraffic:
             duration_s=time.perf_counter() - t0,
             attempts=records,
             error=error,
+            read_back=checked,
+            not_read_back=unread,
         )
 
 
@@ -332,12 +375,25 @@ def traffic_from_config(
 ) -> ConfiguredTraffic | None:
     """The adapter [traffic] describes, or None when nothing is configured.
 
+    preset "haproxy" sets and reads weights on HAProxy's admin socket; otherwise
     set_weight (a command) or webhook shifts; rollback (a command) rolls back,
     else the webhook with action "rollback", else set_weight with {weight} = 0.
+    read_weight (a command) or weight_query (PromQL) reads the weight back.
     """
+    read = {"read_timeout": config.read_timeout, "read_interval": config.read_interval,
+            "read_tolerance": config.read_tolerance}
+    if config.preset == "haproxy" and config.haproxy is not None:
+        from cockpit.engine.haproxy import HAProxyRuntime, ServersState
+
+        runtime = HAProxyRuntime(config.haproxy, config.timeout)
+        return ConfiguredTraffic(runtime, runtime, retries=config.retries, backoff=config.backoff, clock=clock,
+                                 on_attempt=on_attempt, reader=ServersState(runtime), **read)
     if config.set_weight is None and config.webhook is None:
         if config.rollback is not None:
             raise ConfigError("traffic.rollback: nothing shifts traffic: add traffic.set_weight or traffic.webhook")
+        if config.read_weight is not None or config.weight_query is not None:
+            key = "read_weight" if config.read_weight is not None else "weight_query"
+            raise ConfigError(f"traffic.{key}: nothing shifts traffic: add traffic.set_weight or traffic.webhook")
         return None
     webhook = Webhook(config.webhook, config.timeout, redactor) if config.webhook else None
     shift: Any = (
@@ -350,5 +406,19 @@ def traffic_from_config(
     else:
         rollback = webhook or shift
     return ConfiguredTraffic(
-        shift, rollback, retries=config.retries, backoff=config.backoff, clock=clock, on_attempt=on_attempt
+        shift, rollback, retries=config.retries, backoff=config.backoff, clock=clock, on_attempt=on_attempt,
+        reader=weight_reader(config, redactor), **read,
     )
+
+
+def weight_reader(config: TrafficConfig, redactor: Redactor | None = None) -> WeightReader | None:
+    """The read-back [traffic] names (read_weight or weight_query), or None."""
+    from cockpit.engine.read_back import CommandReader, QueryReader
+
+    if config.read_weight is not None:
+        # A read may take no longer than the whole read-back may.
+        timeout = min(config.timeout, config.read_timeout) or config.timeout
+        return CommandReader(CommandTemplate(config.read_weight, "traffic.read_weight", timeout, redactor))
+    if config.weight_query is not None and config.prometheus is not None:
+        return QueryReader(config.prometheus, config.weight_query, redactor)
+    return None
