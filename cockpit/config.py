@@ -35,10 +35,16 @@ class Strict(BaseModel):
 
 
 class PrometheusConfig(Strict):
+    """Prometheus or a compatible backend (Thanos, Mimir, Cortex): every query the cockpit makes uses these settings."""
+
     url: str
     bearer_token: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
+    headers: dict[str, str] = {}  # e.g. X-Scope-OrgID for a Mimir/Cortex/Thanos tenant
+    ca_file: str | None = None  # the CA that signed the server's certificate (else the system's)
+    cert_file: str | None = None  # a client certificate, for mutual TLS
+    key_file: str | None = None
     timeout: Duration = 5.0
     retries: int = Field(1, ge=0, le=5)
 
@@ -48,6 +54,32 @@ class PrometheusConfig(Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _no_auth_header(cls, headers: dict[str, str]) -> dict[str, str]:
+        # A secret in plain headers would escape the redactor: credentials have their own keys.
+        for name in headers:
+            if name.lower() in ("authorization", "proxy-authorization"):
+                raise ValueError(f"{name!r}: use bearer_token or username/password, which are kept secret")
+        return headers
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(os.path.expanduser(value)):
+            raise ValueError(f"{value}: file not found")
+        return os.path.expanduser(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "PrometheusConfig":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (basic auth)")
+        if self.bearer_token is not None and self.username is not None:
+            raise ValueError("bearer_token and username/password exclude each other: choose one")
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file (the client certificate)")
+        return self
 
 
 class PostgresConfig(Strict):

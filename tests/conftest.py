@@ -66,3 +66,12 @@ def ntp_server():
 
     with running(Chrony(temp_root("cockpit-ntp-"))) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def secure_prometheus():
+    """A Prometheus serving only HTTPS, with basic auth and required client certificates."""
+    from tests.secure_prometheus import SecurePrometheus
+
+    with running(SecurePrometheus(temp_root("cockpit-tlsprom-"))) as server:
+        yield server
