@@ -253,12 +253,17 @@ NOTIFY_EVENTS = (
 DEFAULT_NOTIFY_EVENTS = ["stage_started", "hold", "rollback_started", "rollback_done", "canary_done", "hourly_summary"]
 
 
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"  # its Events API v2
+PAGERDUTY_EVENTS = ["rollback_started", "rollback_done", "signals_recovered"]
+
+
 class NotifyConfig(Strict):
-    """A webhook events are posted to: plain JSON, or Slack-compatible {"text": ...}."""
+    """A webhook events are posted to: plain JSON, Slack-compatible {"text": ...}, or PagerDuty Events API v2."""
 
     url: str
     name: str = ""  # shown in reports instead of the URL (a Slack webhook URL is itself a secret)
-    format: Literal["json", "slack"] = "json"
+    format: Literal["json", "slack", "pagerduty"] = "json"
+    routing_key: SecretStr | None = None  # PagerDuty's integration key (a secret)
     events: list[str] = list(DEFAULT_NOTIFY_EVENTS)
     timeout: Duration = 5.0
     retries: int = Field(3, ge=0, le=10)
@@ -271,6 +276,22 @@ class NotifyConfig(Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pagerduty_defaults(cls, data: Any) -> Any:
+        # PagerDuty has one well-known URL and pages only for rollbacks unless told otherwise.
+        if isinstance(data, dict) and data.get("format") == "pagerduty":
+            data = {"url": PAGERDUTY_URL, "events": list(PAGERDUTY_EVENTS), **data}
+        return data
+
+    @model_validator(mode="after")
+    def _routing_key(self) -> "NotifyConfig":
+        if self.format == "pagerduty" and self.routing_key is None:
+            raise ValueError('format = "pagerduty" needs routing_key (e.g. "${PD_ROUTING_KEY}")')
+        if self.format != "pagerduty" and self.routing_key is not None:
+            raise ValueError('routing_key is for format = "pagerduty" only')
+        return self
 
     @field_validator("events")
     @classmethod
@@ -327,9 +348,11 @@ class CockpitConfig(Strict):
                 if secret is not None:
                     redactor.add(secret.get_secret_value())
         for hook in self.notify:  # a webhook URL (Slack's) and its token are secrets
-            redactor.add(hook.url)
-            if hook.bearer_token is not None:
-                redactor.add(hook.bearer_token.get_secret_value())
+            if hook.url != PAGERDUTY_URL:  # the public endpoint is no secret: masking it hides where pages went
+                redactor.add(hook.url)
+            for secret in (hook.bearer_token, hook.routing_key):
+                if secret is not None:
+                    redactor.add(secret.get_secret_value())
         return redactor
 
     def enabled_checks(self, phase: str | None = None) -> list[Any]:
