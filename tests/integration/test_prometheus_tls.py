@@ -166,3 +166,25 @@ def test_bad_client_settings_are_one_line(table, words):
         validate_config({"prometheus": {"url": "https://127.0.0.1:9", **table}}, "cockpit.toml")
     message = str(caught.value)
     assert words in message and "\n" not in message
+
+
+def test_replay_reads_history_through_the_same_settings(secure_prometheus, tmp_path, monkeypatch):
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from cockpit.cli import main
+
+    table = settings(secure_prometheus, password="${COCKPIT_TEST_PROM_PASSWORD}")
+    lines = ["[prometheus]", *(f"{k} = {v!r}".replace("'", '"') for k, v in table.items() if k != "timeout")]
+    (tmp_path / "cockpit.toml").write_text("\n".join(lines) + "\n")
+    for password, fetched in ((PASSWORD, True), ("wr0ng-Pa55word", False)):
+        monkeypatch.setenv("COCKPIT_TEST_PROM_PASSWORD", password)
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["replay", "--config", str(tmp_path / "cockpit.toml"), "--from=-1m", "--to", "now", "--step", "30s"])
+        said = out.getvalue() + err.getvalue()
+        assert password not in said
+        if fetched:  # no data for the playbook's signals here, but every query was answered
+            assert "no query could be fetched" not in said and "Replay" in said, said
+        else:
+            assert code == 3 and "refused access (HTTP 401)" in said, said
