@@ -128,7 +128,10 @@ def bounds(condition: str, where: str, invert: bool = False) -> tuple[float | No
         else:
             flipped = _FLIPPED.match(part)
             if not flipped:
-                raise ConfigError(f"{where}: condition {condition.strip()!r} is not supported (only result[0] compared with a number, joined by &&)")
+                raise ConfigError(
+                    f"{where}: condition {condition.strip()!r} is not supported "
+                    "(only result[0] compared with a number, joined by &&)"
+                )
             op, number = _MIRROR[flipped.group(2)], float(flipped.group(1))
         if invert:
             if "&&" in condition:
@@ -209,7 +212,8 @@ def _flagger(doc: dict[str, Any], canaries: list[dict[str, Any]], file: str, res
     if limits.get("min") is None and limits.get("max") is None:
         raise ConfigError(f"{where}: the Canary's thresholdRange has neither min nor max")
     warnings: list[str] = []
-    signal = ImportedSignal(signal_name(template), str(metric.get("name") or template), convert_query(str(spec.get("query") or ""), warnings.append))
+    query = convert_query(str(spec.get("query") or ""), warnings.append)
+    signal = ImportedSignal(signal_name(template), str(metric.get("name") or template), query)
     signal.min = float(limits["min"]) if limits.get("min") is not None else None
     signal.max = float(limits["max"]) if limits.get("max") is not None else None
     analysis = (canary.get("spec") or {}).get("analysis") or {}

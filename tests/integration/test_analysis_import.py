@@ -124,7 +124,12 @@ def test_conditions_become_limits(tmp_path: Path, condition: str, limits: dict) 
     ("name", "condition", "provider", "words"),
     [
         ("errors", "successCondition: result[0] >= 0.95", "datadog", "metric 'errors': provider datadog is not supported (only prometheus)"),
-        ("latency", "successCondition: 'len(result) == 0 || result[0] < 0.3'", "prometheus", "metric 'latency': condition 'len(result) == 0 || result[0] < 0.3' is not supported"),
+        (
+            "latency",
+            "successCondition: 'len(result) == 0 || result[0] < 0.3'",
+            "prometheus",
+            "metric 'latency': condition 'len(result) == 0 || result[0] < 0.3' is not supported",
+        ),
         ("ok", "successCondition: result[0] == 1", "prometheus", "metric 'ok': condition 'result[0] == 1' is not supported"),
         ("bare", "count: 3", "prometheus", "metric 'bare': no successCondition or failureCondition"),
     ],
