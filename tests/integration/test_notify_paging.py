@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cockpit.clock import iso_utc
-from cockpit.config import ConfigError, load_config, validate_config
+from cockpit.config import ConfigError, NotifyConfig, load_config, validate_config
 from cockpit.run.notify import Notifier, retry_after
 from tests.webhook_receiver import WebhookReceiver
 
@@ -162,3 +162,38 @@ async def test_pagerduty_events_wait_their_turn_without_blocking_emit(receiver):
 def test_the_readme_shows_the_pagerduty_table():
     text = (Path(__file__).parents[2] / "README.md").read_text()
     assert 'format = "pagerduty"' in text and "${PD_ROUTING_KEY}" in text
+
+
+async def test_a_canary_that_rolls_back_pages_once_and_resolves_on_recovery(receiver, tmp_path):
+    """run_canary with real traffic commands: its own events page PagerDuty, its run start names the incident."""
+    from cockpit.clock import ManualClock
+    from cockpit.evidence import EvidenceStore
+    from cockpit.run.canary import run_canary
+    from cockpit.run.journal import read_journal
+    from tests.canary_boards import ScriptedSignalBoard, ScriptedTriggerBoard, current_weight, make_config, recording_command
+
+    log = tmp_path / "traffic.log"
+    config = make_config(
+        tmp_path,
+        stages=[(1, 60), (5, 60), (25, 60), (100, 60)],
+        signals={"p95": {"short": "p95", "query": "q", "unit": "s", "max": 0.2}},
+        traffic={"set_weight": recording_command(log), "rollback": recording_command(log)[:3] + ["rollback", "0", "{version}", "{stage}"]},
+    )
+    config = config.model_copy(update={"notify": [NotifyConfig(**pagerduty(receiver.url, backoff=0.01))]})
+    clock = ManualClock()
+    store = EvidenceStore(tmp_path / "evidence", VERSION, config.redactor())
+    notifier = Notifier.from_config(config, VERSION, warn=lambda _: None)
+    outcome = await run_canary(
+        config, VERSION, source=None, clock=clock, store=store, events=None, control=False, notifier=notifier,
+        signal_board=ScriptedSignalBoard(config, clock, lambda: {"p95": 0.35 if current_weight(log) >= 5 else 0.12}),
+        trigger_board=ScriptedTriggerBoard(clock),
+    )  # fmt: skip
+    assert outcome.result == "rolled_back"
+    records = read_journal(store.dir / "journal.jsonl").records
+    started = next(r["ts"] for r in records if r["event"] == "run_started")
+    assert any(r["event"] == "signals_recovered" for r in records)
+    bodies = receiver.wait_for(2)
+    assert [b.body["event_action"] for b in bodies] == ["trigger", "resolve"]
+    assert {b.body["dedup_key"] for b in bodies} == {f"release-cockpit/{VERSION}/{iso_utc(started)}"}
+    assert "ROLLBACK at stage 2 (5%)" in bodies[0].body["payload"]["summary"]
+    assert KEY not in (store.dir / "journal.jsonl").read_text()
