@@ -36,10 +36,16 @@ class Strict(BaseModel):
 
 
 class PrometheusConfig(Strict):
+    """Prometheus or a compatible backend (Thanos, Mimir, Cortex): every query the cockpit makes uses these settings."""
+
     url: str
     bearer_token: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
+    headers: dict[str, str] = {}  # e.g. X-Scope-OrgID for a Mimir/Cortex/Thanos tenant
+    ca_file: str | None = None  # the CA that signed the server's certificate (else the system's)
+    cert_file: str | None = None  # a client certificate, for mutual TLS
+    key_file: str | None = None
     timeout: Duration = 5.0
     retries: int = Field(1, ge=0, le=5)
 
@@ -49,6 +55,32 @@ class PrometheusConfig(Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _no_auth_header(cls, headers: dict[str, str]) -> dict[str, str]:
+        # A secret in plain headers would escape the redactor: credentials have their own keys.
+        for name in headers:
+            if name.lower() in ("authorization", "proxy-authorization"):
+                raise ValueError(f"{name!r}: use bearer_token or username/password, which are kept secret")
+        return headers
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(os.path.expanduser(value)):
+            raise ValueError(f"{value}: file not found")
+        return os.path.expanduser(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _pairs(self) -> "PrometheusConfig":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (basic auth)")
+        if self.bearer_token is not None and self.username is not None:
+            raise ValueError("bearer_token and username/password exclude each other: choose one")
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file (the client certificate)")
+        return self
 
 
 class PostgresConfig(Strict):
@@ -259,12 +291,18 @@ DEFAULT_NOTIFY_EVENTS = [e.value for e in (Event.STAGE_STARTED, Event.HOLD, Even
                                            Event.CANARY_DONE, Event.HOURLY_SUMMARY)]
 
 
+PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"  # its Events API v2
+# A rollback pages, a failed rollback pages again, recovered signals resolve (cockpit.run.pagerduty).
+PAGERDUTY_EVENTS = [e.value for e in (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED)]
+
+
 class NotifyConfig(Strict):
-    """A webhook events are posted to: plain JSON, or Slack-compatible {"text": ...}."""
+    """A webhook events are posted to: plain JSON, Slack-compatible {"text": ...}, or PagerDuty Events API v2."""
 
     url: str
     name: str = ""  # shown in reports instead of the URL (a Slack webhook URL is itself a secret)
-    format: Literal["json", "slack"] = "json"
+    format: Literal["json", "slack", "pagerduty"] = "json"
+    routing_key: SecretStr | None = None  # PagerDuty's integration key (a secret)
     events: list[str] = list(DEFAULT_NOTIFY_EVENTS)
     timeout: Duration = 5.0
     retries: int = Field(3, ge=0, le=10)
@@ -277,6 +315,22 @@ class NotifyConfig(Strict):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pagerduty_defaults(cls, data: Any) -> Any:
+        # PagerDuty has one well-known URL and pages only for rollbacks unless told otherwise.
+        if isinstance(data, dict) and data.get("format") == "pagerduty":
+            data = {"url": PAGERDUTY_URL, "events": list(PAGERDUTY_EVENTS), **data}
+        return data
+
+    @model_validator(mode="after")
+    def _routing_key(self) -> "NotifyConfig":
+        if self.format == "pagerduty" and self.routing_key is None:
+            raise ValueError('format = "pagerduty" needs routing_key (e.g. "${PD_ROUTING_KEY}")')
+        if self.format != "pagerduty" and self.routing_key is not None:
+            raise ValueError('routing_key is for format = "pagerduty" only')
+        return self
 
     @field_validator("events")
     @classmethod
@@ -342,9 +396,11 @@ class CockpitConfig(Strict):
                 if secret is not None:
                     redactor.add(secret.get_secret_value())
         for hook in self.notify:  # a webhook URL (Slack's) and its token are secrets
-            redactor.add(hook.url)
-            if hook.bearer_token is not None:
-                redactor.add(hook.bearer_token.get_secret_value())
+            if hook.url != PAGERDUTY_URL:  # the public endpoint is no secret: masking it hides where pages went
+                redactor.add(hook.url)
+            for secret in (hook.bearer_token, hook.routing_key):
+                if secret is not None:
+                    redactor.add(secret.get_secret_value())
         return redactor
 
     def enabled_checks(self, phase: str | None = None) -> list[Any]:

@@ -13,6 +13,7 @@ command -v tmux >/dev/null || missing+=(tmux)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v runuser >/dev/null || missing+=(util-linux)
+command -v openssl >/dev/null || missing+=(openssl)
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -75,3 +75,12 @@ def haproxy():
 
     with running(TrackServers()) as tracks, running(HAProxy(temp_root("cockpit-haproxy-"), tracks)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def secure_prometheus():
+    """A Prometheus serving only HTTPS, with basic auth and required client certificates."""
+    from tests.secure_prometheus import SecurePrometheus
+
+    with running(SecurePrometheus(temp_root("cockpit-tlsprom-"))) as server:
+        yield server

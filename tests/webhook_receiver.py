@@ -3,6 +3,9 @@
 Tests read what it received (path, headers, JSON body) and switch its behaviour
 while a run is in flight: `delay` makes every answer slow, `status` makes it
 answer with that code, `stop()` takes it down (connection refused afterwards).
+`answers` queues (status, Retry-After or None) for the next requests (a 429 with
+Retry-After, say) before falling back to `status`. GET requests are recorded too
+(in `gets`, with their headers), so a client's headers can be checked.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class WebhookReceiver:
     status: int = 200
     received: list[Received] = field(default_factory=list)
     hits: int = 0  # requests that arrived, whatever they were answered
+    answers: list[tuple[int, str | None]] = field(default_factory=list)  # (status, Retry-After) for the next POSTs
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of every POST, whatever it was answered
+    gets: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,7 +57,11 @@ class WebhookReceiver:
                 raw = self.rfile.read(length)
                 with receiver._lock:
                     receiver.hits += 1
+                    receiver.arrivals.append(time.monotonic())
                     delay, status = receiver.delay, receiver.status
+                    retry_after = None
+                    if receiver.answers:
+                        status, retry_after = receiver.answers.pop(0)
                 if delay:
                     time.sleep(delay)
                 try:
@@ -63,6 +73,15 @@ class WebhookReceiver:
                         receiver.received.append(Received(self.path, dict(self.headers), body, time.monotonic()))
                         receiver._arrived.notify_all()
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802
+                with receiver._lock:
+                    receiver.gets.append(Received(self.path, dict(self.headers), None, time.monotonic()))
+                self.send_response(404)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -19,6 +19,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cockpit.cli.ticks": ("tick",),
     "cockpit.cli.screens": ("tui", "attach", "watch"),
     "cockpit.cli.exports": ("export",),
+    "cockpit.cli.imports": ("import",),
     "cockpit.cli.replay": ("replay",),
     "cockpit.cli.drill": ("drill",),
     "cockpit.cli.reports": ("oneliner", "rca", "report"),

@@ -143,7 +143,11 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         from cockpit.run.notify import Notifier
 
         cancel_on_signals()
-        notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True))
+        from cockpit.run.journal import JOURNAL_NAME, read_journal
+
+        # A resumed run keeps the start it journaled: PagerDuty's dedup key (one incident per run) hangs on it.
+        started = next((r["ts"] for r in read_journal(store.dir / JOURNAL_NAME).records if r.get("event") == Event.RUN_STARTED), None)
+        notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True), run_start=started)
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
             dry_traffic=args.dry_traffic, say=say, notifier=notifier,

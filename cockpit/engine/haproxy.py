@@ -14,7 +14,7 @@ import time
 
 from cockpit.clock import Clock
 from cockpit.config import HAProxyConfig
-from cockpit.engine.traffic import OUTPUT_LIMIT, AttemptRecord
+from cockpit.engine.attempt import OUTPUT_LIMIT, AttemptRecord
 from cockpit.format import format_weight
 
 MAX_WEIGHT = 256  # HAProxy's own limit on a server weight

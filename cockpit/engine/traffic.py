@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.clock import Clock, SystemClock
 from cockpit.config import ConfigError, TrafficConfig
+from cockpit.engine.attempt import OUTPUT_LIMIT, AttemptRecord
 from cockpit.format import format_weight
 from cockpit.redaction import Redactor
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 # {stable_weight} is 100 - {weight}: what the stable side gets where both weights are set (Gateway API).
 PLACEHOLDERS = ("weight", "stable_weight", "version", "stage", "action")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-OUTPUT_LIMIT = 8192  # bytes kept of a command's stdout and of its stderr
 MAX_BACKOFF = 60.0
 
 
@@ -47,20 +47,6 @@ def check_template(argv: list[str], key: str) -> None:
 def render_template(argv: list[str], values: dict[str, str]) -> list[str]:
     """Fill placeholders argument by argument; the result is still one argument per item."""
     return [_PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), arg) for arg in argv]
-
-
-@dataclass
-class AttemptRecord:
-    """One try at moving traffic."""
-
-    attempt: int
-    started_at: float  # clock time
-    duration_s: float  # measured with a monotonic timer
-    ok: bool
-    detail: str  # "exit 0", "exit 1", "timed out after 30s", "HTTP 503", "command not found: kubectl"
-    stdout: str = ""
-    stderr: str = ""
-    started_perf: float = 0.0  # time.perf_counter() at the start: decision→command latency in real time
 
 
 @dataclass

@@ -50,6 +50,31 @@ def yaml_scalar(value: Any) -> str:
     return "".join(f"\\u{ord(ch):04x}" if 0x7F <= ord(ch) <= 0x9F or ord(ch) in (0xFEFF, 0xFFFE, 0xFFFF) else ch for ch in text)
 
 
+def _block_safe(ch: str) -> bool:
+    """Whether a literal block holds `ch` as it is (no escapes exist there)."""
+    code = ord(ch)
+    if ch in "\n\t":
+        return True
+    return code >= 0x20 and not 0x7F <= code <= 0x9F and code not in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
+
+
+def block_scalar(value: Any, indent: int) -> list[str] | None:
+    """A multi-line string as a YAML literal block (`|` or `|-`), one line per line; None when it cannot be one.
+
+    Reviewers read a multi-line PromQL expression the way it was written instead
+    of one JSON-escaped line. Text a literal block cannot hold exactly (control
+    characters, a first line starting with a space, several trailing newlines,
+    a carriage return) stays a quoted scalar.
+    """
+    if not isinstance(value, str) or "\n" not in value.rstrip("\n"):
+        return None
+    body, chomp = (value[:-1], "|") if value.endswith("\n") else (value, "|-")
+    if body.endswith("\n") or body.startswith((" ", "\t")) or not all(map(_block_safe, body)):
+        return None
+    pad = " " * indent
+    return [chomp, *[(pad + line) if line else "" for line in body.split("\n")]]
+
+
 def _key(key: str) -> str:
     return key if _PLAIN_KEY.match(key) else yaml_scalar(key)
 
@@ -66,9 +91,13 @@ def _lines(value: Any, indent: int) -> list[str]:
             return [pad + "{}"]
         out: list[str] = []
         for key, item in value.items():
+            block = block_scalar(item, indent + 2)
             if isinstance(item, (dict, list)) and item:
                 out.append(f"{pad}{_key(str(key))}:")
                 out.extend(_lines(item, indent + 2))
+            elif block is not None:
+                out.append(f"{pad}{_key(str(key))}: {block[0]}")
+                out.extend(block[1:])
             else:
                 out.append(f"{pad}{_key(str(key))}: {_inline(item)}")
         return out

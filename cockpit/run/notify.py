@@ -15,12 +15,14 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from cockpit.config import CockpitConfig, NotifyConfig
+from cockpit.clock import iso_utc
+from cockpit.config import PAGERDUTY_URL, CockpitConfig, NotifyConfig
 from cockpit.format import MISSING, format_clock, format_duration, format_value, format_weight
 from cockpit.redaction import Redactor
 from cockpit.events import Event
@@ -28,6 +30,7 @@ from cockpit.events import Event
 DEFAULT_QUEUE_SIZE = 100
 MAX_TEXT = 600  # one line a phone shows without "show more"
 _RETRY_STATUS = {408, 425, 429}
+_RETRY_AFTER_STATUS = {429, 503}  # answers whose Retry-After says when to come back
 _STOP = object()
 
 Failure = Callable[[dict[str, Any]], None]
@@ -170,16 +173,20 @@ class Notifier:
         redactor: Redactor | None = None,
         warn: Callable[[str], None] | None = None,
         max_backoff: float = 30.0,
+        run_start: float | None = None,
     ) -> None:
         self.version = version
+        self.run_start = run_start  # with the version, PagerDuty's dedup key: one incident per run
         self.units = dict(units or {})
         self.queue_size = max(1, queue_size)
         self.on_failure = on_failure
         self.redactor = redactor or Redactor()
         for target in targets:
-            self.redactor.add(target.url)
-            if target.bearer_token is not None:
-                self.redactor.add(target.bearer_token.get_secret_value())
+            if target.url != PAGERDUTY_URL:
+                self.redactor.add(target.url)
+            for secret in (target.bearer_token, target.routing_key):
+                if secret is not None:
+                    self.redactor.add(secret.get_secret_value())
         self.warn = warn or _log.warning
         self.max_backoff = max_backoff
         self.stats = NotifyStats()
@@ -222,6 +229,8 @@ class Notifier:
         kind = record.get("event")
         if self.version is None and kind == Event.RUN_STARTED and record.get("version"):
             self.version = str(record["version"])
+        if self.run_start is None and isinstance(record.get("ts"), (int, float)):
+            self.run_start = float(record["ts"])  # run_started comes first; a night's first event otherwise
         for target in self._targets:
             if kind not in target.config.events:
                 continue
@@ -299,37 +308,58 @@ class Notifier:
                     self._fail(target, record, attempts=0, error=f"{type(exc).__name__}: {exc}")
                 target.in_flight = 0
 
+    def _body(self, target: _Target, record: dict[str, Any]) -> dict[str, Any] | None:
+        """What to post for `record` to this target; None when the target does not take it (PagerDuty: no page)."""
+        if target.config.format != "pagerduty":
+            return payload(record, target.config.format, self.version, self.units)
+        from cockpit.run.pagerduty import dedup_key, pagerduty_event
+
+        assert target.config.routing_key is not None  # the config requires it
+        version = self.version or str(record.get("version") or "release")
+        return pagerduty_event(
+            record,
+            routing_key=target.config.routing_key.get_secret_value(),
+            key=dedup_key(version, self.run_start if self.run_start is not None else time.time()),
+            summary=event_text(record, self.version, self.units),
+            version=self.version,
+        )
+
     async def _deliver(self, client: Any, target: _Target, record: dict[str, Any]) -> None:
-        body = json.dumps(payload(record, target.config.format, self.version, self.units), ensure_ascii=False, default=str)
+        document = self._body(target, record)
+        if document is None:
+            return
+        body = json.dumps(document, ensure_ascii=False, default=str)
         attempts = target.config.retries + 1
         error = "not sent"
         for attempt in range(1, attempts + 1):
-            error, retry = await self._post(client, target, body)
+            error, retry, wait = await self._post(client, target, body)
             if error is None:
                 self.stats.delivered += 1
                 return
             if not retry or attempt == attempts:
                 break
-            await asyncio.sleep(min(self.max_backoff, float(target.config.backoff) * 2 ** (attempt - 1)))
+            backoff = float(target.config.backoff) * 2 ** (attempt - 1)
+            await asyncio.sleep(min(self.max_backoff, wait if wait is not None else backoff))
         self.stats.failed += 1
         self._fail(target, record, attempts=attempt, error=error)
 
-    async def _post(self, client: Any, target: _Target, body: str) -> tuple[str | None, bool]:
-        """(error or None, worth retrying)."""
+    async def _post(self, client: Any, target: _Target, body: str) -> tuple[str | None, bool, float | None]:
+        """(error or None, worth retrying, seconds the server asked to wait or None)."""
         import httpx
 
         try:
             response = await client.post(target.config.url, content=body.encode("utf-8"))
         except httpx.TimeoutException:
-            return f"no answer within {format_duration(float(target.config.timeout))}", True
+            return f"no answer within {format_duration(float(target.config.timeout))}", True, None
         except httpx.ConnectError as exc:
-            return f"cannot connect ({exc or 'connection failed'})", True
+            return f"cannot connect ({exc or 'connection failed'})", True, None
         except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}", True
+            return f"{type(exc).__name__}: {exc}", True, None
         if 200 <= response.status_code < 300:
-            return None, False
+            return None, False, None
         retry = response.status_code >= 500 or response.status_code in _RETRY_STATUS
-        return f"HTTP {response.status_code}", retry
+        wait = retry_after(response.headers.get("Retry-After")) if response.status_code in _RETRY_AFTER_STATUS else None
+        return f"HTTP {response.status_code}", retry, wait
 
     def _fail(self, target: _Target, record: Mapping[str, Any], *, attempts: int, error: str) -> None:
         fields = {
@@ -351,6 +381,26 @@ class Notifier:
             self.warn(self.redactor.scrub(text))
         except Exception:
             pass
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delay-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class ChainSink:

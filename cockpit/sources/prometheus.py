@@ -104,6 +104,30 @@ def _api_error(text: str) -> str:
     return text[:300]
 
 
+def request_headers(config: PrometheusConfig) -> dict[str, str]:
+    """The headers every request carries: the configured ones (a tenant's X-Scope-OrgID) and a bearer token."""
+    headers = dict(config.headers)
+    if config.bearer_token is not None:
+        headers["Authorization"] = f"Bearer {config.bearer_token.get_secret_value()}"
+    return headers
+
+
+def _tls_reason(text: str, client_cert: bool) -> str:
+    """What went wrong in a TLS handshake, in words a person can act on."""
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        detail = re.search(r"certificate verify failed: ([^(\"')]+)", text)
+        why = detail.group(1).strip() if detail else "certificate verify failed"
+        return f"its TLS certificate is not trusted ({why}): set [prometheus] ca_file to the CA that signed it"
+    if "CERTIFICATE_REQUIRED" in text or "BAD_CERTIFICATE" in text or "UNKNOWN_CA" in text:
+        if client_cert:  # presented, and refused: signed by a CA the server does not trust, or expired
+            return "it refused the client certificate (cert_file): it must be signed by a CA the server trusts"
+        return "it asks for a client certificate: set [prometheus] cert_file and key_file"
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return "it does not speak TLS there: use http:// or the right port"
+    detail = re.search(r"SSLError\((.*)", text)
+    return f"the TLS handshake failed ({(detail.group(1) if detail else text)[:160]})"
+
+
 class PrometheusSource:
     def __init__(self, config: PrometheusConfig, redactor: Redactor | None = None) -> None:
         self.config = config
@@ -116,9 +140,6 @@ class PrometheusSource:
             from prometheus_api_client import PrometheusConnect
             from urllib3.util.retry import Retry
 
-            headers: dict[str, str] = {}
-            if self.config.bearer_token is not None:
-                headers["Authorization"] = f"Bearer {self.config.bearer_token.get_secret_value()}"
             retry = Retry(
                 total=self.config.retries,
                 connect=self.config.retries,
@@ -129,11 +150,16 @@ class PrometheusSource:
             )
             client = PrometheusConnect(
                 url=self.config.url,
-                headers=headers or None,
+                headers=request_headers(self.config) or None,
                 disable_ssl=False,
                 retry=retry,
                 timeout=self.config.timeout,
             )
+            # The library passes the session's verify/cert/auth on every call, and so does alerts() below.
+            if self.config.ca_file is not None:
+                client._session.verify = self.config.ca_file
+            if self.config.cert_file is not None:
+                client._session.cert = (self.config.cert_file, self.config.key_file or self.config.cert_file)
             if self.config.username is not None and self.config.password is not None:
                 client._session.auth = (self.config.username, self.config.password.get_secret_value())
             self._client = client
@@ -143,7 +169,9 @@ class PrometheusSource:
         """One readable line for whatever the client raised (no traceback, no secret)."""
         text = str(exc)
         where = f"Prometheus at {redact_dsn(self.config.url)}"
-        if "Read timed out" in text or "ReadTimeout" in text or "timed out" in text.lower():
+        if "SSLError" in text or "SSL" in type(exc).__name__:
+            message = f"cannot talk to {where}: {_tls_reason(text, self.config.cert_file is not None)}"
+        elif "Read timed out" in text or "ReadTimeout" in text or "timed out" in text.lower():
             message = f"{where} did not answer within {self.config.timeout:g}s"
         elif "error responses" in text:  # urllib3 retried 5xx answers until it gave up
             code = re.search(r"too many (\d+) error responses", text)
@@ -238,7 +266,11 @@ class PrometheusSource:
         def fetch() -> list[dict[str, Any]]:
             client = self._connect()
             response = client._session.get(
-                f"{self.config.url}/api/v1/alerts", headers=client.headers, timeout=self.config.timeout
+                f"{self.config.url}/api/v1/alerts",
+                headers=client.headers,
+                timeout=self.config.timeout,
+                verify=client._session.verify,  # explicit, as the library does: REQUESTS_CA_BUNDLE must not win
+                cert=client._session.cert,
             )
             response.raise_for_status()
             return list(response.json().get("data", {}).get("alerts", []))

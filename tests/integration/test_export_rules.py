@@ -53,6 +53,13 @@ def test_the_exported_rules_load_and_their_generated_tests_pass(tmp_path: Path) 
     checked = _promtool("check", "rules", str(rules))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 27 rules found" in checked.stdout
+    text = rules.read_text()
+    assert "        expr: |-\n          (sum(rate(csp_violations_total" in text  # multi-line PromQL as written
+    assert "\\n" not in text  # no expression squeezed onto one JSON-escaped line
+    import yaml
+
+    loaded = [r["expr"] for g in yaml.safe_load(text)["groups"] for r in g["rules"]]
+    assert loaded == [r.expr for r in export_rules(load_config(None)).rules]
     assert "rule_files:\n  - \"../rules/cockpit.rules.yml\"" in tests.read_text()  # relative to the test file
     tested = _promtool("test", "rules", str(tests), cwd=tmp_path)  # promtool resolves rule_files from the test file
     assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from cockpit.config import CockpitConfig, load_config
 from cockpit.engine.promql_text import render_query
-from cockpit.records.exports import export_rules, grafana_dashboard, grafana_json, to_yaml, yaml_scalar
+from cockpit.records.exports import block_scalar, export_rules, grafana_dashboard, grafana_json, to_yaml, yaml_scalar
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,26 @@ def test_yaml_scalars_are_quoted_json_escaped_and_yaml_safe() -> None:
     assert yaml_scalar(True) == "true" and yaml_scalar(3) == "3" and yaml_scalar(0.25) == "0.25"
     with pytest.raises(ValueError):
         yaml_scalar(float("nan"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\nb", "sum(x)\n  /\nsum(y)\n", "x\n\n  y", 'q"\\\nz # not a comment', "tab\tin\nline", "ünï\ncodé"],
+)
+def test_multi_line_text_is_a_literal_block_that_reads_back_the_same(text: str) -> None:
+    import yaml
+
+    document = to_yaml({"rules": [{"expr": text}]})
+    assert "expr: |" in document and "\\n" not in document
+    assert yaml.safe_load(document) == {"rules": [{"expr": text}]}
+
+
+@pytest.mark.parametrize("text", ["single", "one\n", " lead\nx", "a\r\nb", "a\x07\nb", "a\n\n", "a\u2028\nb"])
+def test_text_a_block_cannot_hold_exactly_stays_quoted(text: str) -> None:
+    import yaml
+
+    assert block_scalar(text, 2) is None
+    assert yaml.safe_load(to_yaml({"expr": text})) == {"expr": text}
 
 
 def test_block_yaml_for_the_fixed_shapes() -> None:
