@@ -1,15 +1,17 @@
 """The Textual App: wires the engine (checks, the canary's journal and control socket, evidence) to the screens.
 
-The only engine module that imports Textual. The App is a client of the canary
-process: it follows the run's journal in a thread (new lines are posted as
-messages and applied to a CanaryView in one batch) and sends commands over the
-run's control socket in workers, so quitting it never stops a canary. Checks run
-in async workers; every worker's failure lands in on_worker_state_changed and
-becomes a visible status.
+The App is a client of the canary process: it follows the run's journal in a
+thread (new lines are posted as messages and applied to a CanaryView in one
+batch) and sends commands over the run's control socket in workers, so quitting
+it never stops a canary. Each kind of background work is an @work method that
+posts one typed message (app/messages.py) handled with @on; every failure is a
+WorkFailed and becomes a visible status in one handler. The words the screens
+show about the run come from app/status_line.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Iterable
@@ -18,19 +20,39 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from cockpit.app import status_line
+from cockpit.app.messages import (
+    CanaryLaunched,
+    CheckCancelled,
+    CheckFailed,
+    CheckFinished,
+    ConfigLoaded,
+    ControlFailed,
+    ControlReplied,
+    DrillEnded,
+    JournalEvents,
+    JournalFailed,
+    NoteSaved,
+    SealDone,
+    TickFailed,
+    TickRecorded,
+    TicksLoaded,
+    WorkFailed,
+)
+from cockpit.app.status_line import Said, StatusLine
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.run.journal import JOURNAL_NAME
 from cockpit.run.journal_tail import JournalTail
 from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
-from cockpit.format import format_clock, format_duration, format_weight
+from cockpit.format import format_clock, format_weight
 from cockpit.views.canary import CanaryView
 from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
@@ -39,6 +61,8 @@ from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
 from cockpit.events import Event
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from cockpit.config import CockpitConfig
     from cockpit.engine.checklist import Checklist, Gate
     from cockpit.evidence import EvidenceStore
@@ -48,7 +72,6 @@ if TYPE_CHECKING:
 CONTROL_SOCKET = "control.sock"  # cockpit.run.control.SOCKET_NAME (imported lazily with its client)
 CONTROL_TIMEOUT = 10.0
 ROLLBACK_REPLY_WAIT = 3.0  # < CONTROL_TIMEOUT: the run's reply comes before our socket gives up
-MESSAGE_S, MESSAGE_ALERT_S = 20.0, 120.0  # how long a word stays in the status bar (clock seconds)
 NOTES_FILE = "warroom_notes.txt"
 PANES = ["warroom"] + [key for key, _, _ in CHECKLISTS]
 PANE_TITLES = {"warroom": "War room", **{key: title for key, title, _ in CHECKLISTS}}
@@ -115,17 +138,6 @@ class TuiOptions:
         return self.run_dir / CONTROL_SOCKET if self.run_dir else None
 
 
-class JournalEvents(Message):
-    """New journal lines, read by the follower thread (one message per read)."""
-
-    def __init__(self, events: list[dict[str, Any]], reset: bool, chain_error: str | None, bad_lines: int) -> None:
-        super().__init__()
-        self.events = events
-        self.reset = reset
-        self.chain_error = chain_error
-        self.bad_lines = bad_lines
-
-
 def checklist_pane(key: str) -> Screen:
     """A checklist pane's screen; its module is imported when the pane is first opened (faster first screen)."""
     if key == "ritual":
@@ -162,7 +174,7 @@ class CockpitApp(App[int]):
         self.sealed: str | None = None
         self.chain_error: str | None = None
         self.bad_lines = 0
-        self.message: tuple[str, bool, float] | None = None  # the status bar's latest word: (text, alert, at)
+        self.said: Said | None = None  # the status bar's latest word
         self._drill_started = False
         self._stop = threading.Event()
         self._config_lock = threading.Lock()
@@ -227,32 +239,40 @@ class CockpitApp(App[int]):
 
     def on_mount(self) -> None:
         if self._tail is not None:
-            self.run_worker(self._follow_journal, name="journal", group="journal", thread=True,
-                            exit_on_error=False, exclusive=True)
+            self._follow_journal()
         if self.options.tick_every:
             self.set_interval(self.options.tick_every, self.refresh_screens)
-        self.call_after_refresh(self._after_first_screen)
+        self.call_after_refresh(self._validate_config)
 
-    def _after_first_screen(self) -> None:
-        """What the first screen does not need waits until it is drawn: the config itself, then the ticks, the GC.
+    def on_unmount(self) -> None:
+        self._stop.set()
 
-        The config loads in a thread (pydantic, ~0.25 s): the screen keeps painting meanwhile.
+    def _report(self, message: Message) -> None:
+        """Post a worker's outcome, unless the worker was cancelled meanwhile (the App is closing)."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
+    @work(name="config-load", group="config", exclusive=True, thread=True, exit_on_error=False,
+          description="validate the config in this process")
+    def _validate_config(self) -> None:
+        """Thread, once the first screen is drawn: the validated config (a moment ago in a child process).
+
+        What the first screen does not need waits until it is drawn: the config itself, then the ticks, the GC.
+        pydantic takes ~0.25 s: the screen keeps painting meanwhile.
         """
-        self.run_worker(self._load_config, name="config-load", thread=True, exit_on_error=False)
-
-    def _load_config(self) -> str | None:
-        """Thread: the validated config (a moment ago in a child process, now in this one); its error, if any."""
         from cockpit.config_file import ConfigError
 
         try:
             _ = self.config
         except ConfigError as exc:  # changed on disk since the child looked: the command prints it as one line
-            return str(exc)
-        return None
+            self._report(ConfigLoaded(str(exc)))
+            return
+        self._report(ConfigLoaded(None))
 
-    def _config_loaded(self, error: str | None) -> None:
-        if error is not None:
-            self.config_error = error
+    @on(ConfigLoaded)
+    def _config_loaded(self, message: ConfigLoaded) -> None:
+        if message.error is not None:
+            self.config_error = message.error
             self.exit(2)
             return
         if self.options.resume_gc:
@@ -261,27 +281,43 @@ class CockpitApp(App[int]):
             gc.freeze()
             gc.enable()
         if self.store is not None:  # a viewer may read the ticks too; only ticking is the IC's
-            from cockpit.checks.ticks import read_ticks
+            self._read_ticks()
+        self.refresh_screens()
 
-            self.run_worker(partial(read_ticks, self.store), name="ticks-load", group="ticks", thread=True,
-                            exit_on_error=False)
+    @work(name="ticks-load", group="ticks", thread=True, exit_on_error=False, description="read ticks.jsonl")
+    def _read_ticks(self) -> None:
+        """Thread: the ticks recorded so far (by this screen before, or by `cockpit tick`)."""
+        from cockpit.checks.ticks import read_ticks
 
-    def on_unmount(self) -> None:
-        self._stop.set()
+        assert self.store is not None
+        self._report(TicksLoaded(read_ticks(self.store)))
 
+    @on(TicksLoaded)
+    def _ticks_loaded(self, message: TicksLoaded) -> None:
+        for tick in message.ticks.latest().values():
+            for checklist in self.checklists.values():
+                checklist.apply_tick(tick)
+        self.refresh_screens()
+
+    @work(name="journal", group="journal", exclusive=True, thread=True, exit_on_error=False,
+          description="follow the run's journal")
     def _follow_journal(self) -> None:
         """Thread: read new journal lines and post them; wakes every poll_every, stops on cancel or exit."""
         worker = get_current_worker()
         tail = self._tail
         assert tail is not None
-        while not worker.is_cancelled and not self._stop.is_set():
-            events = tail.read_new()
-            if events or tail.reset:
-                self.post_message(JournalEvents(events, tail.reset, tail.chain_error, tail.bad_lines))
-            if not tail.behind:
-                self._stop.wait(self.options.poll_every)
+        try:
+            while not worker.is_cancelled and not self._stop.is_set():
+                events = tail.read_new()
+                if events or tail.reset:
+                    self.post_message(JournalEvents(events, tail.reset, tail.chain_error, tail.bad_lines))
+                if not tail.behind:
+                    self._stop.wait(self.options.poll_every)
+        except Exception as exc:  # noqa: BLE001 - the screen must say it stopped updating
+            self.post_message(JournalFailed(exc))
 
-    def on_journal_events(self, message: JournalEvents) -> None:
+    @on(JournalEvents)
+    def _journal_events(self, message: JournalEvents) -> None:
         if message.reset:
             self.view = CanaryView(history=self.view.history, log_lines=self.view.log_lines)
         self.view.apply_all(message.events)
@@ -306,61 +342,21 @@ class CockpitApp(App[int]):
     # ------------------------------------------------------------ what the screens show
 
     def mode_label(self) -> Text:
-        if self.options.mode == "drill":
-            label = Text(" DRILL ", style="bold reverse")
-        elif self.options.read_only:
-            label = Text(" READ-ONLY ", style="bold reverse")
-        else:
-            label = Text(" LIVE " if self.view.live else " IDLE ", style="bold reverse")
-        return label + Text(f" {self.view.version or self.options.version or 'no version'}")
-
-    def status_mode(self) -> str:
-        if self.options.mode == "drill":
-            return "DRILL"
-        if self.options.read_only:
-            return "READ-ONLY"
-        return "LIVE" if self.view.live else "IDLE"
+        """The header's mode badge and the release."""
+        return status_line.mode_label(self.options.mode, self.options.read_only, self.view, self.options.version)
 
     def phase_text(self) -> str:
-        view = self.view
-        if view.night is not None and (view.night.rollback is not None or view.result == "promoted"):
-            return view.night.headline()  # after T+90 the night is the news; its rollback is never a stage's
-        stage = f"stage {view.stage} ({format_weight(view.weight)})" if view.stage is not None else ""
-        if view.phase == "rolling_back":
-            return f"ROLLING BACK at {stage or format_weight(view.weight)}"
-        if view.phase == "rollback_failed":
-            return f"ROLLBACK FAILED at {stage}"
-        if view.phase == "rolled_back" and view.result is None:
-            return f"ROLLED BACK at {stage}: the canary is finishing"
-        if view.result is not None:
-            return {"promoted": "PROMOTED to 100%", "rolled_back": "ROLLED BACK"}.get(view.result, view.result.upper())
-        if view.phase == "holding":
-            return f"{stage.capitalize()} · HOLD"
-        if view.started:
-            return f"{stage.capitalize()} · running" if stage else "canary starting"
-        show = self.run_of_show(self.clock.now())
-        if show is not None and show.current is not None:
-            return show.current.name
-        return "before T-0: walk the checklists (2-5)"
+        """Where the release stands, in a few words."""
+        return status_line.phase_text(self.view, self.run_of_show(self.clock.now()))
 
     def outcome_text(self) -> str | None:
         """Instead of "next milestone" once the canary cannot go on: what happened and what is left."""
-        view = self.view
-        if view.phase == "rolling_back":
-            return "rolling back: traffic returns to the stable track; watch the rollback timing below"
-        if view.phase in ("rolled_back", "rollback_failed", "aborted"):
-            done = "ROLLBACK FAILED: act by hand now" if view.phase == "rollback_failed" else "no further stages"
-            return f"canary {view.phase.replace('_', ' ')}: {done}"
-        return None
+        return status_line.outcome_text(self.view)
 
     def skipped_milestones(self) -> frozenset[str]:
         """Milestones a rollback cut off: the later stages and the first night."""
-        view = self.view
-        if view.phase not in ("rolling_back", "rolled_back", "rollback_failed", "aborted") or view.stage is None:
-            return frozenset()
-        later = range(view.stage + 1, len(view.plan or self.face.stages) + 1)
-        return frozenset(m.name for m in self._milestones()
-                         if any(m.name.startswith(f"Stage {i} (") for i in later) or m.name == "First-night monitoring")
+        stage_count = len(self.view.plan or self.face.stages)
+        return status_line.skipped_milestones(self.view, (m.name for m in self._milestones()), stage_count)
 
     def run_of_show(self, now: float) -> RunOfShow | None:
         t0 = self.view.started_at if self.view.started_at is not None else self.options.t0
@@ -383,52 +379,30 @@ class CockpitApp(App[int]):
         return self.face.stage_weights()
 
     def alarm(self) -> bool:
-        decision = self.view.decision
-        night = self.view.night
-        return self.view.phase in ("rolling_back", "rollback_failed") or (night is not None and night.alarm) or (
-            decision is not None and "rollback" in decision.action and self.view.live)
+        """The header turns red."""
+        return status_line.alarm(self.view)
 
     def stale_limit(self) -> float:
-        """Seconds without a new sample before a signal reads STALE: the night's own cadence once it runs."""
-        night = self.view.night
-        if night is not None and night.running and night.every:
-            return max(10.0, 2.5 * float(night.every))
-        return self.stale_after
+        """Seconds without a new sample before a signal reads STALE."""
+        return status_line.stale_limit(self.view, self.stale_after)
 
-    def running(self) -> bool:
-        """A canary or a first night is writing this journal: it should not go quiet."""
-        night = self.view.night
-        return self.view.live or (night is not None and night.running)
+    def status(self) -> StatusLine:
+        """What the status bar shows now."""
+        return status_line.status_line(self.view, mode=self.options.mode, read_only=self.options.read_only,
+                                       version=self.options.version, now=self.clock.now(), said=self.said,
+                                       chain_error=self.chain_error, stale_after=self.stale_after)
 
     def show_status(self, screen: Screen) -> None:
+        """Put the status line on the screen's status bar."""
         from cockpit.widgets.status_bar import StatusBar
 
-        now = self.clock.now()
-        alert = False
-        if self.chain_error:
-            info, alert = f"JOURNAL CHAIN BROKEN ({self.chain_error}): what is shown may have been altered", True
-        elif self.message is not None and now - self.message[2] < (MESSAGE_ALERT_S if self.message[1] else MESSAGE_S):
-            info, alert = self.message[:2]
-        elif self.view.last_event_at is not None:
-            age = now - self.view.last_event_at
-            quiet = age > self.stale_limit() and self.running()
-            night = self.view.night is not None and self.view.night.running
-            process = "the first-night process" if night else "the canary process"
-            info = f"journal {format_duration(age, 'age')} ago" + (f" — {process} is quiet" if quiet else "")
-            alert = quiet
-        elif self.options.version is None:
-            info = "no release version: checks cannot run"
-        else:
-            info = "no canary journal yet"
-        if self.options.mode != "watch":
-            info += "  ·  1-5 panes"
+        line = self.status()
         for bar in screen.query(StatusBar):
-            bar.show(self.status_mode(), info, format_clock(now, zone=True), rollback_key=not self.options.read_only,
-                     alert=alert)
+            bar.show(line.mode, line.info, line.clock, rollback_key=line.rollback_key, alert=line.alert)
 
     def say(self, text: str, alert: bool = False, toast: bool | None = None) -> None:
         """Put a word in the status bar (and, for alerts, one toast at a time: they cover part of the screen)."""
-        self.message = (text, alert, self.clock.now())
+        self.said = Said(text, alert, self.clock.now())
         if alert if toast is None else toast:
             self.clear_notifications()
             self.notify(text, severity="error", timeout=6)
@@ -523,10 +497,25 @@ class CockpitApp(App[int]):
             return
         if self.options.operator:  # initials from --by; the run records the user from the socket itself
             request = {**request, "by": self.options.operator}
+        self._request_control(self.options.control_path, request, label)
+
+    @work(name="control", group="control", thread=True, exit_on_error=False,
+          description="send a command to the live run")
+    def _request_control(self, path: Path, request: dict[str, Any], label: str) -> None:
+        """Thread: one request over the run's control socket; ControlReplied, or ControlFailed."""
         from cockpit.run.control import control_request
 
-        self.run_worker(partial(control_request, self.options.control_path, request, CONTROL_TIMEOUT),
-                        name=f"control|{label}", group="control", thread=True, exit_on_error=False)
+        try:
+            reply = control_request(path, request, CONTROL_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - ControlError (one line) or worse: either is shown
+            self._report(ControlFailed(label, exc))
+            return
+        self._report(ControlReplied(label, reply))
+
+    @on(ControlReplied)
+    def _control_replied(self, message: ControlReplied) -> None:
+        text, alert = status_line.control_reply_line(message.label, message.reply)
+        self.say(text, alert=alert)
 
     def send_note(self, text: str) -> None:
         if self.options.read_only:
@@ -535,11 +524,21 @@ class CockpitApp(App[int]):
         if control is not None and control.exists():
             self.send_control({"command": "note", "text": text}, "note")
         elif self.store is not None:
-            line = f"{iso_utc(self.clock.now())} {self.options.who}: {text}"
-            self.run_worker(partial(self.store.append_line, NOTES_FILE, line), name=f"note|{text}", group="evidence",
-                            thread=True, exit_on_error=False)
+            self._save_note(f"{iso_utc(self.clock.now())} {self.options.who}: {text}", text)
         else:
             self._local_line(f"note ({self.options.who}): {text} — not saved: no release version")
+
+    @work(name="note", group="evidence", thread=True, exit_on_error=False, description="save a note")
+    def _save_note(self, line: str, text: str) -> None:
+        """Thread: no canary to journal it, so the note goes to warroom_notes.txt in the evidence."""
+        assert self.store is not None
+        self.store.append_line(NOTES_FILE, line)
+        self._report(NoteSaved(text))
+
+    @on(NoteSaved)
+    def _note_saved(self, message: NoteSaved) -> None:
+        self._local_line(f"note ({self.options.who}): {message.text} — saved to {NOTES_FILE} (no canary running)")
+        self.refresh_screens()
 
     def _local_line(self, text: str) -> None:
         for screen in self.screen_stack:
@@ -560,11 +559,23 @@ class CockpitApp(App[int]):
         if item is None or item.running:
             return
         checklist.start(check_id, self.clock.now())
-        self.run_worker(self._run_check(item.spec), name=f"check|{key}|{check_id}", group="checks",
-                        exit_on_error=False)
+        self._run_check(key, check_id, item.spec)
         self.refresh_screens()
 
-    async def _run_check(self, spec: Any) -> CheckResult:
+    @work(name="check", group="checks", exit_on_error=False, description="run a checklist item's check")
+    async def _run_check(self, key: str, check_id: str, spec: Any) -> None:
+        """A check, concurrently with the others: CheckFinished, CheckFailed (it could not run) or CheckCancelled."""
+        try:
+            result = await self._check_result(spec)
+        except asyncio.CancelledError:
+            self.post_message(CheckCancelled(key, check_id))
+            raise
+        except Exception as exc:  # noqa: BLE001 - the item shows it could not run, never a silent spinner
+            self._report(CheckFailed(key, check_id, exc))
+            return
+        self._report(CheckFinished(key, check_id, result))
+
+    async def _check_result(self, spec: Any) -> CheckResult:
         from cockpit.checks.runner import CheckContext, close_sources, run_check
 
         assert self.store is not None and self.options.version is not None
@@ -575,6 +586,21 @@ class CockpitApp(App[int]):
             return await run_check(spec, ctx)
         finally:
             await close_sources(ctx)
+
+    @on(CheckFinished)
+    def _check_finished(self, message: CheckFinished) -> None:
+        self.checklists[message.key].record(message.result)
+        self._write_phase_summary(message.key)
+        self.refresh_screens()
+
+    @on(CheckCancelled)
+    def _check_cancelled(self, message: CheckCancelled) -> None:
+        self.checklists[message.key].fail(message.check_id, "cancelled")
+        self.refresh_screens()
+
+    @on(CheckFailed)
+    def _check_failed(self, message: CheckFailed) -> None:
+        self.checklists[message.key].fail(message.check_id, message.reason)  # the alert: _work_failed
 
     def ask_tick(self, key: str, check_id: str) -> None:
         if self.options.read_only:
@@ -596,16 +622,37 @@ class CockpitApp(App[int]):
             prompt = f"Accept this WARN: {item.result.summary}"
         self.push_screen(
             TickScreen(item.title, prompt, partial(checklist.check_tick, check_id), note_required=not item.manual),
-            callback=partial(self._record_tick, key, check_id),
+            callback=partial(self._tick_answered, key, check_id),
         )
 
-    def _record_tick(self, key: str, check_id: str, request: TickRequest | None) -> None:
+    def _tick_answered(self, key: str, check_id: str, request: TickRequest | None) -> None:
         if request is None or self.store is None:
             return
+        self._record_tick(key, check_id, request)
+
+    @work(name="tick", group="ticks", thread=True, exit_on_error=False, description="record a tick")
+    def _record_tick(self, key: str, check_id: str, request: TickRequest) -> None:
+        """Thread: the tick appended to ticks.jsonl (the evidence); TickRecorded, or TickFailed."""
         from cockpit.checks.ticks import record_tick
 
-        self.run_worker(partial(record_tick, self.store, check_id, request.initials, request.note, True, self.clock),
-                        name=f"tick|{key}|{check_id}", group="ticks", thread=True, exit_on_error=False)
+        assert self.store is not None
+        try:
+            tick = record_tick(self.store, check_id, request.initials, request.note, True, self.clock)
+        except Exception as exc:  # noqa: BLE001 - a tick that is not in the evidence must not look recorded
+            self._report(TickFailed(exc))
+            return
+        self._report(TickRecorded(key, check_id, tick))
+
+    @on(TickRecorded)
+    def _tick_recorded(self, message: TickRecorded) -> None:
+        key, check_id = message.key, message.check_id
+        checklist = self.checklists[key]
+        checklist.apply_tick(message.tick)
+        item = checklist.item(check_id)
+        self.say(f"ticked: {item.title if item else check_id} by {message.tick.initials}")
+        if item is not None and item.manual:
+            self.run_item(key, check_id)  # the manual check reads the tick back: its result is the evidence
+        self.refresh_screens()
 
     def open_detail(self, key: str, check_id: str) -> None:
         item = self.checklists[key].item(check_id)
@@ -632,14 +679,20 @@ class CockpitApp(App[int]):
         assert self.store is not None
         lines = [f"green button pressed by {self.options.who} at {iso_utc(self.clock.now())}"]
         lines += [f"{c.title}: {c.counts()[0]}/{c.counts()[1]} required items green" for c in self.checklists.values()]
-        record = "\n".join(lines) + "\n"
+        self._write_seal("\n".join(lines) + "\n")
+
+    @work(name="seal", group="evidence", thread=True, exit_on_error=False, description="seal the evidence")
+    def _write_seal(self, record: str) -> None:
+        """Thread: the green button's record, then every evidence file hashed into the manifest."""
         store = self.store
+        assert store is not None
+        store.write_text(f"green_button_{store.version}.txt", record)
+        self._report(SealDone(store.seal()))
 
-        def seal() -> dict[str, str]:
-            store.write_text(f"green_button_{store.version}.txt", record)
-            return store.seal()
-
-        self.run_worker(seal, name="seal", group="evidence", thread=True, exit_on_error=False)
+    @on(SealDone)
+    def _sealed(self, message: SealDone) -> None:
+        self.sealed = f"{len(message.files)} files in manifest.sha256 at {format_clock(self.clock.now(), zone=True)}"
+        self.say(f"GO: evidence sealed — {self.sealed}")
 
     def can_start_canary(self) -> str | None:
         """None when T-0 may start; else why not, in words."""
@@ -678,7 +731,6 @@ class CockpitApp(App[int]):
 
     def _start_canary(self) -> None:
         """`cockpit canary VERSION --detach`: the runner's own command starts and detaches the process."""
-        import subprocess
         import sys
 
         assert self.options.config_path is not None and self.options.version is not None
@@ -686,17 +738,30 @@ class CockpitApp(App[int]):
                 "--config", str(self.options.config_path.resolve()),
                 "--evidence-dir", str(self.options.evidence_root.resolve())]
         self.say("starting the canary process…")
-        self.run_worker(partial(subprocess.run, argv, capture_output=True, text=True, timeout=60,
-                                stdin=subprocess.DEVNULL),
-                        name="start", group="canary", thread=True, exit_on_error=False)
+        self._launch_canary(argv)
+
+    @work(name="start", group="canary", thread=True, exit_on_error=False, description="start the canary process")
+    def _launch_canary(self, argv: list[str]) -> None:
+        """Thread: run the command that starts and detaches the canary; CanaryLaunched with its answer."""
+        import subprocess
+
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self._report(CanaryLaunched(done.returncode, done.stdout or "", done.stderr or ""))
+
+    @on(CanaryLaunched)
+    def _canary_launched(self, message: CanaryLaunched) -> None:
+        text, alert = status_line.canary_launch_line(message.returncode, message.stdout, message.stderr)
+        self.say(text, alert=alert)
 
     def _start_drill(self) -> None:
         """Run the drill session (simulator + real canary engine) in this process; its journal feeds the screen."""
         self._drill_started = True
         self.say(f"DRILL: starting the simulated service and the canary ({self.options.drill_scenario or 'healthy'})…")
-        self.run_worker(self._run_drill(), name="drill", group="drill", exit_on_error=False, exclusive=True)
+        self._run_drill()
 
-    async def _run_drill(self) -> Any:
+    @work(name="drill", group="drill", exclusive=True, exit_on_error=False, description="run the drill")
+    async def _run_drill(self) -> None:
+        """The drill session in this process; DrillEnded with its canary's result."""
         from cockpit.drill.scenario import load_scenario
         from cockpit.drill.session import DrillOptions, DrillSession
 
@@ -718,7 +783,12 @@ class CockpitApp(App[int]):
         if self.options.drill_stage_seconds:
             options.stage_seconds = self.options.drill_stage_seconds
         async with DrillSession(options) as drill:
-            return await drill.run(events=FaultSink(), say=say)
+            outcome = await drill.run(events=FaultSink(), say=say)
+        self._report(DrillEnded(str(getattr(outcome, "result", "?")), self.options.run_dir))
+
+    @on(DrillEnded)
+    def _drill_ended(self, message: DrillEnded) -> None:
+        self.say(status_line.drill_over_line(message.result, message.run_dir))
 
     def _write_phase_summary(self, key: str) -> None:
         """When every item of a pane has a result, write its summary file (preflight.txt, redteam_<v>.txt)."""
@@ -733,79 +803,25 @@ class CockpitApp(App[int]):
         results = [i.result for i in items if i.result is not None]
         name = PHASE_SUMMARY_FILE[key].replace("{version}", self.store.version)
         text = summary_text(checklist.title, self.store.version, results)
-        self.run_worker(partial(self.store.write_text, name, text), name=f"summary|{key}", group="evidence",
-                        thread=True, exit_on_error=False)
+        self._write_summary(name, text)
 
-    # ------------------------------------------------------------ the one place worker outcomes land
+    @work(name="summary", group="evidence", thread=True, exit_on_error=False, description="write a phase summary")
+    def _write_summary(self, name: str, text: str) -> None:
+        """Thread: the pane's summary file; nothing to report unless it fails."""
+        assert self.store is not None
+        self.store.write_text(name, text)
+
+    # ------------------------------------------------------------ the one place failures land
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        kind, _, rest = (worker.name or "").partition("|")
-        if event.state == WorkerState.SUCCESS:
-            self._worker_done(kind, rest, worker.result)
-        elif event.state == WorkerState.ERROR:
-            self._worker_failed(kind, rest, worker.error)
-        elif event.state == WorkerState.CANCELLED and kind == "check":
-            key, _, check_id = rest.partition("|")
-            self.checklists[key].fail(check_id, "cancelled")
-            self.refresh_screens()
+        """A worker raised what it did not catch itself: a WorkFailed named after its kind of work."""
+        if event.state == WorkerState.ERROR:
+            self.post_message(WorkFailed(event.worker.name or "worker", event.worker.error))
 
-    def _worker_done(self, kind: str, rest: str, result: Any) -> None:
-        if kind == "check":
-            key, _, _ = rest.partition("|")
-            self.checklists[key].record(result)
-            self._write_phase_summary(key)
-        elif kind == "tick":
-            key, _, check_id = rest.partition("|")
-            checklist = self.checklists[key]
-            checklist.apply_tick(result)
-            item = checklist.item(check_id)
-            self.say(f"ticked: {item.title if item else check_id} by {result.initials}")
-            if item is not None and item.manual:
-                self.run_item(key, check_id)  # the manual check reads the tick back: its result is the evidence
-        elif kind == "config-load":
-            self._config_loaded(result)
-        elif kind == "ticks-load":
-            for tick in result.latest().values():
-                for checklist in self.checklists.values():
-                    checklist.apply_tick(tick)
-        elif kind == "control":
-            ok = bool(result.get("ok")) if isinstance(result, dict) else False
-            said = (result.get("message") or "") if ok else (result.get("error") or "no reason given")
-            self.say(f"{rest} {'accepted' if ok else 'REFUSED'} by the canary: {said}".rstrip(": "), alert=not ok)
-        elif kind == "note":
-            self._local_line(f"note ({self.options.who}): {rest} — saved to {NOTES_FILE} (no canary running)")
-        elif kind == "start":
-            lines = [line for line in (result.stdout or "").splitlines() if line.strip()]
-            if result.returncode == 0:
-                self.say(f"canary started: {lines[0] if lines else 'detached'}")
-            else:
-                errors = [line for line in (result.stderr or "").splitlines() if line.strip()]
-                self.say(f"canary did NOT start (exit {result.returncode}): {(errors or lines or ['no output'])[-1]}",
-                         alert=True)
-        elif kind == "drill":
-            self.say(f"DRILL over: {str(getattr(result, 'result', '?')).replace('_', ' ').upper()}"
-                     f" — evidence in {self.options.run_dir}")
-        elif kind == "seal":
-            self.sealed = f"{len(result)} files in manifest.sha256 at {format_clock(self.clock.now(), zone=True)}"
-            self.say(f"GO: evidence sealed — {self.sealed}")
-        self.refresh_screens()
-
-    def _worker_failed(self, kind: str, rest: str, error: BaseException | None) -> None:
-        reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-        if kind == "check":
-            key, _, check_id = rest.partition("|")
-            self.checklists[key].fail(check_id, reason)
-            self.say(f"check {check_id} could not run: {reason}", alert=True)
-        elif kind == "control":
-            self.say(f"{rest} NOT sent: {error}", alert=True)
-        elif kind == "journal":
-            self.say(f"journal follower stopped: {reason} — the screen no longer updates", alert=True)
-        elif kind == "tick":
-            self.say(f"tick NOT recorded: {reason}", alert=True)
-        else:
-            self.say(f"{kind or 'worker'} failed: {reason}", alert=True)
-        self.refresh_screens()
+    @on(WorkFailed)
+    def _work_failed(self, message: WorkFailed) -> None:
+        """Every failure of background work becomes a visible alert, never silence."""
+        self.say(message.line, alert=True)
 
     # ------------------------------------------------------------ command palette
 

@@ -15,12 +15,13 @@ import time
 from cockpit.clock import Clock
 from cockpit.config import HAProxyConfig
 from cockpit.engine.attempt import OUTPUT_LIMIT, AttemptRecord
+from cockpit.errors import UnavailableError
 from cockpit.format import format_weight
 
 MAX_WEIGHT = 256  # HAProxy's own limit on a server weight
 
 
-class HAProxyError(Exception):
+class HAProxyError(UnavailableError):
     """The runtime API could not be reached or refused a command; the message is one line."""
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from textual.message import Message
+
+from cockpit.app.messages import CheckFinished, ControlReplied, SealDone, TickFailed, TickRecorded, WorkFailed
 from cockpit.checks.specs import FilesSpec, ManualSpec
 from cockpit.run.control import ControlServer
 from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of, make_app, wait_for
@@ -53,6 +56,11 @@ async def control(tmp_path: Path):
         await recorder.server.close()
 
 
+def posted(messages: list[Message], kind: type[Message]) -> list[Any]:
+    """The messages of one kind the app handled (captured with run_test's message_hook)."""
+    return [m for m in messages if isinstance(m, kind)]
+
+
 def status_info(app: Any) -> str:
     from cockpit.widgets.status_bar import StatusBar
 
@@ -65,7 +73,8 @@ async def test_walk_a_checklist_by_keyboard_and_run_a_check(tmp_path: Path) -> N
     from cockpit.widgets.checklist_table import ChecklistTable
 
     app = make_app(tmp_path / "ev", config=small_config(tmp_path))
-    async with app.run_test(size=(100, 30)) as pilot:
+    messages: list[Message] = []
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await pilot.press("2")
         assert isinstance(app.screen, ChecklistScreen) and app.screen.key == "preflight"
         table = app.screen.query_one(ChecklistTable)
@@ -97,6 +106,9 @@ async def test_walk_a_checklist_by_keyboard_and_run_a_check(tmp_path: Path) -> N
         assert checklist.item("pre.missing").word == "FAIL"
         assert str(table.get_cell("pre.missing", "status")) == "▲ FAIL"
         assert checklist.counts() == (1, 1)  # the optional failure does not count against GO
+        finished = posted(messages, CheckFinished)
+        assert [(m.key, m.check_id, m.result.status.value) for m in finished] == [
+            ("preflight", "pre.files", "PASS"), ("preflight", "pre.missing", "FAIL")]
         summary = tmp_path / "ev" / VERSION / "preflight.txt"
         await wait_for(pilot, summary.exists, what="preflight.txt")
         assert "FAIL" in summary.read_text() and "pre.files" in summary.read_text()
@@ -107,7 +119,8 @@ async def test_tick_a_manual_item_with_initials_and_a_note(tmp_path: Path) -> No
     from cockpit.screens.tick import TickScreen
 
     app = make_app(tmp_path / "ev", config=small_config(tmp_path))
-    async with app.run_test(size=(100, 30)) as pilot:
+    messages: list[Message] = []
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await pilot.press("4", "space")
         assert isinstance(app.screen, TickScreen)
         await pilot.press("a", "1", "enter")  # one letter (the digit is refused as typed)
@@ -119,6 +132,8 @@ async def test_tick_a_manual_item_with_initials_and_a_note(tmp_path: Path) -> No
         await wait_for(pilot, lambda: item.result is not None and item.result.status.value == "PASS",
                        what="the manual check reading the tick back")
         assert item.green and item.word == "TICKED" and item.tick.initials == "AB" and item.tick.note == "both acked"
+        [recorded] = posted(messages, TickRecorded)
+        assert (recorded.key, recorded.check_id, recorded.tick.initials) == ("gonogo", "go.oncall", "AB")
         lines = (tmp_path / "ev" / VERSION / "ticks.jsonl").read_text().splitlines()
         assert json.loads(lines[-1])["id"] == "go.oncall" and json.loads(lines[-1])["initials"] == "AB"
         await pilot.press("escape")  # nothing open: esc on a checklist is harmless
@@ -132,7 +147,8 @@ async def test_go_is_possible_only_when_every_required_item_is_green_then_seals(
     from cockpit.widgets.gate_summary import GateSummary
 
     app = make_app(tmp_path / "ev", config=small_config(tmp_path))
-    async with app.run_test(size=(100, 30)) as pilot:
+    messages: list[Message] = []
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await pilot.press("5")
         assert isinstance(app.screen, RitualScreen)
         await pilot.press("g")  # not every item is green: the green button does nothing
@@ -149,10 +165,12 @@ async def test_go_is_possible_only_when_every_required_item_is_green_then_seals(
         await pilot.press("5", "g")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.sealed is not None, what="the seal")
+        await wait_for(pilot, lambda: posted(messages, SealDone), what="the seal")
         manifest = (tmp_path / "ev" / VERSION / "manifest.sha256").read_text()
         assert f"green_button_{VERSION}.txt" in manifest and "ticks.jsonl" in manifest
-        assert app.sealed.startswith(f"{len(manifest.splitlines())} files in manifest.sha256")
+        [sealed] = posted(messages, SealDone)
+        assert len(sealed.files) == len(manifest.splitlines())
+        assert f"GO: evidence sealed — {len(sealed.files)} files in manifest.sha256" in status_info(app)
         assert "SEALED" in app.screen.query_one(GateSummary)._text
 
 
@@ -161,7 +179,8 @@ async def test_rollback_modal_cancel_wrong_version_then_right_one(tmp_path: Path
     from cockpit.screens.warroom import WarRoomScreen
 
     app = make_app(tmp_path / "ev", events=canary_events())
-    async with app.run_test(size=(80, 24)) as pilot:
+    messages: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await pilot.press("ctrl+r")
         assert isinstance(app.screen, RollbackConfirmScreen)
         await pilot.press("escape")
@@ -183,6 +202,8 @@ async def test_rollback_modal_cancel_wrong_version_then_right_one(tmp_path: Path
         assert request["command"] == "rollback" and request["by"] == "AB" and request["reason"]
         assert 0 < request["wait"] < 10  # the run answers within our socket timeout
         await wait_for(pilot, lambda: "rollback accepted" in status_info(app), what="the reply in the status bar")
+        [reply] = posted(messages, ControlReplied)
+        assert reply.label == "rollback" and reply.reply == {"ok": True, "message": "rollback recorded"}
 
 
 async def test_stray_keys_on_the_war_room_never_roll_back(tmp_path: Path, control: Recorder) -> None:
@@ -309,10 +330,20 @@ async def test_a_failing_worker_becomes_a_visible_status(tmp_path: Path) -> None
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the evidence folder should be")
     app = make_app(blocker, config=small_config(tmp_path))
-    async with app.run_test(size=(100, 30)) as pilot:
+    messages: list[Message] = []
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await pilot.press("4", "space", *"ab", "enter")
         await wait_for(pilot, lambda: "tick NOT recorded" in status_info(app), what="the failure in the status bar")
+        [failed] = posted(messages, TickFailed)
+        assert status_info(app).startswith(failed.line) and isinstance(failed.error, OSError)
+        assert not posted(messages, TickRecorded)
         assert app.checklists["gonogo"].item("go.oncall").tick is None
+
+        # A worker that does not catch its own error (a note for the evidence): the same one handler shows it.
+        await pilot.press("1", "n", *"freeze started", "enter")
+        await wait_for(pilot, lambda: "note failed" in status_info(app), what="the note's failure")
+        # reading ticks.jsonl there failed too, at start-up: every failure was said
+        assert sorted(m.what for m in posted(messages, WorkFailed)) == ["note", "tick", "ticks-load"]
 
 
 async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answer(tmp_path: Path) -> None:
