@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,8 @@ class SpecBase(BaseModel):
     # Evidence file name; "{version}" is replaced by the release version.
     evidence: str | None = None
     description: str = ""
+    # Whether running this kind writes into the release's evidence folder (so it needs a release version).
+    writes_evidence: ClassVar[bool] = True
 
 
 class Limits(BaseModel):
@@ -193,6 +195,7 @@ class AlertmanagerSilencesSpec(SpecBase):
 class ManualSpec(SpecBase):
     kind: Literal["manual"]
     prompt: str = ""
+    writes_evidence: ClassVar[bool] = False  # reads the ticks; a human's tick writes them
 
 
 CheckSpec = Annotated[

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cockpit.cli import UsageError
 from cockpit.cli.common import load_required_config, open_evidence, positive_duration
 from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
@@ -113,7 +114,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         close = [i for i in by_id if args.name in i]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else " (see `cockpit check --list`)"
         raise ConfigError(f"no check named {args.name!r}{hint}")
-    return run_phase(args, by_id[args.name].phase, "Check", [by_id[args.name]])
+    check = by_id[args.name]
+    if args.version is None:
+        if check.writes_evidence:
+            # without one its evidence would land in a made-up release's folder
+            raise UsageError(f"{check.id} writes evidence: pass the release with --version (e.g. --version v1.4.0)")
+        args.version = "v0.0.0"
+    return run_phase(args, check.phase, "Check", [check])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -189,7 +196,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("check", help="run one check by its id")
     p.add_argument("name")
-    p.add_argument("--version", default="v0.0.0", help="release version (for the evidence folder)")
+    p.add_argument("--version", help="release version (for the evidence folder); needed by checks that write evidence")
     _common(p)
     p.set_defaults(func=_cmd_check)
 

@@ -191,6 +191,8 @@ def test_unreachable_systems_are_unknown_not_pass(tmp_path):
         (["preflight", "v1.4.0"], "no cockpit.toml in this folder"),
         (["blast-radius", "ftp://x", "v1.4.0", "30"], "is not an http"),
         (["check", "nope.nothing", "--config", "cockpit.toml"], "no check named"),
+        (["check", "preflight.pg_bloat", "--config", "cockpit.toml"], "preflight.pg_bloat writes evidence: pass the release with --version"),
+        (["blast-radius", "http://127.0.0.1:9", "v1.4.0", "0"], "SECONDS: must be more than 0"),
         (["frobnicate"], "invalid choice"),
     ],
 )
