@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import iso_utc
 from cockpit.results import Outcome, Status, unknown
-from cockpit.sources.http import describe_http_error, http_client, http_timeout, not_configured
+from cockpit.sources.http import connect_problem, describe_http_error, http_client, http_timeout, not_configured
 
 if TYPE_CHECKING:
     import httpx
@@ -141,6 +141,10 @@ async def run_burst(spec: "HttpBurstSpec", ctx: "CheckContext") -> Outcome:
     if query is not None and "$1" in query and not spec.idempotency_header:
         return unknown("effect_query uses the key ($1) but no idempotency_header is set")
 
+    # An unreachable host reads as in every other check, not as N failures outlasting the check's timeout.
+    problem = await connect_problem(url, http_timeout(ctx.config.service))
+    if problem is not None:
+        return unknown(f"no request sent: {problem}")
     key = str(uuid.uuid4()) if spec.idempotency_header else None
     headers = dict(spec.headers)
     if key is not None and spec.idempotency_header:

@@ -130,6 +130,10 @@ async def connect_problem(url: str, timeout: float) -> str | None:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (TimeoutError, asyncio.TimeoutError, OSError) as exc:
         return describe_http_error(exc if isinstance(exc, OSError) else TimeoutError(), url, timeout)
+    except UnicodeError:  # a label the IDNA codec refuses (empty, over 63 characters): no such host name
+        import socket
+
+        return describe_http_error(socket.gaierror(socket.EAI_NONAME, "Name or service not known"), url, timeout)
     writer.close()
     try:
         await writer.wait_closed()

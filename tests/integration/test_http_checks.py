@@ -250,7 +250,7 @@ async def test_csp_flood_without_rate_limit_fails(http_app, tmp_path):
 async def test_burst_unknown_when_port_closed(tmp_path):
     result = await run_one(spec("http_burst", url="canary", **CSP_FLOOD), make_ctx(tmp_path, closed_url()))
     assert result.status is Status.UNKNOWN
-    assert result.summary.startswith("all 60 requests failed: cannot connect to")
+    assert result.summary.startswith("no request sent: cannot connect to") and "connection refused" in result.summary
 
 
 async def test_burst_server_errors_fail_when_no_statuses_listed(http_app, tmp_path):
@@ -375,3 +375,43 @@ async def test_feature_flags_from_a_url(http_app, tmp_path):
     assert broken.status is Status.UNKNOWN and "not JSON" in broken.summary
     closed = await run_one(spec("feature_flags", phase="preflight", source=f"{closed_url()}/flags"), ctx)
     assert closed.status is Status.UNKNOWN and "connection refused" in closed.summary
+
+
+# ---------------------------------------------------------------- unreachable hosts read the same in every HTTP kind
+
+# A 64-character label is not a valid DNS name: resolution fails on this machine, no query leaves it.
+BAD_HOST = "http://" + "x" * 64 + ".invalid"
+HTTP_KINDS = {
+    "http_headers": {"url": "canary", "required": {"Content-Security-Policy": ""}},
+    "coep_subresources": {"url": "canary"},
+    "http_burst": {"url": "canary", "method": "GET", "requests": 5, "concurrency": 5},
+    "blast_radius": {"url": "canary", "phase": "blast", "duration": 1, "rate": 10, "parts": ["api"]},
+    "feature_flags": {"source": "{base}/flags", "phase": "preflight"},
+}
+
+
+@pytest.fixture(scope="module")
+def silent_port():
+    """A port that accepts connections and never answers: a hung canary."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", sorted(HTTP_KINDS))
+@pytest.mark.parametrize("case", ["bad host name", "refused port", "timeout"])
+async def test_an_unreachable_canary_reads_the_same_in_every_http_kind(kind, case, silent_port, tmp_path):
+    base, words = {
+        "bad host name": (BAD_HOST, "cannot resolve the host name"),
+        "refused port": (closed_url(), "connection refused"),
+        "timeout": (f"http://127.0.0.1:{silent_port}", "timed out after 1s waiting for http://127.0.0.1:"),
+    }[case]
+    params = {k: (v.replace("{base}", base) if isinstance(v, str) else v) for k, v in HTTP_KINDS[kind].items()}
+    result = await run_one(spec(kind, **params), make_ctx(tmp_path, base, timeout=1))
+    assert result.status is Status.UNKNOWN, result
+    if case != "timeout":
+        assert f"cannot connect to {base}" in result.summary, result.summary
+    assert words in result.summary, result.summary
