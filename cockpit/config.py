@@ -96,8 +96,17 @@ class PgBouncerConfig(Strict):
 class ServiceConfig(Strict):
     canary_url: str
     stable_url: str | None = None
+    # The canary's WebSocket endpoint (ws:// or wss://), for the blast radius' WS part.
+    ws_url: str | None = None
     timeout: Duration = 5.0
     verify_tls: bool = True
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value
 
 
 class AlertmanagerConfig(Strict):

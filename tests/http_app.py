@@ -2,7 +2,7 @@
 
 Two servers: the "canary" (pages with right and wrong security headers, an
 idempotent and a broken orders API writing to a real PostgreSQL, a rate-limited
-and an open CSP report endpoint, flags, slow and flaky endpoints) and a second
+and an open CSP report endpoint, flags, slow, stalling and flaky endpoints, a WebSocket echo at /ws) and a second
 one on another port, so its sub-resources are cross-origin to the canary's pages.
 """
 
@@ -28,6 +28,7 @@ CREATE TABLE orders (
 )
 """
 CSP_REPORTS_PER_SECOND = 5
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 FLAGS = {"new_checkout": False, "risk_engine_v2": True, "max_order_size": 100, "banner": "off"}
 
 GOOD_HEADERS = [
@@ -105,7 +106,43 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket_echo()
+            return
         self._respond(head_only=False)
+
+    def _websocket_echo(self) -> None:
+        """A WebSocket echo (RFC 6455, text and binary frames up to 64 KiB): the canary's WS endpoint."""
+        import base64
+        import hashlib
+
+        accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                break
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = int.from_bytes(self.rfile.read(2), "big")
+            elif length == 127:
+                break  # larger than a test sends
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            if opcode == 0x8:  # close: answer it and stop
+                self.wfile.write(bytes([0x88, len(payload[:2])]) + payload[:2])
+                break
+            if opcode == 0x9:  # ping -> pong
+                opcode = 0xA
+            size = bytes([len(payload)]) if len(payload) < 126 else bytes([126]) + len(payload).to_bytes(2, "big")
+            self.wfile.write(bytes([0x80 | opcode]) + size + payload)
+            self.wfile.flush()
+        self.close_connection = True
 
     def do_POST(self) -> None:
         self._respond(head_only=False)
@@ -140,6 +177,7 @@ class HttpApp:
         self._lock = threading.Lock()
         self._flaky_count = 0
         self._csp_window = (0, 0)  # (second, requests in it)
+        self._stalls: dict[str, float] = {}  # key -> monotonic time its stall ends
         self.main = _Server(self, self._route_main)
         self.other = _Server(self, self._route_other)
         self._threads: list[threading.Thread] = []
@@ -147,6 +185,10 @@ class HttpApp:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.main.server_address[1]}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.main.server_address[1]}/ws"
 
     @property
     def other_url(self) -> str:
@@ -192,6 +234,14 @@ class HttpApp:
         if path == "/slow":
             time.sleep(min(float(query.get("seconds", ["1"])[0]), 5.0))
             return Response(200, b"slow ok")
+        if path == "/stall":
+            # The first request for a key stalls the endpoint for `seconds`: every request for that key
+            # arriving before then waits until it ends (a GC pause, a lock), after that it answers at once.
+            key, seconds = query.get("key", ["-"])[0], min(float(query.get("seconds", ["1"])[0]), 5.0)
+            with self._lock:
+                until = self._stalls.setdefault(key, time.monotonic() + seconds)
+            time.sleep(max(0.0, until - time.monotonic()))
+            return Response(200, b"ok")
         if path == "/flaky":
             with self._lock:
                 self._flaky_count += 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from cockpit.results import Outcome, Status, unknown
 from cockpit.checks.ticks import TICKS_FILE, read_ticks
+from cockpit.results import Outcome, Status, unknown
 
 if TYPE_CHECKING:
     from cockpit.checks.runner import CheckContext

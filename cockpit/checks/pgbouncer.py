@@ -55,7 +55,19 @@ def pool_sizes(databases: list[dict[str, Any]], config: list[dict[str, Any]]) ->
     return sizes, int(default) if default else None
 
 
-def own_connections(clients: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
+def is_own_client(row: dict[str, Any], console: tuple[str, int] | None) -> bool:
+    """A SHOW CLIENTS row that is the cockpit: one of its checks' connections, or the console connection asking."""
+    if row.get("application_name") == APPLICATION_NAME:
+        return True
+    if console is None:
+        return False
+    port = number(row.get("port"))
+    return str(row.get("addr")) == console[0] and port is not None and int(port) == console[1]
+
+
+def own_connections(
+    clients: list[dict[str, Any]], console: tuple[str, int] | None = None
+) -> dict[tuple[str, str], tuple[int, int]]:
     """The cockpit's own clients per pool: (waiting, holding a server).
 
     The checks of one run share a few connections; when they go through the same
@@ -64,7 +76,7 @@ def own_connections(clients: list[dict[str, Any]]) -> dict[tuple[str, str], tupl
     """
     own: dict[tuple[str, str], tuple[int, int]] = {}
     for row in clients:
-        if row.get("application_name") != APPLICATION_NAME:
+        if not is_own_client(row, console):
             continue
         key = (str(row.get("database")), str(row.get("user")))
         waiting, active = own.get(key, (0, 0))
@@ -160,19 +172,78 @@ def pools_tsv(pools: list[dict[str, Any]], uses: list[PoolUse]) -> str:
     return Rows(columns + ["pool_size", "cockpit_waiting", "cockpit_active", "utilisation"], rows).to_tsv()
 
 
+# How many times the pools are read before judging a picture that keeps moving.
+POOL_READS = 5
+
+
+def pool_counts(pools: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(cl_active, cl_waiting, sv_active) per client pool: what two reads must agree on."""
+    return {
+        (str(r.get("database")), str(r.get("user"))): tuple(int(number(r.get(c)) or 0) for c in ("cl_active", "cl_waiting", "sv_active"))
+        for r in pools
+        if r.get("database") != ADMIN_DATABASE
+    }  # type: ignore[misc]
+
+
+def clients_waiting(clients: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Waiting clients per pool as SHOW CLIENTS lists them (the cockpit's own included, as SHOW POOLS counts them)."""
+    waiting: dict[tuple[str, str], int] = {}
+    for row in clients:
+        if row.get("state") == "waiting" and row.get("database") != ADMIN_DATABASE:
+            key = (str(row.get("database")), str(row.get("user")))
+            waiting[key] = waiting.get(key, 0) + 1
+    return waiting
+
+
+def consistent(before: list[dict[str, Any]], clients: list[dict[str, Any]], after: list[dict[str, Any]]) -> bool:
+    """One picture: the pools did not move between the two SHOW POOLS, and SHOW CLIENTS between them counts the same waiting."""
+    counts = pool_counts(before)
+    if counts != pool_counts(after):
+        return False
+    listed = clients_waiting(clients)
+    return all(listed.get(key, 0) == waiting for key, (_, waiting, _) in counts.items())
+
+
+async def read_pools(source: Any) -> tuple[list[list[dict[str, Any]]], tuple[str, int] | None, int, bool]:
+    """SHOW POOLS, CLIENTS, POOLS (plus DATABASES, CONFIG) until one read is a consistent picture.
+
+    A client of the cockpit's own run that logs in between two SHOW commands was
+    once counted as a waiting client of the service (a false FAIL on a healthy
+    database): a picture is judged only when the pools held still while it was
+    read. Returns (the reads, the console's own address, reads made, consistent?);
+    when the pools never hold still the calmest read (fewest waiting) is returned.
+    """
+    calmest: tuple[list[list[dict[str, Any]]], tuple[str, int] | None] | None = None
+    for attempt in range(1, POOL_READS + 1):
+        shown, console = await source.show_in_order("POOLS", "CLIENTS", "POOLS", "DATABASES", "CONFIG")
+        if consistent(shown[0], shown[1], shown[2]):
+            return shown, console, attempt, True
+        waiting = sum(w for _, w, _ in pool_counts(shown[2]).values())
+        if calmest is None or waiting < sum(w for _, w, _ in pool_counts(calmest[0][2]).values()):
+            calmest = (shown, console)
+        await asyncio.sleep(0.05 * attempt)
+    assert calmest is not None
+    return calmest[0], calmest[1], POOL_READS, False
+
+
 async def run_pools(spec: PgBouncerPoolsSpec, ctx: CheckContext) -> Outcome:
     source = pgbouncer_source(ctx)
     if source is None:
         return unknown(NO_PGBOUNCER)
     try:
-        shown = await source.show("POOLS", "CLIENTS", "DATABASES", "CONFIG")
+        shown, console, reads, steady = await read_pools(source)
     except DatabaseError as exc:
         return unknown(str(exc))
-    sizes, default_size = pool_sizes(shown["DATABASES"], shown["CONFIG"])
-    uses = pool_uses(shown["POOLS"], sizes, default_size, own_connections(shown["CLIENTS"]))
+    pools, clients, databases, config = shown[2], shown[1], shown[3], shown[4]
+    sizes, default_size = pool_sizes(databases, config)
+    uses = pool_uses(pools, sizes, default_size, own_connections(clients, console))
     outcome = judge_pools(uses, spec)
+    if not steady:
+        outcome.details.append(f"the pools kept changing over {reads} reads: judged on the read with the fewest waiting")
+    elif reads > 1:
+        outcome.details.append(f"read {reads} times before the pools held still")
     name = ctx.evidence_name(spec, "pgbouncer_pools_{version}.tsv")
-    outcome.evidence.append(await write_evidence(ctx, name, pools_tsv(shown["POOLS"], uses)))
+    outcome.evidence.append(await write_evidence(ctx, name, pools_tsv(pools, uses)))
     return outcome
 
 

@@ -25,7 +25,7 @@ KINDS: dict[str, str] = {
     "http_headers": "cockpit.checks.http_headers:run_headers",
     "coep_subresources": "cockpit.checks.http_headers:run_subresources",
     "http_burst": "cockpit.checks.http_burst:run_burst",
-    "blast_radius": "cockpit.checks.http_burst:run_blast_radius",
+    "blast_radius": "cockpit.checks.blast_radius:run_blast_radius",
     "promql": "cockpit.checks.promql:run_promql",
     "prom_targets": "cockpit.checks.promql:run_targets",
     "baseline": "cockpit.checks.promql:run_baseline",
@@ -50,6 +50,16 @@ class CheckContext:
     redactor: Redactor = field(default_factory=Redactor)
     # Sources are created once per run and shared by the checks (see cockpit.sources.pool).
     shared: dict[str, Any] = field(default_factory=dict)
+    # Where a long check reports how it is going (check id, one line): the CLI's live line.
+    on_progress: Callable[[str, str], None] | None = None
+
+    def progress(self, check_id: str, text: str) -> None:
+        """Report a running check's progress; a failing display never stops the check."""
+        if self.on_progress is not None:
+            try:
+                self.on_progress(check_id, self.redactor.scrub(text))
+            except Exception:
+                pass
 
     def evidence_name(self, spec: Any, default: str) -> str:
         """The spec's evidence file name (or the default), with {version} filled in."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,8 @@ class SpecBase(BaseModel):
     # Evidence file name; "{version}" is replaced by the release version.
     evidence: str | None = None
     description: str = ""
+    # Whether running this kind writes into the release's evidence folder (so it needs a release version).
+    writes_evidence: ClassVar[bool] = True
 
 
 class Limits(BaseModel):
@@ -122,14 +124,29 @@ class HttpBurstSpec(SpecBase):
     max_distinct_bodies: int | None = None
 
 
+BlastPart = Literal["api", "ws", "prom"]
+
+
 class BlastRadiusSpec(SpecBase):
+    """The seed's micro blast radius: an open-loop API load, a WebSocket round trip, the canary's PromQL view."""
+
     kind: Literal["blast_radius"]
     url: str = "canary"
+    # API part: paths on `url` (or full URLs) requested in turn on one schedule; empty: `url` itself
+    endpoints: list[str] = []
     duration: Duration = 30.0
-    concurrency: int = Field(4, ge=1, le=200)
+    rate: float = Field(20.0, gt=0, le=2000)  # requests per second, scheduled at t0 + i/rate (open loop)
+    # At most this many in flight: a request waiting for a slot is late, and its latency counts from its schedule.
+    concurrency: int = Field(50, ge=1, le=1000)
+    max_requests: int = Field(10_000, ge=1, le=100_000)
     max_p95: Duration = 0.2
     max_error_rate: float = 0.01
     min_requests: int = 10
+    parts: list[BlastPart] = ["api", "ws", "prom"]
+    ws_message: str = "ping"
+    max_ws_latency: Duration = 1.0  # connect plus one message round trip
+    # Golden signals read from Prometheus over the test window ({window} = the test's length), judged on their max
+    prom_signals: list[str] = ["p95_latency", "error_rate"]
 
 
 class PromqlSpec(SpecBase, Limits):
@@ -193,6 +210,7 @@ class AlertmanagerSilencesSpec(SpecBase):
 class ManualSpec(SpecBase):
     kind: Literal["manual"]
     prompt: str = ""
+    writes_evidence: ClassVar[bool] = False  # reads the ticks; a human's tick writes them
 
 
 CheckSpec = Annotated[

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cockpit.cli import UsageError
 from cockpit.cli.common import load_required_config, open_evidence, positive_duration
 from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
@@ -64,6 +65,55 @@ def render_results(title: str, results: list[CheckResult], as_json: bool, extra:
     return code
 
 
+class RunDisplay:
+    """What the CLI shows while checks run: each check as it finishes, a long check's progress.
+
+    On a terminal the progress is one Rich live line that rewrites itself; piped,
+    it is plain lines. With --json they go to stderr, so stdout stays one document.
+    """
+
+    def __init__(self, as_json: bool, show_results: bool) -> None:
+        self.stream = sys.stderr if as_json else sys.stdout
+        self.show_results = show_results
+        self.live: Any = None
+
+    def __enter__(self) -> "RunDisplay":
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live("", console=Console(file=self.stream), transient=True, refresh_per_second=4)
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def _line(self, text: str) -> None:
+        if self.live is not None:
+            from rich.text import Text
+
+            self.live.console.print(Text(text))
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def progress(self, check_id: str, text: str) -> None:
+        if self.live is not None:
+            from rich.text import Text
+
+            self.live.update(Text(f"{check_id}: {text}"))
+        else:
+            self._line(f"{check_id}: {text}")
+
+    def result(self, result: CheckResult) -> None:
+        if self.show_results:
+            line = f"{STATUS_SYMBOL[result.status]} {result.status.value:<7} {result.id} ({result.duration_s:.2f}s) {result.summary}"
+            # one line each, as wide as the table after it (the full text is in the table and the evidence)
+            width = 80 if self.live is None else self.live.console.width
+            self._line(line if len(line) <= width else line[: width - 1] + "…")
+
+
 def run_phase(args: argparse.Namespace, phase: str, title: str, specs_override: list[Any] | None = None) -> int:
     from cockpit.checks.runner import PHASE_SUMMARY_FILE, CheckContext, run_checks, summary_text
 
@@ -71,8 +121,10 @@ def run_phase(args: argparse.Namespace, phase: str, title: str, specs_override: 
     config, path = load_required_config(args)
     specs = specs_override if specs_override is not None else config.enabled_checks(phase)
     store = open_evidence(config, path, args, version)
-    ctx = CheckContext(config=config, version=version, evidence=store, redactor=config.redactor())
-    results = asyncio.run(run_checks(specs, ctx))
+    with RunDisplay(args.json, show_results=len(specs) > 1) as display:
+        ctx = CheckContext(config=config, version=version, evidence=store, redactor=config.redactor(),
+                           on_progress=display.progress)
+        results = asyncio.run(run_checks(specs, ctx, on_result=display.result))
     summary_name = PHASE_SUMMARY_FILE.get(phase)
     if summary_name:
         store.write_text(summary_name.replace("{version}", version), summary_text(title, version, results))
@@ -113,7 +165,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         close = [i for i in by_id if args.name in i]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else " (see `cockpit check --list`)"
         raise ConfigError(f"no check named {args.name!r}{hint}")
-    return run_phase(args, by_id[args.name].phase, "Check", [by_id[args.name]])
+    check = by_id[args.name]
+    if args.version is None:
+        if check.writes_evidence:
+            # without one its evidence would land in a made-up release's folder
+            raise UsageError(f"{check.id} writes evidence: pass the release with --version (e.g. --version v1.4.0)")
+        args.version = "v0.0.0"
+    return run_phase(args, check.phase, "Check", [check])
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -189,7 +247,7 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("check", help="run one check by its id")
     p.add_argument("name")
-    p.add_argument("--version", default="v0.0.0", help="release version (for the evidence folder)")
+    p.add_argument("--version", help="release version (for the evidence folder); needed by checks that write evidence")
     _common(p)
     p.set_defaults(func=_cmd_check)
 

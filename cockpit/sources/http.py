@@ -87,6 +87,8 @@ def _describe(exc: BaseException, url: str, timeout: float | None) -> str:
     import httpx
 
     after = f" after {timeout:g}s" if timeout is not None else ""
+    if isinstance(exc, TimeoutError):  # asyncio's own (a probe, a WebSocket handshake): as httpx's ConnectTimeout
+        return f"cannot connect to {url}: timed out{after}"
     if isinstance(exc, httpx.ConnectTimeout):
         return f"cannot connect to {url}: timed out{after}"
     if isinstance(exc, httpx.TimeoutException):
@@ -104,6 +106,40 @@ def _describe(exc: BaseException, url: str, timeout: float | None) -> str:
     if isinstance(exc, OSError):
         return f"cannot connect to {url}: {_connect_reason(exc)}"
     return f"{url}: {type(exc).__name__}: {exc}"
+
+
+async def connect_problem(url: str, timeout: float) -> str | None:
+    """None when a TCP connection to the URL's host and port opens within the timeout, else why not (one line).
+
+    Load-shaped checks ask first: a host name that does not resolve, or resolves
+    slowly, then reads as it does in every other check instead of as N failures
+    that outlast the check's own timeout.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = 443 if parts.scheme in ("https", "wss") else 80
+    try:
+        host, port = parts.hostname, parts.port or default
+    except ValueError as exc:
+        return f"{url}: not a usable URL ({exc})"
+    if not host:
+        return f"{url}: not a usable URL (no host)"
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (TimeoutError, asyncio.TimeoutError, OSError) as exc:
+        return describe_http_error(exc if isinstance(exc, OSError) else TimeoutError(), url, timeout)
+    except UnicodeError:  # a label the IDNA codec refuses (empty, over 63 characters): no such host name
+        import socket
+
+        return describe_http_error(socket.gaierror(socket.EAI_NONAME, "Name or service not known"), url, timeout)
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return None
 
 
 def not_configured(target: str) -> str:

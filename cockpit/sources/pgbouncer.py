@@ -82,7 +82,7 @@ class PgBouncerSource(DsnSource):
     def _error(self, exc: BaseException) -> DatabaseError:
         return DatabaseError(self.scrub(describe_psycopg_error(exc, self.parts, self.config.timeout)))
 
-    async def _run(self, statements: list[str]) -> list[Rows]:
+    async def _run(self, statements: list[str], own: list[tuple[str, int]] | None = None) -> list[Rows]:
         import psycopg
 
         async def work() -> list[Rows]:
@@ -93,6 +93,8 @@ class PgBouncerSource(DsnSource):
                 connect_timeout=max(2, int(self.config.timeout + 0.999)),
             )
             try:
+                if own is not None:
+                    own.extend(_local_address(conn))
                 results: list[Rows] = []
                 for statement in statements:
                     cur = conn.cursor()
@@ -124,5 +126,32 @@ class PgBouncerSource(DsnSource):
         results = await self._run([f"SHOW {name}" for name in names])
         return {name: rows.dicts() for name, rows in zip(names, results)}
 
+    async def show_in_order(self, *what: str) -> tuple[list[list[dict[str, Any]]], tuple[str, int] | None]:
+        """SHOW commands in order over one connection (one may repeat), plus that connection's own
+        (address, port) as SHOW CLIENTS lists it (None: not known)."""
+        names = [w.strip().upper() for w in what]
+        for name in names:
+            if name not in SHOW_COMMANDS:
+                raise ValueError(f"SHOW {name} is not a pgBouncer command this source knows")
+        own: list[tuple[str, int]] = []
+        results = await self._run([f"SHOW {name}" for name in names], own)
+        return [rows.dicts() for rows in results], (own[0] if own else None)
+
     async def aclose(self) -> None:
         """Nothing is held between calls."""
+
+
+def _local_address(conn: Any) -> list[tuple[str, int]]:
+    """The client side of the console connection: what SHOW CLIENTS shows as its addr and port."""
+    import os
+    import socket
+
+    try:
+        fd = conn.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            address = sock.getsockname()
+    except (OSError, AttributeError, ValueError):
+        return []
+    if isinstance(address, tuple) and len(address) >= 2:
+        return [(str(address[0]), int(address[1]))]
+    return []  # a Unix socket: SHOW CLIENTS says "unix", there is no port to tell it apart

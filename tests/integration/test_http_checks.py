@@ -22,10 +22,12 @@ VERSION = "v1.4.0"
 SPEC = TypeAdapter(CheckSpec)
 
 
-def make_ctx(tmp_path: Path, canary: str | None, dsn: str | None = None, timeout: float = 5.0) -> CheckContext:
+def make_ctx(tmp_path: Path, canary: str | None, dsn: str | None = None, timeout: float = 5.0,
+             ws_url: str | None = None, **config_fields: Any) -> CheckContext:
     config = CockpitConfig(
-        service=ServiceConfig(canary_url=canary, timeout=timeout) if canary else None,
+        service=ServiceConfig(canary_url=canary, timeout=timeout, ws_url=ws_url) if canary else None,
         postgres=PostgresConfig(dsn=dsn) if dsn else None,
+        **config_fields,
     )
     store = EvidenceStore(tmp_path / "evidence", VERSION, config.redactor())
     return CheckContext(config=config, version=VERSION, evidence=store, redactor=config.redactor())
@@ -248,7 +250,7 @@ async def test_csp_flood_without_rate_limit_fails(http_app, tmp_path):
 async def test_burst_unknown_when_port_closed(tmp_path):
     result = await run_one(spec("http_burst", url="canary", **CSP_FLOOD), make_ctx(tmp_path, closed_url()))
     assert result.status is Status.UNKNOWN
-    assert result.summary.startswith("all 60 requests failed: cannot connect to")
+    assert result.summary.startswith("no request sent: cannot connect to") and "connection refused" in result.summary
 
 
 async def test_burst_server_errors_fail_when_no_statuses_listed(http_app, tmp_path):
@@ -260,36 +262,101 @@ async def test_burst_server_errors_fail_when_no_statuses_listed(http_app, tmp_pa
 
 
 def blast(url: str, **params: Any) -> Any:
-    settings = {"duration": 1.5, "concurrency": 4, "timeout": 20, "max_p95": 0.5, "max_error_rate": 0.01,
-                "min_requests": 10, **params}
+    settings = {"duration": 1.5, "rate": 20, "concurrency": 4, "timeout": 20, "max_p95": 0.5, "max_error_rate": 0.01,
+                "min_requests": 10, "parts": ["api"], **params}
     return spec("blast_radius", phase="blast", url=url, **settings)
 
 
-async def test_blast_radius_passes_on_a_healthy_endpoint(http_app, tmp_path):
-    ctx = make_ctx(tmp_path, http_app.url)
-    result = await run_one(blast("/ok"), ctx)
+def api_log(ctx: CheckContext) -> str:
+    return (ctx.evidence.dir / f"micro_api_{VERSION}.log").read_text()
+
+
+async def test_blast_radius_passes_on_a_healthy_endpoint_with_its_ws_round_trip(http_app, tmp_path):
+    ctx = make_ctx(tmp_path, http_app.url, ws_url=http_app.ws_url)
+    result = await run_one(blast("canary", endpoints=["/ok", "/static/app.js"], parts=["api", "ws"]), ctx)
     assert result.status is Status.PASS, result
     assert 1.4 < result.duration_s < 5
+    assert result.evidence == [f"micro_blast_{VERSION}.log", f"micro_api_{VERSION}.log", f"micro_ws_{VERSION}.log"]
+    assert result.summary.startswith("api: 30 requests at 20/s in 1.")  # the schedule's count, not what a loop managed
+    assert " | ws: connect " in result.summary
+    details = "\n".join(result.details)
+    assert f"{http_app.url}/ok: 15 requests p95=" in details and f"{http_app.url}/static/app.js: 15 requests p95=" in details
     log = (ctx.evidence.dir / f"micro_blast_{VERSION}.log").read_text().splitlines()
     assert log[0].startswith("# test.blast_radius started")
-    assert log[1].startswith("t+  1s requests=")
-    assert log[-1].startswith("summary: requests=") and log[-1].endswith("PASS")
+    assert log[1].startswith("t+  1s sent=20 answered=")
+    assert log[-1].startswith("summary: api: 30 requests") and log[-1].endswith("PASS")
+    ws = (ctx.evidence.dir / f"micro_ws_{VERSION}.log").read_text()
+    assert "sent: 'ping'" in ws and "reply: 'ping'" in ws and "verdict: PASS" in ws
+
+
+async def test_blast_radius_p95_counts_from_the_schedule_not_the_send(http_app, tmp_path):
+    # The endpoint stalls 1 s on the first request, then answers at once. At 20/s with 2 connections a
+    # closed loop would see 2 slow requests among hundreds (p95 of a few ms); from the schedule, the 20
+    # requests due during the stall waited up to 1 s each.
+    ctx = make_ctx(tmp_path, http_app.url)
+    result = await run_one(blast(f"/stall?key={tmp_path.name}&seconds=1", concurrency=2, max_p95=0.2), ctx)
+    assert result.status is Status.FAIL, result
+    p95_text = result.summary.split("p95 ")[1].split()[0]
+    p95 = float(p95_text[:-2]) / 1000 if p95_text.endswith("ms") else float(p95_text[:-1])
+    assert p95 >= 0.9, result.summary
+    assert "30 requests at 20/s" in result.summary  # the stall did not thin the schedule out
+    rows = [line.split("\t") for line in api_log(ctx).splitlines() if line[:1].isdigit()]
+    assert len(rows) == 30 and float(rows[0][1]) >= 950  # the first request, due at t0, waited the whole stall
 
 
 async def test_blast_radius_fails_on_errors_and_on_latency(http_app, tmp_path):
     ctx = make_ctx(tmp_path, http_app.url)
     flaky = await run_one(blast("/flaky"), ctx)
-    assert flaky.status is Status.FAIL and flaky.summary.startswith("error rate 2")  # every 4th is a 500
+    assert flaky.status is Status.FAIL and flaky.summary.startswith("api: error rate 2"), flaky.summary  # every 4th is a 500
     slow = await run_one(blast("/slow?seconds=0.15", max_p95=0.05), ctx)
-    assert slow.status is Status.FAIL and slow.summary.startswith("p95 ")
+    assert slow.status is Status.FAIL and slow.summary.startswith("api: p95 "), slow.summary
+
+
+async def test_blast_radius_parts_not_configured_or_unreachable_are_unknown(http_app, tmp_path):
+    ctx = make_ctx(tmp_path, http_app.url)
+    result = await run_one(blast("/ok", parts=["api", "ws", "prom"]), ctx)
+    assert result.status is Status.UNKNOWN, result  # the API part passed; the two it could not look at are not a PASS
+    assert "ws: [service] ws_url is not configured" in result.summary
+    assert "prom: [prometheus] is not configured" in result.summary
+    assert (ctx.evidence.dir / f"micro_prom_{VERSION}.promql").exists() and (ctx.evidence.dir / f"micro_ws_{VERSION}.log").exists()
+
+    no_ws = make_ctx(tmp_path / "b", http_app.url, ws_url=f"ws://127.0.0.1:{free_port()}/ws")
+    refused = await run_one(blast("/ok", parts=["ws"]), no_ws)
+    assert refused.status is Status.UNKNOWN and "ws: cannot connect to" in refused.summary and "connection refused" in refused.summary
+    not_ws = make_ctx(tmp_path / "c", http_app.url, ws_url=http_app.url.replace("http", "ws") + "/ok")
+    plain = await run_one(blast("/ok", parts=["ws"]), not_ws)
+    assert plain.status is Status.UNKNOWN and "answered HTTP 200, not a WebSocket upgrade" in plain.summary
+
+
+async def test_blast_radius_prom_part_reads_the_canary_over_the_test_window(http_app, prometheus, exporter, tmp_path):
+    from cockpit.config import PrometheusConfig, SignalConfig
+
+    exporter.value.labels(case="blast_p95").set(0.12)
+    exporter.value.labels(case="blast_errors").set(0.2)
+    prometheus.wait_for_data('cockpit_test_value{case="blast_errors"}')
+    signals = {
+        "p95_latency": SignalConfig(query='max_over_time(cockpit_test_value{case="blast_p95"}[{window}])', max=0.2),
+        "error_rate": SignalConfig(query='max_over_time(cockpit_test_value{case="blast_errors"}[{window}])', max=0.01),
+        "missing": SignalConfig(query='cockpit_test_value{case="never_set"}', max=1),
+    }
+    ctx = make_ctx(tmp_path, http_app.url, prometheus=PrometheusConfig(url=prometheus.url), signals=signals)
+    result = await run_one(blast("/ok", parts=["api", "prom"]), ctx)
+    assert result.status is Status.FAIL, result
+    assert "prom: p95_latency=0.12; error_rate=0.2 outside its limit (max 0.01, min None)" in result.summary
+    promql = (ctx.evidence.dir / f"micro_prom_{VERSION}.promql").read_text()
+    assert 'max_over_time(cockpit_test_value{case="blast_p95"}[2s])' in promql  # {window} = the 1.5 s test, rounded up
+
+    ctx = make_ctx(tmp_path / "b", http_app.url, prometheus=PrometheusConfig(url=prometheus.url), signals=signals)
+    blind = await run_one(blast("/ok", parts=["prom"], prom_signals=["p95_latency", "missing"]), ctx)
+    assert blind.status is Status.UNKNOWN and "missing: no data" in blind.summary, blind.summary
 
 
 async def test_blast_radius_unknown_when_port_closed_or_too_few_requests(http_app, tmp_path):
     result = await run_one(blast("canary"), make_ctx(tmp_path, closed_url()))
     assert result.status is Status.UNKNOWN and "connection refused" in result.summary
-    assert result.duration_s < 1.0  # gives up instead of spinning for the whole duration
+    assert result.duration_s < 1.0  # gives up instead of firing the whole schedule
 
-    few = await run_one(blast("/slow?seconds=0.6", min_requests=100), make_ctx(tmp_path, http_app.url))
+    few = await run_one(blast("/ok", rate=4, min_requests=100), make_ctx(tmp_path, http_app.url))
     assert few.status is Status.UNKNOWN and "need at least 100" in few.summary
 
 
@@ -309,3 +376,43 @@ async def test_feature_flags_from_a_url(http_app, tmp_path):
     assert broken.status is Status.UNKNOWN and "not JSON" in broken.summary
     closed = await run_one(spec("feature_flags", phase="preflight", source=f"{closed_url()}/flags"), ctx)
     assert closed.status is Status.UNKNOWN and "connection refused" in closed.summary
+
+
+# ---------------------------------------------------------------- unreachable hosts read the same in every HTTP kind
+
+# A 64-character label is not a valid DNS name: resolution fails on this machine, no query leaves it.
+BAD_HOST = "http://" + "x" * 64 + ".invalid"
+HTTP_KINDS = {
+    "http_headers": {"url": "canary", "required": {"Content-Security-Policy": ""}},
+    "coep_subresources": {"url": "canary"},
+    "http_burst": {"url": "canary", "method": "GET", "requests": 5, "concurrency": 5},
+    "blast_radius": {"url": "canary", "phase": "blast", "duration": 1, "rate": 10, "parts": ["api"]},
+    "feature_flags": {"source": "{base}/flags", "phase": "preflight"},
+}
+
+
+@pytest.fixture(scope="module")
+def silent_port():
+    """A port that accepts connections and never answers: a hung canary."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", sorted(HTTP_KINDS))
+@pytest.mark.parametrize("case", ["bad host name", "refused port", "timeout"])
+async def test_an_unreachable_canary_reads_the_same_in_every_http_kind(kind, case, silent_port, tmp_path):
+    base, words = {
+        "bad host name": (BAD_HOST, "cannot resolve the host name"),
+        "refused port": (closed_url(), "connection refused"),
+        "timeout": (f"http://127.0.0.1:{silent_port}", "timed out after 1s waiting for http://127.0.0.1:"),
+    }[case]
+    params = {k: (v.replace("{base}", base) if isinstance(v, str) else v) for k, v in HTTP_KINDS[kind].items()}
+    result = await run_one(spec(kind, **params), make_ctx(tmp_path, base, timeout=1))
+    assert result.status is Status.UNKNOWN, result
+    if case != "timeout":
+        assert f"cannot connect to {base}" in result.summary, result.summary
+    assert words in result.summary, result.summary

@@ -191,6 +191,8 @@ def test_unreachable_systems_are_unknown_not_pass(tmp_path):
         (["preflight", "v1.4.0"], "no cockpit.toml in this folder"),
         (["blast-radius", "ftp://x", "v1.4.0", "30"], "is not an http"),
         (["check", "nope.nothing", "--config", "cockpit.toml"], "no check named"),
+        (["check", "preflight.pg_bloat", "--config", "cockpit.toml"], "preflight.pg_bloat writes evidence: pass the release with --version"),
+        (["blast-radius", "http://127.0.0.1:9", "v1.4.0", "0"], "SECONDS: must be more than 0"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -202,3 +204,20 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(tmp_path, args, m
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "evidence").exists()
+
+
+def test_blast_radius_takes_bare_seconds_and_shows_its_progress(tmp_path, http_app):
+    # The README's form: URL, version, seconds as a bare number.
+    (tmp_path / "cockpit.toml").write_text(f'[service]\ncanary_url = "{http_app.url}/"\nws_url = "{http_app.ws_url}"\n')
+    done = cockpit("blast-radius", f"{http_app.url}/ok", VERSION, "2", cwd=tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr  # [prometheus] is not configured: that part is UNKNOWN
+    lines = done.stdout.splitlines()
+    progress = [line for line in lines if line.startswith("blast.micro: ")]
+    assert progress and progress[0].startswith("blast.micro: 1s/2s p95="), done.stdout  # plain lines: not a terminal
+    assert "errors=0.00%" in progress[0]
+    assert lines[-1] == "Blast radius v1.4.0: 1 UNKNOWN → exit 3"
+    folder = tmp_path / "evidence" / VERSION
+    summary = (folder / f"micro_blast_{VERSION}.log").read_text().splitlines()[-1]
+    assert summary.startswith("summary: api: 40 requests at 20/s") and "prom: [prometheus] is not configured" in summary
+    assert {p.name for p in folder.iterdir()} >= {f"micro_blast_{VERSION}.log", f"micro_api_{VERSION}.log",
+                                                  f"micro_ws_{VERSION}.log", f"micro_prom_{VERSION}.promql"}

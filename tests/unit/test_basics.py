@@ -12,12 +12,13 @@ from cockpit.release_version import BadVersion, validate_version
 from cockpit.results import Status, exit_code_for, worst_status
 
 
-@pytest.mark.parametrize("text, seconds", [("15m", 900), ("2s", 2), ("1h30m", 5400), ("250ms", 0.25), (30, 30), ("1d", 86400)])
+@pytest.mark.parametrize("text, seconds", [("15m", 900), ("2s", 2), ("1h30m", 5400), ("250ms", 0.25), (30, 30), ("1d", 86400),
+                                           ("30", 30), ("1.5", 1.5), (" 15 ", 15)])
 def test_parse_duration(text, seconds):
     assert math.isclose(parse_duration(text), seconds)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "15", "5 minutes", "-3s", True, None, "1m 2x"])
+@pytest.mark.parametrize("text", ["", "abc", "15x", "1.5.2", "5 minutes", "-3s", True, None, "1m 2x"])
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
