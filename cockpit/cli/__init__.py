@@ -15,7 +15,9 @@ from cockpit.release_version import BadVersion
 # `cockpit COMMAND` imports only COMMAND's module: the others import pydantic and the config models
 # (~0.25 s), which a screen's start can do without. `cockpit --help` imports them all.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "cockpit.cli.checks": ("init", "preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
+    "cockpit.cli.config": ("init", "config"),
+    "cockpit.cli.completion": ("completion",),
+    "cockpit.cli.checks": ("preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
                                "evidence"),
     "cockpit.cli.canary": ("canary", "ctl"),
     "cockpit.cli.ticks": ("tick",),
