@@ -12,6 +12,9 @@ command -v tmux >/dev/null || missing+=(tmux)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v runuser >/dev/null || missing+=(util-linux)
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)
+command -v chromium >/dev/null || missing+=(chromium)   # cockpit serve in a real browser
+command -v zsh >/dev/null || missing+=(zsh)              # zsh -n on `cockpit completion zsh`
+command -v fish >/dev/null || missing+=(fish)            # fish -n on `cockpit completion fish`
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -20,6 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,web]' 'playwright>=1.40'
 export TEXTUAL_ANIMATIONS=none
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

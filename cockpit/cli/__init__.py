@@ -22,6 +22,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cockpit.cli.canary": ("canary", "ctl"),
     "cockpit.cli.ticks": ("tick",),
     "cockpit.cli.screens": ("tui", "attach", "watch"),
+    "cockpit.cli.serve": ("serve",),
     "cockpit.cli.exports": ("export",),
     "cockpit.cli.replay": ("replay",),
     "cockpit.cli.drill": ("drill",),
