@@ -194,11 +194,13 @@ def _cmd_drill_screen(args: argparse.Namespace) -> int:
 
 
 def _default(args: argparse.Namespace) -> int:
-    if find_config(None) is not None:
+    found = find_config(None)
+    if found is not None:
         from cockpit.cli import build_parser
 
         build_parser().print_help()
-        print("\n./cockpit.toml found: open the cockpit with `cockpit tui VERSION`", file=sys.stderr)
+        print(f"\n{found} found (`cockpit config path` says why): open the cockpit with `cockpit tui VERSION`",
+              file=sys.stderr)
         return 2
     return _cmd_drill_screen(args)
 
