@@ -14,9 +14,9 @@ import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cockpit.checks.specs import CHECK_KINDS, CheckSpec
 from cockpit.config_file import ConfigError, find_config  # noqa: F401 (imported from here by the commands)
@@ -29,6 +29,35 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Secrets whose "${NAME}" may stay unset until a command connects with them: `cockpit checks`,
+# `config path` or `export rules` on a fresh `cockpit init` need no password.
+_LAZY_SECRET_KEY = re.compile(r"^(postgres\.dsn|pgbouncer\.admin_dsn|prometheus\.(bearer_token|password)"
+                              r"|notify\[\d+\]\.bearer_token)$")
+_UNSET = "\x00cockpit-unset\x00"  # prefixes the one-line error that stands in for an unset secret
+SHIPPED_PLAYBOOKS = ("default", "red")
+
+
+class UnsetSecret(SecretStr):
+    """A secret whose environment variable was not set when the config was read: reading it is the error."""
+
+    def get_secret_value(self) -> str:
+        raise ConfigError(super().get_secret_value().removeprefix(_UNSET))
+
+
+def _lazy_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and value.get_secret_value().startswith(_UNSET):
+        return UnsetSecret(value.get_secret_value())
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_lazy_secret)]
+
+
+def secret_text(secret: SecretStr | None) -> str | None:
+    """The secret's value, None when absent or its variable is unset (nothing to redact, nothing to send)."""
+    if secret is None or isinstance(secret, UnsetSecret):
+        return None
+    return secret.get_secret_value()
 
 
 class Strict(BaseModel):
@@ -39,9 +68,9 @@ class PrometheusConfig(Strict):
     """Prometheus or a compatible backend (Thanos, Mimir, Cortex): every query the cockpit makes uses these settings."""
 
     url: str
-    bearer_token: SecretStr | None = None
+    bearer_token: Secret | None = None
     username: str | None = None
-    password: SecretStr | None = None
+    password: Secret | None = None
     headers: dict[str, str] = {}  # e.g. X-Scope-OrgID for a Mimir/Cortex/Thanos tenant
     ca_file: str | None = None  # the CA that signed the server's certificate (else the system's)
     cert_file: str | None = None  # a client certificate, for mutual TLS
@@ -84,12 +113,12 @@ class PrometheusConfig(Strict):
 
 
 class PostgresConfig(Strict):
-    dsn: SecretStr
+    dsn: Secret
     timeout: Duration = 5.0
 
 
 class PgBouncerConfig(Strict):
-    admin_dsn: SecretStr  # the admin console: database "pgbouncer"
+    admin_dsn: Secret  # the admin console: database "pgbouncer"
     timeout: Duration = 5.0
 
 
@@ -119,7 +148,8 @@ class EvidenceConfig(Strict):
 
 
 class PlaybookConfig(Strict):
-    file: str | None = None  # None: the default playbook shipped with the cockpit
+    file: str | None = None  # None: a playbook shipped with the cockpit, named by `name`
+    name: str = "default"  # "default" (the seed's release) or "red" (any HTTP service's RED metrics)
 
 
 class SignalConfig(Strict):
@@ -311,12 +341,12 @@ class NotifyConfig(Strict):
     url: str
     name: str = ""  # shown in reports instead of the URL (a Slack webhook URL is itself a secret)
     format: Literal["json", "slack", "pagerduty"] = "json"
-    routing_key: SecretStr | None = None  # PagerDuty's integration key (a secret)
+    routing_key: Secret | None = None  # PagerDuty's integration key (a secret)
     events: list[str] = list(DEFAULT_NOTIFY_EVENTS)
     timeout: Duration = 5.0
     retries: int = Field(3, ge=0, le=10)
     backoff: Duration = 1.0  # doubled after each failed attempt
-    bearer_token: SecretStr | None = None
+    bearer_token: Secret | None = None
 
     @field_validator("url")
     @classmethod
@@ -398,18 +428,18 @@ class CockpitConfig(Strict):
         """A redactor that knows every secret in this configuration."""
         redactor = Redactor()
         for dsn in (self.postgres and self.postgres.dsn, self.pgbouncer and self.pgbouncer.admin_dsn):
-            if dsn is not None:
-                redactor.add(dsn_password(dsn.get_secret_value()))
+            if secret_text(dsn) is not None:
+                redactor.add(dsn_password(secret_text(dsn)))
         for prometheus in (self.prometheus, self.traffic.prometheus):
             for secret in (prometheus.bearer_token, prometheus.password) if prometheus else ():
-                if secret is not None:
-                    redactor.add(secret.get_secret_value())
+                if secret_text(secret) is not None:
+                    redactor.add(secret_text(secret))
         for hook in self.notify:  # a webhook URL (Slack's) and its token are secrets
             if hook.url != PAGERDUTY_URL:  # the public endpoint is no secret: masking it hides where pages went
                 redactor.add(hook.url)
             for secret in (hook.bearer_token, hook.routing_key):
-                if secret is not None:
-                    redactor.add(secret.get_secret_value())
+                if secret_text(secret) is not None:
+                    redactor.add(secret_text(secret))
         return redactor
 
     def enabled_checks(self, phase: str | None = None) -> list[Any]:
@@ -431,6 +461,10 @@ def _substitute_env(value: Any, path: str, file: str) -> Any:
                 raise ConfigError(f"{file}: {path}: environment variable {name} is not set")
             return os.environ[name]
 
+        if _LAZY_SECRET_KEY.match(path):
+            unset = [name for name in _ENV_REF.findall(value) if name not in os.environ]
+            if unset:  # the command that connects with it says so, naming the file, the key and the variable
+                return f"{_UNSET}{file}: {path}: environment variable {unset[0]} is not set"
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
         return {k: _substitute_env(v, f"{path}.{k}" if path else k, file) for k, v in value.items()}
@@ -492,8 +526,9 @@ def read_toml(path: Path | Traversable, label: str) -> dict[str, Any]:
         raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
 
 
-def default_playbook() -> dict[str, Any]:
-    text = resources.files("cockpit.playbooks").joinpath("default.toml").read_text(encoding="utf-8")
+def default_playbook(name: str = "default") -> dict[str, Any]:
+    """A playbook shipped with the cockpit (`[playbook] name`): "default" (the seed's) or "red" (any HTTP service)."""
+    text = resources.files("cockpit.playbooks").joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -580,5 +615,9 @@ def load_config(path: str | Path | None, base_dir: Path | None = None) -> Cockpi
         playbook_path = (root / playbook_file) if not Path(playbook_file).is_absolute() else Path(playbook_file)
         base = _substitute_env(read_toml(playbook_path, str(playbook_path)), "", str(playbook_path))
     else:
-        base = default_playbook()
+        name = (user.get("playbook") or {}).get("name", "default") if isinstance(user.get("playbook"), dict) else "default"
+        if name not in SHIPPED_PLAYBOOKS:
+            raise ConfigError(f"{label}: playbook.name: {name!r} is not a shipped playbook "
+                              f"({', '.join(SHIPPED_PLAYBOOKS)}; or set playbook.file)")
+        base = default_playbook(name)
     return validate_config(merge_tables(base, user), label)

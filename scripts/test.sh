@@ -15,6 +15,9 @@ command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanag
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)
+command -v chromium >/dev/null || missing+=(chromium)   # cockpit serve in a real browser
+command -v zsh >/dev/null || missing+=(zsh)              # zsh -n on `cockpit completion zsh`
+command -v fish >/dev/null || missing+=(fish)            # fish -n on `cockpit completion fish`
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -23,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,web]' 'playwright>=1.40'
 # The layers first (a broken contract or an engine type error fails the run before the suite starts):
 # lint-imports, seeing app/ widgets/ screens/ themes/ as the cockpit.* packages they install as.
 .venv/bin/python -m tests.import_graph --no-logo

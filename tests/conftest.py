@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +11,12 @@ import pytest
 from tests.services import PgBouncer, Postgres, Prometheus, running, temp_root
 
 TEST_DB = "cockpit_test"
+
+# The tests never see the developer's own config or live runs: the user's config and runtime
+# directories (platformdirs follows XDG_*) are empty folders of this session, children inherit them.
+os.environ.pop("COCKPIT_CONFIG", None)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cockpit-test-config-")
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="cockpit-test-runtime-")
 
 
 @pytest.fixture(scope="session")

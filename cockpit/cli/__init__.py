@@ -13,11 +13,14 @@ from cockpit.errors import EXIT_USAGE, CockpitError
 # `cockpit COMMAND` imports only COMMAND's module: the others import pydantic and the config models
 # (~0.25 s), which a screen's start can do without. `cockpit --help` imports them all.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "cockpit.cli.checks": ("init", "preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
+    "cockpit.cli.config": ("init", "config"),
+    "cockpit.cli.completion": ("completion",),
+    "cockpit.cli.checks": ("preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
                                "evidence"),
     "cockpit.cli.canary": ("canary", "ctl"),
     "cockpit.cli.ticks": ("tick",),
     "cockpit.cli.screens": ("tui", "attach", "watch"),
+    "cockpit.cli.serve": ("serve",),
     "cockpit.cli.exports": ("export",),
     "cockpit.cli.imports": ("import",),
     "cockpit.cli.replay": ("replay",),
@@ -46,12 +49,35 @@ def modules_for(argv: Sequence[str]) -> list[str]:
     return named or list(COMMAND_MODULES)
 
 
+class _VersionAction(argparse.Action):
+    """`cockpit --version`: the installed version, looked up only when asked (start-up stays fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the cockpit's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("release-cockpit")
+        except PackageNotFoundError:  # run from a source tree without installing
+            from cockpit import __version__ as number
+        print(f"cockpit {number}")
+        parser.exit(0)
+
+
 def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The `cockpit` parser with the commands of `modules` (default: every command)."""
+    from cockpit.cli.examples import add_examples
+
     parser = _Parser(prog="cockpit", description="Release Cockpit: run a canary release from the terminal.")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     for name in modules if modules is not None else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command, subparser in subparsers.choices.items():
+        add_examples(command, subparser)
     # What `cockpit` alone does (the drill screen) is named by a command family's register().
     parser.default_func = getattr(subparsers, "default_func", None)  # type: ignore[attr-defined]
     return parser

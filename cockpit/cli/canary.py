@@ -112,6 +112,7 @@ def _cmd_canary(args: argparse.Namespace) -> int:
     _check_runnable(config, args.dry_traffic)
     if args.detach:
         return _detach(args, version, path, store)
+    args.config_path = path
     return _run_here(args, config, version, store)
 
 
@@ -128,6 +129,7 @@ def _result_words(done: dict[str, Any]) -> str:
 
 def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
     from cockpit.clock import SystemClock
+    from cockpit.run.live_runs import live_run, registered
     from cockpit.run.canary import run_canary
     from cockpit.sources.prometheus import PrometheusSource
 
@@ -154,7 +156,8 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         )
 
     try:
-        outcome = asyncio.run(main())
+        with registered(live_run("canary", version, store, getattr(args, "config_path", None))):
+            outcome = asyncio.run(main())
     except (asyncio.CancelledError, KeyboardInterrupt):
         print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
         return 130
@@ -255,10 +258,19 @@ def _socket_for(args: argparse.Namespace, version: str) -> Path:
     if args.evidence_dir:
         return socket_path(Path(args.evidence_dir) / version)
     path = find_config(args.config)
-    if path is None:
-        raise ConfigError("cannot find the run: pass --config FILE, --evidence-dir DIR or --socket PATH")
-    config = load_config(path)
-    return socket_path(open_evidence(config, path, args, version).dir)
+    local = socket_path(open_evidence(load_config(path), path, args, version).dir) if path is not None else None
+    if local is not None and (args.config or local.exists()):
+        return local
+    # Not named here (another folder, no config): the run registered itself in the user's runtime directory.
+    from cockpit.run.live_runs import find_live_run
+
+    run = find_live_run(version, "canary")
+    if run is not None:
+        return Path(run.socket)
+    if local is not None:
+        return local  # no live run anywhere: the local socket's absence is the message
+    raise ConfigError(f"cannot find a live run of {version}: none is registered on this machine; "
+                      "pass --config FILE, --evidence-dir DIR or --socket PATH")
 
 
 def _cmd_ctl(args: argparse.Namespace) -> int:

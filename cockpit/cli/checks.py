@@ -1,4 +1,4 @@
-"""Headless check commands: init, preflight, redteam, blast-radius, artifacts, check, evidence."""
+"""Headless check commands: preflight, redteam, blast-radius, artifacts, check, evidence."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
@@ -205,24 +203,7 @@ def _cmd_evidence(args: argparse.Namespace) -> int:
     return 0 if report.intact else 1
 
 
-def _cmd_init(args: argparse.Namespace) -> int:
-    target = Path(args.path)
-    if target.exists() and not args.force:
-        raise ConfigError(f"{target}: already exists (use --force to overwrite)")
-    text = resources.files("cockpit.playbooks").joinpath("cockpit.example.toml").read_text(encoding="utf-8")
-    from cockpit.evidence import atomic_write_bytes
-
-    atomic_write_bytes(target.resolve(), text.encode())
-    print(f"wrote {target}: edit the URLs and DSNs, then run `cockpit preflight v1.0.0`")
-    return 0
-
-
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("init", help="write a commented example cockpit.toml")
-    p.add_argument("path", nargs="?", default="cockpit.toml")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.set_defaults(func=_cmd_init)
-
     p = subparsers.add_parser("preflight", help="run the preflight checks (T-10)")
     p.add_argument("version")
     _common(p)

@@ -22,10 +22,12 @@ Say = Callable[[str, bool], None]  # (text, loud)
 
 
 def load_required_config(args: argparse.Namespace) -> tuple[CockpitConfig, Path]:
-    """The config named by --config or ./cockpit.toml; its absence is a usage error."""
+    """The config found in search order (--config, $COCKPIT_CONFIG, ./cockpit.toml, user dir); none is a usage error."""
     path = find_config(getattr(args, "config", None))
     if path is None:
-        raise ConfigError("no cockpit.toml in this folder: pass --config FILE, or write one with `cockpit init`")
+        from cockpit.config_file import search_order_text
+
+        raise ConfigError(f"no cockpit.toml found: looked at {search_order_text()}")
     return load_config(path), path
 
 

@@ -64,7 +64,10 @@ def _cmd_first_night(args: argparse.Namespace) -> int:
     traffic = traffic_from_config(config.traffic, redactor=config.redactor())
     if config.traffic.rollback and shutil.which(config.traffic.rollback[0]) is None:
         raise ConfigError(f"traffic.rollback: command {config.traffic.rollback[0]!r} is not found or not executable")
-    return _run(config, version, store, traffic, hours=args.hours, hour_length=hour_length, every=every, say=say)
+    from cockpit.run.live_runs import live_run, registered
+
+    with registered(live_run("first-night", version, store, path)):
+        return _run(config, version, store, traffic, hours=args.hours, hour_length=hour_length, every=every, say=say)
 
 
 def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,

@@ -114,7 +114,9 @@ def _cmd_tui(args: argparse.Namespace) -> int:
     version = validate_version(args.version) if args.version else None
     path = find_config(args.config)
     if path is None:
-        raise ConfigError("no cockpit.toml in this folder: pass --config FILE (or run `cockpit` alone for the drill)")
+        from cockpit.config_file import search_order_text
+
+        raise ConfigError(f"no cockpit.toml found: looked at {search_order_text()} (or run `cockpit` alone for the drill)")
     with _gc_paused() as paused:
         return _run(_options(_validated_aside(path), path, args, "live", version, resume_gc=paused), args)
 
@@ -134,6 +136,16 @@ def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
     with _gc_paused() as paused:
         options = _options(_validated_aside(path), path, args, mode, version, resume_gc=paused)
         journal = options.journal_path
+        if (journal is None or not journal.exists()) and not (args.config or args.evidence_dir):
+            # Not named here (another folder, no config): the run registered itself in the user's runtime directory.
+            from cockpit.run.live_runs import find_live_run
+
+            run = find_live_run(version, "canary" if mode == "attach" else "first-night")
+            if run is not None:
+                path = Path(run.config) if run.config else None
+                args.evidence_dir = run.evidence_root
+                options = _options(_validated_aside(path), path, args, mode, version, resume_gc=paused)
+                journal = options.journal_path
         if journal is not None and not journal.exists():
             what = "attach to" if mode == "attach" else "watch"
             raise ConfigError(f"no canary journal for {version} at {journal}: nothing to {what}"
@@ -181,11 +193,13 @@ def _cmd_drill_screen(args: argparse.Namespace) -> int:
 
 
 def _default(args: argparse.Namespace) -> int:
-    if find_config(None) is not None:
+    found = find_config(None)
+    if found is not None:
         from cockpit.cli import build_parser
 
         build_parser().print_help()
-        print("\n./cockpit.toml found: open the cockpit with `cockpit tui VERSION`", file=sys.stderr)
+        print(f"\n{found} found (`cockpit config path` says why): open the cockpit with `cockpit tui VERSION`",
+              file=sys.stderr)
         return 2
     return _cmd_drill_screen(args)
 

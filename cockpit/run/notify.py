@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from cockpit.clock import iso_utc
-from cockpit.config import PAGERDUTY_URL, CockpitConfig, NotifyConfig
+from cockpit.config import PAGERDUTY_URL, CockpitConfig, NotifyConfig, secret_text
 from cockpit.format import MISSING, format_clock, format_duration, format_value, format_weight
 from cockpit.redaction import Redactor
 from cockpit.events import Event
@@ -185,8 +184,8 @@ class Notifier:
             if target.url != PAGERDUTY_URL:
                 self.redactor.add(target.url)
             for secret in (target.bearer_token, target.routing_key):
-                if secret is not None:
-                    self.redactor.add(secret.get_secret_value())
+                if secret_text(secret) is not None:
+                    self.redactor.add(secret_text(secret))
         self.warn = warn or _log.warning
         self.max_backoff = max_backoff
         self.stats = NotifyStats()

@@ -188,7 +188,7 @@ def test_unreachable_systems_are_unknown_not_pass(tmp_path):
     [
         (["preflight", "../x"], "is not a release version"),
         (["preflight", "v1.4.0", "--config", "missing.toml"], "missing.toml: file not found"),
-        (["preflight", "v1.4.0"], "no cockpit.toml in this folder"),
+        (["preflight", "v1.4.0"], "no cockpit.toml found"),
         (["blast-radius", "ftp://x", "v1.4.0", "30"], "is not an http"),
         (["check", "nope.nothing", "--config", "cockpit.toml"], "no check named"),
         (["check", "preflight.pg_bloat", "--config", "cockpit.toml"], "preflight.pg_bloat writes evidence: pass the release with --version"),

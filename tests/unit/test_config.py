@@ -75,9 +75,16 @@ def test_environment_references_fill_secrets(tmp_path, monkeypatch):
 
 def test_missing_environment_variable_names_the_key(tmp_path, monkeypatch):
     monkeypatch.delenv("COCKPIT_NOPE", raising=False)
-    assert error_of(tmp_path, '[postgres]\ndsn = "postgresql://u:${COCKPIT_NOPE}@h/db"\n') == (
-        "postgres.dsn: environment variable COCKPIT_NOPE is not set"
+    assert error_of(tmp_path, '[service]\ncanary_url = "https://${COCKPIT_NOPE}/"\n') == (
+        "service.canary_url: environment variable COCKPIT_NOPE is not set"
     )
+    # A secret's variable is needed only by the command that connects with it: reading it is the error.
+    path = tmp_path / "secret.toml"
+    path.write_text('[postgres]\ndsn = "postgresql://u:${COCKPIT_NOPE}@h/db"\n')
+    config = load_config(path)
+    with pytest.raises(ConfigError) as info:
+        config.postgres.dsn.get_secret_value()
+    assert str(info.value) == f"{path}: postgres.dsn: environment variable COCKPIT_NOPE is not set"
 
 
 def test_missing_file_and_directory(tmp_path):

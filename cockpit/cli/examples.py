@@ -1,0 +1,62 @@
+"""The Examples section at the end of every command's `--help`, in one place.
+
+cockpit.cli.build_parser puts each command's lines into its parser's epilog; a
+test runs every line through the real parser, so an example cannot name a flag
+that no longer exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "init": ("cockpit init", "cockpit init --playbook red ~/.config/cockpit/cockpit.toml"),
+    "config": ("cockpit config path", "COCKPIT_CONFIG=/etc/cockpit/prod.toml cockpit config path"),
+    "completion": ("cockpit completion bash > ~/.local/share/bash-completion/completions/cockpit",
+                   "cockpit completion zsh > ~/.zfunc/_cockpit",
+                   "cockpit completion fish > ~/.config/fish/completions/cockpit.fish"),
+    "preflight": ("cockpit preflight v1.4.0", "cockpit preflight v1.4.0 --json > preflight.json"),
+    "redteam": ("cockpit redteam v1.4.0", "cockpit redteam v1.4.0 --evidence-dir /srv/evidence"),
+    "blast-radius": ("cockpit blast-radius https://canary.example.internal/ v1.4.0 30",),
+    "artifacts": ("cockpit artifacts", "cockpit artifacts v1.4.0 --json"),
+    "check": ("cockpit check preflight.pg_bloat", "cockpit check preflight.time_drift --version v1.4.0"),
+    "checks": ("cockpit checks", "cockpit checks --config staging.toml"),
+    "evidence": ("cockpit evidence verify v1.4.0", "cockpit evidence seal v1.4.0"),
+    "tick": ('cockpit tick gonogo.oncall v1.4.0 --initials AB --note "Ayşe + Bob"',),
+    "canary": ("cockpit canary v1.4.0 --headless --events -", "cockpit canary v1.4.0 --detach",
+               "cockpit canary v1.4.0 --headless --dry-traffic"),
+    "ctl": ("cockpit ctl v1.4.0 status", 'cockpit ctl v1.4.0 rollback --reason "p95 climbing" --by AB',
+            'cockpit ctl v1.4.0 note "DB failover drill at 14:30"'),
+    "tui": ("cockpit tui v1.4.0", "cockpit tui --config cockpit.toml v1.4.0 --t0 +30m --by AB",
+            "cockpit tui --drill latency_spike"),
+    "attach": ("cockpit attach v1.4.0", "cockpit attach v1.4.0 --theme light --no-mouse"),
+    "watch": ("cockpit watch v1.4.0", "cockpit watch v1.4.0 --low-color"),
+    "serve": ("cockpit serve v1.4.0", "cockpit serve v1.4.0 --port 8765"),
+    "drill": ("cockpit drill", "cockpit drill latency_spike --headless", "cockpit drill --list"),
+    "first-night": ("cockpit first-night v1.4.0", "cockpit first-night v1.4.0 --hours 2 --hour-length 5m"),
+    "export": ("cockpit export rules --out cockpit-rules.yml --tests cockpit-rules.test.yml",
+               "cockpit export grafana --out dashboard.json"),
+    "replay": ("cockpit replay --from=-2h --to now --step 15s",),
+    "oneliner": ("cockpit oneliner v1.4.0 --lang tr",),
+    "rca": ("cockpit rca v1.4.0",),
+    "report": ("cockpit report v1.4.0 --out release.md",),
+    "import": ("cockpit import analysis success-rate.yaml >> cockpit.toml",
+               "cockpit import analysis flagger-metrics.yaml"),
+}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the Examples epilog as written (one command a line); every other text is wrapped as usual."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("Examples:"):
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+
+def add_examples(command: str, parser: argparse.ArgumentParser) -> None:
+    """Put `command`'s examples at the end of its help (a command without any is left as it is)."""
+    lines = EXAMPLES.get(command)
+    if lines:
+        parser.epilog = "Examples:\n" + "\n".join(f"  {line}" for line in lines)
+        parser.formatter_class = HelpFormatter
