@@ -587,3 +587,22 @@ def test_the_blind_night_rule_counts_judged_samples() -> None:
     assert night_verdict([hour(0, 0), hour(1, 8)], 0) == "attention"  # half the hours blind: not more than half
     assert night_verdict([hour(0, 0), hour(1, 0), hour(2, 8)], 0) == "unknown"
     assert night_verdict([hour(0, 0)], 1) == "rolled back"  # a rollback says more than blindness
+
+
+def test_the_run_lock_is_shared_only_inside_a_hand_over(tmp_path: Path) -> None:
+    """Held `share=True` (the canary that goes on into its night), the runs inside take it; otherwise refused."""
+    from cockpit.run.lock import RunLock, RunLockHeld
+
+    outer, inner, other = RunLock(tmp_path), RunLock(tmp_path), RunLock(tmp_path)
+    outer.acquire(share=True)
+    inner.acquire()  # the canary run, then the night: same process, same open file
+    inner.release()
+    inner.acquire()
+    inner.release()
+    outer.release()
+    other.acquire()  # a plain hold (no hand-over): a second holder is refused, even in this process
+    with pytest.raises(RunLockHeld):
+        inner.acquire()
+    other.release()
+    inner.acquire()
+    inner.release()
