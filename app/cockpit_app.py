@@ -657,9 +657,36 @@ class CockpitApp(App[int]):
     def open_detail(self, key: str, check_id: str) -> None:
         item = self.checklists[key].item(check_id)
         if item is not None:
+            from cockpit.runbooks import runbook_for_check
             from cockpit.screens.detail import DetailScreen, detail_lines
 
-            self.push_screen(DetailScreen(detail_lines(item, str(self.store.dir) if self.store else None)))
+            runbook = runbook_for_check(item.spec)
+            self.push_screen(DetailScreen(detail_lines(item, str(self.store.dir) if self.store else None, runbook),
+                                          runbook=runbook))
+
+    # ------------------------------------------------------------ runbooks
+
+    def rollback_failed(self) -> bool:
+        """The canary's (or the night's) rollback command failed: the traffic must be moved by hand."""
+        night = self.view.night
+        night_failed = night is not None and night.rollback is not None and night.rollback.done and not night.rollback.ok
+        return self.view.phase == "rollback_failed" or night_failed
+
+    def action_runbook(self, name: str) -> None:
+        """Open runbook `name` (the team's [runbooks] dir first, then the shipped ones) over the cockpit."""
+        from cockpit.errors import CockpitError
+        from cockpit.runbooks import load_runbook, runbooks_folder
+        from cockpit.screens.runbook import RunbookScreen
+
+        if isinstance(self.screen, RunbookScreen):
+            return
+        try:
+            folder = runbooks_folder(self.config, self.options.config_path) if self.options.config_path else None
+            runbook = load_runbook(name, folder)
+        except CockpitError as exc:
+            self.say(str(exc), alert=True)
+            return
+        self.push_screen(RunbookScreen(runbook))
 
     def ask_seal(self) -> None:
         if self.options.read_only or self.store is None:

@@ -86,9 +86,10 @@ def outcome_text(view: CanaryView) -> str | None:
     """Instead of "next milestone" once the canary cannot go on: what happened and what is left."""
     if view.phase == "rolling_back":
         return "rolling back: traffic returns to the stable track; watch the rollback timing below"
-    if view.phase in ("rolled_back", "rollback_failed", "aborted"):
-        done = "ROLLBACK FAILED: act by hand now" if view.phase == "rollback_failed" else "no further stages"
-        return f"canary {view.phase.replace('_', ' ')}: {done}"
+    if view.phase == "rollback_failed":  # short enough for 80 columns: the key is the news
+        return "ROLLBACK FAILED: move the traffic by hand · b: the runbook"
+    if view.phase in ("rolled_back", "aborted"):
+        return f"canary {view.phase.replace('_', ' ')}: no further stages"
     return None
 
 

@@ -380,6 +380,22 @@ class NotifyConfig(Strict):
         return events
 
 
+class FirstNightConfig(Strict):
+    """[first_night]: how the night after a promoted canary starts, and how long it is."""
+
+    # "manual": `cockpit first-night VERSION` starts it. "auto": the canary process that promoted the release
+    # goes on into the night itself (T+90 → T+24h needs nobody awake), holding the run lock throughout.
+    start: Literal["manual", "auto"] = "manual"
+    hours: int = Field(24, ge=1, le=168)
+    hour_length: Duration = Field(3600.0, gt=0)
+
+
+class RunbooksConfig(Strict):
+    """[runbooks]: a team's own folder of runbooks (NAME.md), each overriding the shipped one of that name."""
+
+    dir: str | None = None  # relative to the config file's folder
+
+
 class TuiConfig(Strict):
     """The cockpit screen's defaults (flags override them)."""
 
@@ -399,6 +415,8 @@ class CockpitConfig(Strict):
     canary: CanaryConfig = CanaryConfig()
     traffic: TrafficConfig = TrafficConfig()
     run_of_show: RunOfShowConfig = RunOfShowConfig()
+    first_night: FirstNightConfig = FirstNightConfig()
+    runbooks: RunbooksConfig = RunbooksConfig()
     tui: TuiConfig = TuiConfig()
     notify: list[NotifyConfig] = []
     signals: dict[str, SignalConfig] = {}

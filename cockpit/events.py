@@ -126,9 +126,11 @@ SPECS: dict[Event, EventSpec] = {
         ("phase",),
     ),
     Event.FIRST_NIGHT_STARTED: EventSpec(
-        "The first night began (or resumed, with the hours already closed).",
+        "The first night began (or resumed, with the hours already closed); `start` \"auto\" and `pid`: the canary's "
+        "own process went on into it after promoting ([first_night] start = \"auto\"): the hand-over.",
         ("version", "hours", "hour_length", "evaluate_every", "selector") + _WHERE
         + ("resumed", "closed_hours", "traffic"),
+        ("start", "pid"),
     ),
     Event.HOUR_CLOSED: EventSpec(
         "One hour of the night, summarised (the hourly log `file` holds it in full).",

@@ -8,10 +8,13 @@ from cockpit.engine.checklist import ChecklistItem
 from cockpit.screens.text_modal import TextModal
 
 
-def detail_lines(item: ChecklistItem, evidence_dir: str | None) -> list[str]:
+def detail_lines(item: ChecklistItem, evidence_dir: str | None, runbook: str | None = None) -> list[str]:
     spec = item.spec
     lines = [f"{item.title}   [{spec.id} · {spec.kind} · {spec.phase}{'' if item.required else ' · optional'}]", ""]
     lines.append(f"status: {item.word}")
+    if runbook:
+        loud = item.result is not None and item.result.status.value == "FAIL"
+        lines.append(f"{'RUNBOOK' if loud else 'runbook'}: {runbook} — r opens it (`cockpit runbook {runbook}`)")
     if getattr(spec, "prompt", ""):
         lines.append(f"prompt: {spec.prompt}")
     if spec.description:
@@ -34,10 +37,25 @@ def detail_lines(item: ChecklistItem, evidence_dir: str | None) -> list[str]:
 
 
 class DetailScreen(TextModal):
-    """A check's result in full; enter closes it as well (it opened with enter)."""
+    """A check's result in full; enter closes it as well (it opened with enter); r opens its runbook."""
 
-    BINDINGS = [Binding("enter", "close", "Close", show=False)]
+    BINDINGS = [
+        Binding("enter", "close", "Close", show=False),
+        Binding("r", "open_runbook", "Runbook", id="detail-runbook", tooltip="The runbook for this check"),
+    ]
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], runbook: str | None = None) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+        self.runbook = runbook
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_runbook":
+            return self.runbook is not None
+        return True
+
+    async def action_open_runbook(self) -> None:
+        if self.runbook is not None:
+            app = self.app
+            self.dismiss(None)
+            await app.run_action(f"runbook({self.runbook!r})")  # the App's action: it knows the team's folder

@@ -24,6 +24,8 @@ class SpecBase(BaseModel):
     # Evidence file name; "{version}" is replaced by the release version.
     evidence: str | None = None
     description: str = ""
+    # The runbook a FAIL points to (cockpit/runbooks.py; "" for none); None: the seed's default for this check, if any.
+    runbook: str | None = Field(None, pattern=r"^([a-z0-9][a-z0-9_-]*)?$")
     # Whether running this kind writes into the release's evidence folder (so it needs a release version).
     writes_evidence: ClassVar[bool] = True
 

@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cockpit.cli.drill": ("drill",),
     "cockpit.cli.reports": ("oneliner", "rca", "report"),
     "cockpit.cli.night": ("first-night",),
+    "cockpit.cli.runbook": ("runbook",),
 }
 DEFAULT_MODULE = "cockpit.cli.screens"  # `cockpit` alone: the drill screen (its register() names it)
 

@@ -1,7 +1,9 @@
 """`cockpit canary` (run the stages, headless or detached) and `cockpit ctl` (command a live run).
 
 Exit codes of `cockpit canary`: 0 the canary reached 100 % and passed, 1 it was
-rolled back (or aborted), 2 bad input. A run that is already finished is not
+rolled back (or aborted), 2 bad input. With `[first_night] start = "auto"` a
+promoted canary goes on into its first night in the same process, and the
+command exits with the night's code (0, 1 a night rollback, 3 a blind night). A run that is already finished is not
 run again: the command prints its recorded result and exits with its code.
 `cockpit ctl`: 0 done, 1 the run refused, 2 bad input, 3 no live run to ask.
 """
@@ -113,7 +115,40 @@ def _cmd_canary(args: argparse.Namespace) -> int:
     if args.detach:
         return _detach(args, version, path, store)
     args.config_path = path
-    return _run_here(args, config, version, store)
+    return _run_then_first_night(args, config, version, store)
+
+
+def _run_then_first_night(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
+    """The canary here; with `[first_night] start = "auto"` and a promotion, its first night right after.
+
+    The run lock is held across both (shared with the two runs inside it), so no other process can take
+    the journal between the promotion and the night's first record; the night's `first_night_started`
+    says it was handed over. A detached run (`--detach`) runs this same command, so T+90 → T+24h needs
+    nobody awake.
+    """
+    if config.first_night.start != "auto":
+        return _run_here(args, config, version, store)
+    from cockpit.cli.night import run_night
+    from cockpit.run.lock import RunLock, RunLockHeld
+
+    store.dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(store.dir)
+    try:
+        lock.acquire(share=True)
+    except RunLockHeld as held:
+        raise UsageError(f"the canary run for {version} is already live (pid {held.holder}): "
+                         f"command it with `cockpit ctl {version} …`") from None
+    try:
+        code = _run_here(args, config, version, store)
+        if code != EXIT_PROMOTED:
+            return code
+        night = config.first_night
+        print(f"{version}: promoted; the first night starts now in this process ([first_night] start = \"auto\"): "
+              f"{night.hours} hours of {format_duration(night.hour_length)}", flush=True)
+        return run_night(config, version, store, getattr(args, "config_path", None), hours=night.hours,
+                         hour_length=float(night.hour_length), handed_over=True)
+    finally:
+        lock.release()
 
 
 def _result_words(done: dict[str, Any]) -> str:

@@ -39,6 +39,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "replay": ("cockpit replay --from=-2h --to now --step 15s",),
     "oneliner": ("cockpit oneliner v1.4.0 --lang tr",),
     "rca": ("cockpit rca v1.4.0",),
+    "runbook": ("cockpit runbook", "cockpit runbook rollback-by-hand", "cockpit runbook db-restore --config cockpit.toml"),
     "report": ("cockpit report v1.4.0 --out release.md",),
     "import": ("cockpit import analysis success-rate.yaml >> cockpit.toml",
                "cockpit import analysis flagger-metrics.yaml"),

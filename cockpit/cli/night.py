@@ -2,7 +2,11 @@
 
 Exit codes: 0 the night ended without a rollback, 1 it rolled back (or the
 rollback failed), 2 bad input (not promoted, no config, already running),
-130 stopped (the same command resumes the night from the journal).
+3 the night was blind (UNKNOWN: cockpit.run.night_hours.BLIND_NIGHT_RULE, never
+a pass), 130 stopped (the same command resumes the night from the journal).
+
+`[first_night] start = "auto"` runs the same night in the canary's own process
+once it promotes (`run_night`, called by cockpit.cli.canary).
 """
 
 from __future__ import annotations
@@ -37,9 +41,9 @@ def register(subparsers: Any) -> None:
     night.add_argument("version", metavar="VERSION")
     night.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
     night.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
-    night.add_argument("--hours", type=int, default=24, help="hours to watch (default 24)")
-    night.add_argument("--hour-length", default="1h", metavar="DURATION",
-                       help="how long an hour is (default 1h; shorter for rehearsals)")
+    night.add_argument("--hours", type=int, help="hours to watch (default: [first_night] hours, 24)")
+    night.add_argument("--hour-length", metavar="DURATION",
+                       help="how long an hour is (default: [first_night] hour_length, 1h; shorter for rehearsals)")
     night.add_argument("--every", metavar="DURATION", help="evaluate this often (default: [canary] evaluate_every)")
     night.add_argument("--selector", metavar="MATCHERS",
                        help="label matchers that pick the released version (default: [canary] selector)")
@@ -47,33 +51,46 @@ def register(subparsers: Any) -> None:
 
 
 def _cmd_first_night(args: argparse.Namespace) -> int:
-    from cockpit.engine.traffic import traffic_from_config
-
     version = validate_version(args.version)
-    if not 1 <= args.hours <= 168:
+    if args.hours is not None and not 1 <= args.hours <= 168:
         raise UsageError(f"--hours: {args.hours} is not between 1 and 168")
-    hour_length = positive_duration("--hour-length", args.hour_length)
+    hour_length = positive_duration("--hour-length", args.hour_length) if args.hour_length else None
     every = positive_duration("--every", args.every) if args.every else None
     config, path = load_required_config(args)
+    hours = args.hours if args.hours is not None else config.first_night.hours
+    hour_length = hour_length if hour_length is not None else float(config.first_night.hour_length)
     if args.selector:
         config = config.model_copy(update={"canary": config.canary.model_copy(update={"selector": args.selector})})
     if config.prometheus is None:
         raise ConfigError("no [prometheus] configured: the first night cannot watch its signals")
     store = open_evidence(config, path, args, version)
+    return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every)
+
+
+def run_night(config: Any, version: str, store: Any, config_path: Any, *, hours: int, hour_length: float,
+              every: float | None = None, handed_over: bool = False) -> int:
+    """Run (or resume) the night in this process, registered as a live first night; its exit code.
+
+    handed_over: the canary's process goes on into the night ([first_night] start = "auto"), journaled as such.
+    """
+    from cockpit.engine.traffic import traffic_from_config
+
     say = progress_printer(sys.stdout)
     traffic = traffic_from_config(config.traffic, redactor=config.redactor())
     if config.traffic.rollback and shutil.which(config.traffic.rollback[0]) is None:
         raise ConfigError(f"traffic.rollback: command {config.traffic.rollback[0]!r} is not found or not executable")
     from cockpit.run.live_runs import live_run, registered
 
-    with registered(live_run("first-night", version, store, path)):
-        return _run(config, version, store, traffic, hours=args.hours, hour_length=hour_length, every=every, say=say)
+    with registered(live_run("first-night", version, store, config_path)):
+        return _run(config, version, store, traffic, hours=hours, hour_length=hour_length, every=every, say=say,
+                    handed_over=handed_over)
 
 
 def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,
-         every: float | None, say: Any) -> int:
+         every: float | None, say: Any, handed_over: bool = False) -> int:
     from cockpit.clock import SystemClock
     from cockpit.run.first_night import run_first_night
+    from cockpit.run.night_hours import BLIND_NIGHT_RULE
     from cockpit.run.notify import Notifier
     from cockpit.sources.prometheus import PrometheusSource
 
@@ -89,7 +106,7 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
         try:
             return await run_first_night(config, version, source=source, clock=clock, store=store, notifier=notifier,
                                          traffic=traffic, hours=hours, hour_length=hour_length, evaluate_every=every,
-                                         say=say)
+                                         say=say, handed_over=handed_over)
         finally:
             if notifier is not None:
                 await notifier.aclose(10.0)
@@ -108,5 +125,8 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
         line += f" ({len(outcome.backfilled)} back-filled)"
     if outcome.rollbacks:
         line += f", rollback {'done' if outcome.rollback_ok else 'FAILED'}"
-    print(line + (f" → {store.path(outcome.report)}" if outcome.report else ""), file=sys.stderr if outcome.rollbacks else sys.stdout)
+    if outcome.verdict == "unknown":
+        line += " (blind: " + BLIND_NIGHT_RULE + ")"
+    print(line + (f" → {store.path(outcome.report)}" if outcome.report else ""),
+          file=sys.stderr if outcome.exit_code else sys.stdout)
     return outcome.exit_code

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ class FirstNightError(CockpitError):
 @dataclass
 class NightOutcome:
     version: str
-    verdict: str  # stable | attention | rolled back
+    verdict: str  # stable | attention | unknown (the night was blind: night_hours.BLIND_NIGHT_RULE) | rolled back
     hours: int
     closed: list[int] = field(default_factory=list)
     backfilled: list[int] = field(default_factory=list)
@@ -80,8 +81,10 @@ class NightOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 the night ended without a rollback; 1 it rolled back (or the rollback failed)."""
-        return 1 if self.rollbacks else 0
+        """0 the night ended without a rollback; 1 it rolled back (or the rollback failed); 3 it was blind (UNKNOWN)."""
+        if self.rollbacks:
+            return 1
+        return 3 if self.verdict == "unknown" else 0
 
 
 class _NightJournal(Journal):
@@ -166,6 +169,7 @@ class FirstNight(JournaledRun):
         signal_board: Any,
         trigger_board: Any,
         say: Say | None,
+        handed_over: bool = False,
     ) -> None:
         if hours < 1:
             raise FirstNightError(f"hours: {hours} is not a number of hours (at least 1)")
@@ -181,6 +185,7 @@ class FirstNight(JournaledRun):
         self.baseline = baseline
         self.signal_board = signal_board
         self.trigger_board = trigger_board
+        self.handed_over = handed_over  # the canary's own process went on into the night (start = "auto")
         self.started_at = 0.0
         self.stage = 0
         self.weight = 100.0
@@ -305,7 +310,11 @@ class FirstNight(JournaledRun):
         self.emit(Event.FIRST_NIGHT_STARTED, version=self.version, hours=self.hours, hour_length=self.hour_length,
                   evaluate_every=self.every, selector=self.config.canary.selector, stage=self.stage, weight=self.weight,
                   resumed=resume.started_at is not None, closed_hours=sorted(self.closed),
-                  traffic=self.traffic.describe() if self.traffic is not None else None)
+                  traffic=self.traffic.describe() if self.traffic is not None else None,
+                  **({"start": "auto", "pid": os.getpid()} if self.handed_over else {}))
+        if self.handed_over:
+            self.say(f"hand-over: the canary promoted {self.version}; this process (pid {os.getpid()}) watches its "
+                     "first night now ([first_night] start = \"auto\")", loud=True)
         if resume.started_at is None:
             self.say(f"first night of {self.version}: {self.hours} hours of {format_duration(self.hour_length)}, "
                      f"evaluating every {format_duration(self.every)}")
@@ -740,6 +749,7 @@ async def run_first_night(
     signal_board: Any = None,
     trigger_board: Any = None,
     say: Say | None = None,
+    handed_over: bool = False,
 ) -> NightOutcome:
     """Watch the promoted `version` for `hours` hours of `hour_length` seconds (or resume, or report it done).
 
@@ -748,12 +758,13 @@ async def run_first_night(
       rollback_started, rollback_done and first_night_done.
     traffic: a TrafficAdapter (its `rollback` runs when a rollback trigger is active); None: page only.
     baseline: None loads baseline_<v>.json from the evidence folder if there is one.
+    handed_over: the canary's own process goes on into the night ([first_night] start = "auto"): journaled.
     Raises FirstNightError (one line) when the night cannot start.
     """
     night = FirstNight(
         config, version, source=source, clock=clock, store=store, notifier=notifier, traffic=traffic, hours=hours,
         hour_length=hour_length, evaluate_every=evaluate_every, baseline=baseline, signal_board=signal_board,
-        trigger_board=trigger_board, say=say,
+        trigger_board=trigger_board, say=say, handed_over=handed_over,
     )
     return await night.run()
 

@@ -322,10 +322,50 @@ def hour_line(hour: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+# A night that mostly saw nothing says so: UNKNOWN (exit 3), never "stable". The rule, stated once:
+# an hour is blind when fewer than half of its signal samples carried a judged value (BLIND and
+# INSUFFICIENT carry none), and the night is UNKNOWN when it closed no hour with a judged value at all,
+# or when more than half of its closed hours were blind.
+BLIND_HOUR_SHARE = 0.5  # an hour with a smaller share of judged signal samples is blind
+BLIND_NIGHT_SHARE = 0.5  # a night with a larger share of blind hours is UNKNOWN
+BLIND_NIGHT_RULE = ("more than half of its closed hours were blind (fewer than half of an hour's signal samples "
+                    "had data: BLIND or INSUFFICIENT), or no sample had data at all")
+
+
+def hour_sight(hour: Mapping[str, Any]) -> tuple[int, int]:
+    """(judged, sampled): how many of the hour's signal samples carried a judged value, out of how many."""
+    judged = sampled = 0
+    for signal in (hour.get("signals") or {}).values():
+        if isinstance(signal, Mapping):
+            judged += int(signal.get("judged") or 0)
+            sampled += int(signal.get("samples") or 0)
+    return judged, sampled
+
+
+def hour_is_blind(hour: Mapping[str, Any]) -> bool:
+    """Fewer than half of the hour's signal samples had data; without per-signal counts, its worst state says."""
+    judged, sampled = hour_sight(hour)
+    if sampled == 0:
+        return hour.get("worst") in (None, "BLIND", "INSUFFICIENT")
+    return judged < BLIND_HOUR_SHARE * sampled
+
+
+def blind_hours(closed: list[Mapping[str, Any]]) -> list[int]:
+    """The closed hours that were blind (hour_is_blind), in order."""
+    return sorted(int(h["hour"]) for h in closed if hour_is_blind(h))
+
+
+def night_is_blind(closed: list[Mapping[str, Any]]) -> bool:
+    """BLIND_NIGHT_RULE: no hour closed, or more than half the closed hours blind (all blind: no data at all)."""
+    return not closed or len(blind_hours(closed)) > BLIND_NIGHT_SHARE * len(closed)
+
+
 def night_verdict(closed: list[Mapping[str, Any]], rollbacks: int) -> str:
-    """rolled back | attention (a limit crossed, a trigger active, a blind or failed hour) | stable."""
+    """rolled back | unknown (night_is_blind) | attention (a limit crossed, a trigger active, a blind or failed hour) | stable."""
     if rollbacks:
         return "rolled back"
+    if night_is_blind(closed):
+        return "unknown"
     for hour in closed:
         if hour.get("worst") in ("FAIL", "OVER", "BREACHING", "BLIND") or hour.get("backfill_errors"):
             return "attention"
@@ -354,6 +394,14 @@ def stability_report_text(
         "",
         f"**Verdict: {verdict.upper()}**",
         "",
+    ]
+    if verdict == "unknown":
+        blind = blind_hours(closed)
+        lines += [f"The night was blind: {len(blind)} of {len(closed)} closed hours saw too little to judge "
+                  f"({', '.join(hour_label(h) for h in blind) or 'none closed'}). UNKNOWN, not stable: "
+                  f"{BLIND_NIGHT_RULE}. Find out why the signals had no data (scrape targets, the selector, "
+                  "the service's traffic) before calling this release stable.", ""]
+    lines += [
         f"- Night: {iso_utc(night_start)} → {iso_utc(night_start + hours * hour_length)} "
         f"({hours} hours of {format_duration(hour_length)})",
         f"- Hours closed: {len(closed)}/{hours}" + (f"; back-filled from Prometheus history: {', '.join(backfilled)}" if backfilled else ""),

@@ -50,6 +50,7 @@ class HourRow:
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> action/auto/active/backfilled/dry_run
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     file: str = ""
+    sight: dict[str, dict[str, int]] = field(default_factory=dict)  # signal -> judged / samples (the blind-night rule)
 
     @classmethod
     def from_record(cls, record: dict[str, Any], ts: float) -> "HourRow | None":
@@ -71,6 +72,7 @@ class HourRow:
             triggers={str(name): {k: t.get(k) for k in keep} for name, t in triggers.items() if isinstance(t, dict)},
             rollbacks=[r for r in rollbacks if isinstance(r, dict)] if isinstance(rollbacks, list) else [],
             file=str(record.get("file") or hourly_log_file(hour)),
+            sight=_sight(record.get("signals")),
         )
 
     @property
@@ -105,7 +107,16 @@ class HourRow:
 
     def verdict_record(self) -> dict[str, Any]:
         """What cockpit.run.night_hours.night_verdict reads of an hour."""
-        return {"worst": self.worst, "backfill_errors": self.backfill_errors, "triggers": self.triggers}
+        return {"hour": self.hour, "worst": self.worst, "backfill_errors": self.backfill_errors, "triggers": self.triggers,
+                "signals": self.sight}
+
+
+def _sight(signals: Any) -> dict[str, dict[str, int]]:
+    """Per signal, how many samples it had and how many carried a judged value (nothing else of the record)."""
+    if not isinstance(signals, dict):
+        return {}
+    return {str(name): {"judged": whole_number(s.get("judged")) or 0, "samples": whole_number(s.get("samples")) or 0}
+            for name, s in signals.items() if isinstance(s, dict)}
 
 
 @dataclass
@@ -279,7 +290,7 @@ class NightView:
         return self.rollbacks_done + (1 if self.rolling_back else 0)
 
     def verdict(self) -> str | None:
-        """stable / attention / rolled back (the stability report's rule); None before any hour says anything."""
+        """stable / attention / unknown / rolled back (the stability report's rule); None before any hour says anything."""
         if self.done_verdict is not None:
             return self.done_verdict
         rows = [self.closed[h] for h in sorted(self.closed)]
@@ -343,6 +354,8 @@ class NightView:
             return "fail", f"▲ {prefix}ROLLED BACK in hour {self._rollback_hour_label()} · {count}{report}"
         bad = self.not_passing()
         why = f"; look at hours {', '.join(bad[:6])}" + (" …" if len(bad) > 6 else "") if bad else ""
+        if verdict == "unknown":  # the night was blind (night_hours.BLIND_NIGHT_RULE): never a pass
+            return "unknown", f"? {prefix}UNKNOWN: the night was blind · {count}{why}{report}"
         if verdict == "stable":  # the report's rule; a WARN or a thin hour is still worth naming
             return "ok", f"✔ {prefix}STABLE{'' if done else ' so far'} · {count}{why or ', all within limits'}{report}"
         return "warn", f"! {prefix}{verdict.upper()} · {count}{why}{report}"

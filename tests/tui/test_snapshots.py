@@ -129,3 +129,11 @@ def test_war_room_after_a_first_night_rollback(snap_compare: Any, tmp_path: Path
 
     app = make_app(tmp_path / "ev", events=night_events(rollback=True), mode="attach", now=NIGHT_NOW)
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_runbook_roll_back_by_hand_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """The rollback command failed: `b` opens "roll back by hand" over the war room."""
+    from tests.tui.test_runbook import failed_rollback_events
+
+    app = make_app(tmp_path / "ev", events=failed_rollback_events())
+    assert snap_compare(app, press=["b"], terminal_size=(80, 24))

@@ -527,3 +527,82 @@ async def test_a_secret_in_a_failing_triggers_error_never_reaches_the_nights_jou
     assert erroring, "the failing trigger's error is journaled with each night sample"
     assert "db.internal" in journal  # the error is there, its secrets are not
     assert "s3cr3t-pw" not in journal and "tok3n.abc.def" not in journal
+
+
+# ---------------------------------------------------------------- a blind night is UNKNOWN, exit 3
+
+
+async def test_a_night_that_saw_nothing_is_unknown_and_exits_3(tmp_path: Path) -> None:
+    store, start = setup_release(tmp_path)
+    clock = ManualClock(start)
+    nothing: Fn = lambda t: None  # noqa: E731 (every series missing all night: no data, never a pass)
+    source = NightSource(clock, {"night_p95": nothing, "night_errors": nothing, "night_csp": nothing,
+                                 "night_fault": nothing, "night_gc": nothing})
+    outcome = await run_first_night(night_config(tmp_path), VERSION, source=source, clock=clock, store=store, hours=3,
+                                    hour_length=HOUR)
+    assert outcome.verdict == "unknown" and outcome.exit_code == 3 and outcome.rollbacks == 0
+    assert records(store, "first_night_done")[0]["verdict"] == "unknown"
+    report = store.path("stability_report_3h.md").read_text()
+    assert "**Verdict: UNKNOWN**" in report and "STABLE" not in report
+    assert "The night was blind: 3 of 3 closed hours saw too little to judge (00, 01, 02)" in report
+
+
+@pytest.mark.parametrize(("blind", "verdict", "code"), [(3, "unknown", 3), (2, "attention", 0), (0, "stable", 0)])
+async def test_a_mostly_blind_night_is_unknown_more_than_half_of_its_hours(tmp_path: Path, blind: int, verdict: str,
+                                                                        code: int) -> None:
+    """4 hours, the first `blind` of them with no data at all: more than half blind (3/4) is UNKNOWN; half is not."""
+    store, start = setup_release(tmp_path)
+    clock = ManualClock(start)
+
+    def seen(value: float) -> Fn:
+        return lambda t: None if hour_of(start, t) < blind else value
+
+    source = NightSource(clock, {"night_p95": seen(0.12), "night_errors": seen(0.002), "night_csp": seen(0.0005),
+                                 "night_fault": lambda t: None, "night_gc": lambda t: None})
+    outcome = await run_first_night(night_config(tmp_path), VERSION, source=source, clock=clock, store=store, hours=4,
+                                    hour_length=HOUR)
+    assert (outcome.verdict, outcome.exit_code) == (verdict, code)
+
+
+async def test_one_signal_blind_all_night_is_attention_not_unknown(tmp_path: Path) -> None:
+    """An hour is blind when fewer than half its signal samples had data: one of three missing is not that."""
+    store, start = setup_release(tmp_path)
+    clock = ManualClock(start)
+    source = NightSource(clock, {**quiet(clock).answers, "night_errors": lambda t: None})
+    outcome = await run_first_night(night_config(tmp_path), VERSION, source=source, clock=clock, store=store, hours=2,
+                                    hour_length=HOUR)
+    assert (outcome.verdict, outcome.exit_code) == ("attention", 0)
+
+
+def test_the_blind_night_rule_counts_judged_samples() -> None:
+    from cockpit.run.night_hours import night_is_blind, night_verdict
+
+    def hour(n: int, judged: int, samples: int = 8) -> dict[str, Any]:
+        return {"hour": n, "worst": "PASS" if judged == samples else "BLIND",
+                "signals": {"p95": {"judged": judged, "samples": samples}, "err": {"judged": judged, "samples": samples}}}
+
+    assert night_is_blind([]) and night_verdict([], 0) == "unknown"  # no sample with data at all
+    assert night_is_blind([hour(0, 3)])  # 6 of 16 samples judged: the hour is blind, and so is the night
+    assert not night_is_blind([hour(0, 4)])  # exactly half judged: the hour saw something
+    assert night_verdict([hour(0, 0), hour(1, 8)], 0) == "attention"  # half the hours blind: not more than half
+    assert night_verdict([hour(0, 0), hour(1, 0), hour(2, 8)], 0) == "unknown"
+    assert night_verdict([hour(0, 0)], 1) == "rolled back"  # a rollback says more than blindness
+
+
+def test_the_run_lock_is_shared_only_inside_a_hand_over(tmp_path: Path) -> None:
+    """Held `share=True` (the canary that goes on into its night), the runs inside take it; otherwise refused."""
+    from cockpit.run.lock import RunLock, RunLockHeld
+
+    outer, inner, other = RunLock(tmp_path), RunLock(tmp_path), RunLock(tmp_path)
+    outer.acquire(share=True)
+    inner.acquire()  # the canary run, then the night: same process, same open file
+    inner.release()
+    inner.acquire()
+    inner.release()
+    outer.release()
+    other.acquire()  # a plain hold (no hand-over): a second holder is refused, even in this process
+    with pytest.raises(RunLockHeld):
+        inner.acquire()
+    other.release()
+    inner.acquire()
+    inner.release()

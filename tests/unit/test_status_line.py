@@ -113,7 +113,7 @@ def test_outcome_replaces_the_next_milestone_once_the_canary_cannot_go_on() -> N
     assert outcome_text(view_of(*started(), rollback_started(), rollback_done(True))) == (
         "canary rolled back: no further stages")
     assert outcome_text(view_of(*started(), rollback_started(), rollback_done(False))) == (
-        "canary rollback failed: ROLLBACK FAILED: act by hand now")
+        "ROLLBACK FAILED: move the traffic by hand · b: the runbook")
 
 
 def test_a_rollback_skips_the_later_stages_and_the_first_night() -> None:
