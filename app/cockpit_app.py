@@ -528,6 +528,16 @@ class CockpitApp(App[int]):
         else:
             self._local_line(f"note ({self.options.who}): {text} — not saved: no release version")
 
+    def send_ic_call(self, call: str) -> None:
+        """The IC's own call to the live run (journaled as ic_call); without one there is nothing to call on."""
+        if self.options.read_only:
+            return
+        control = self.options.control_path
+        if control is None or not control.exists():
+            self.say(f"IC call {call} not recorded: no live canary to record it beside", alert=True)
+            return
+        self.send_control({"command": "note", "call": call}, f"IC call {call}")
+
     @work(name="note", group="evidence", thread=True, exit_on_error=False, description="save a note")
     def _save_note(self, line: str, text: str) -> None:
         """Thread: no canary to journal it, so the note goes to warroom_notes.txt in the evidence."""

@@ -37,6 +37,7 @@ class Event(StrEnum):
     CANARY_DONE = "canary_done"
     OPERATOR = "operator"
     NOTE = "note"
+    IC_CALL = "ic_call"
     WARROOM = "warroom"
     NOTIFY_FAILED = "notify_failed"
     FIRST_NIGHT_STARTED = "first_night_started"
@@ -69,7 +70,7 @@ SPECS: dict[Event, EventSpec] = {
     Event.RUN_STARTED: EventSpec(
         "The canary run started (or resumed: resumed=true, at `stage`, `torn_bytes` cut off a crashed last line).",
         ("version", "pid", "dry_traffic", "traffic", "plan", "drill"),
-        ("baseline", "resumed", "stage", "torn_bytes"),
+        ("baseline", "resumed", "stage", "torn_bytes", "ic"),
     ),
     Event.STAGE_STARTED: EventSpec("A stage began: it lasts `hold` seconds, until `ends_at`.", _WHERE + ("hold", "ends_at")),
     Event.TRAFFIC_SHIFTED: EventSpec(
@@ -117,6 +118,11 @@ SPECS: dict[Event, EventSpec] = {
         _WHERE + ("command", "by", "reason"),
     ),
     Event.NOTE: EventSpec("An operator's note for the war-room log.", _WHERE + ("text", "by")),
+    Event.IC_CALL: EventSpec(
+        "The incident commander's own call (GO, HOLD or ROLLBACK) beside the engine's decision; it moves no traffic.",
+        _WHERE + ("call", "by"),
+        ("reason",),
+    ),
     Event.WARROOM: EventSpec(
         "A war-room log line (`minute` since T-0 for the minute lines, none for events).", _WHERE + ("line",), ("minute",)
     ),
@@ -156,6 +162,6 @@ SPECS: dict[Event, EventSpec] = {
 # Events a [[notify]] webhook can ask for (cockpit.config.NOTIFY_EVENTS): the canary journal's, and the hourly summary.
 NOTIFIABLE = (
     Event.RUN_STARTED, Event.STAGE_STARTED, Event.TRAFFIC_SHIFTED, Event.DECISION, Event.HOLD, Event.STAGE_PASSED,
-    Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE,
+    Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE, Event.IC_CALL,
     Event.CANARY_DONE, Event.HOURLY_SUMMARY,
 )

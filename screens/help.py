@@ -17,6 +17,7 @@ Everywhere
 
 War room
   n        one-line note into the war-room log (enter sends, esc cancels)
+  c        your own call: GO / HOLD / ROLLBACK-call, logged beside the engine's (moves no traffic)
   tab      next pane            j / k, arrows   scroll the focused pane
 
 Checklists

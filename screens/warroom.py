@@ -35,6 +35,9 @@ class WarRoomScreen(CockpitScreen):
     BINDINGS = [
         ROLLBACK_BINDING,
         Binding("n", "note", "Note", id="note", tooltip="Write a one-line note into the war-room log"),
+        # Out of the footer (80 columns are spoken for); `?` lists it.
+        Binding("c", "ic_call", "IC call", id="ic-call", show=False,
+                tooltip="Record your own call (GO / HOLD / ROLLBACK-call) beside the engine's; moves no traffic"),
         Binding("j", "scroll(1)", "Down", show=False),
         Binding("k", "scroll(-1)", "Up", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
@@ -54,7 +57,7 @@ class WarRoomScreen(CockpitScreen):
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "note":
+        if action in ("note", "ic_call"):
             return not self.cockpit.options.read_only
         if action == "rollback_by_hand":
             return self._by_hand
@@ -88,6 +91,16 @@ class WarRoomScreen(CockpitScreen):
             note.cursor_blink = self.cockpit.options.blink
             await self.mount(note, before=self.query_one(StatusBar))
         self.query_one(NoteInput).open()
+
+    def action_ic_call(self) -> None:
+        from cockpit.screens.ic_call import IcCallScreen
+
+        if self.cockpit.options.read_only:
+            return
+        view = self.cockpit.view
+        where = f"stage {view.stage}" if view.stage else "the run"
+        engine = view.decision.verdict[1] if view.decision is not None else "no decision yet"
+        self.app.push_screen(IcCallScreen(where, engine), callback=lambda call: self.cockpit.send_ic_call(call) if call else None)
 
     def action_scroll(self, lines: int) -> None:
         target = self.focused if self.focused is not None else self.query_one(WarRoomLog)

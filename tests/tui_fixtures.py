@@ -89,7 +89,7 @@ def canary_events(t0: float = T0, until: float | None = None) -> list[dict[str, 
             minute = int(ts - t0) // 60
             events.append({"ts": ts, "event": "warroom",
                            "line": f":{minute:02d} | Stage {stage} ({weight}%) | p95={int(_signal('p95_latency', index, ts, t0)['value'] * 1000)}ms "
-                                   f"5xx=0.2% ws=6s idemp=0.1% csp=2 eloop=12ms gc=8ms | 8/8 PASS | IC: Proceed"})
+                                   f"5xx=0.2% ws=6s idemp=0.1% csp=2 eloop=12ms gc=8ms | 8/8 PASS | engine: Proceed | IC (AB): GO"})
         if ts == t0 + 600:
             events.append({"ts": ts, "event": "note", "text": "payments team watching the 5xx panel", "by": "root (AB)"})
         index += 1

@@ -34,6 +34,7 @@ class DecisionPanel(Vertical):
     DecisionPanel.-hold > #verdict { color: $text-warning; }
     DecisionPanel.-rollback > #verdict { color: $text-error; text-style: bold reverse; }
     DecisionPanel.-unknown > #verdict, DecisionPanel.-none > #verdict { color: $text-accent; }
+    DecisionPanel > #ic { color: $text-accent; text-style: bold; }
     DecisionPanel > #reasons { color: $text; }
     DecisionPanel > #triggers { color: $text-muted; }
     DecisionPanel.-firing > #triggers { color: $text-error; text-style: bold; }
@@ -47,6 +48,7 @@ class DecisionPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("? NO DECISION YET", id="verdict")
+        yield Static("", id="ic")
         yield Static("", id="reasons")
         yield Static("", id="triggers")
         yield Static("", id="rollback")
@@ -79,6 +81,7 @@ class DecisionPanel(Vertical):
         blind = view.blind_triggers()
         set_state_classes(self, (*VERDICT_CLASSES, "-firing"), [css] + (["-firing"] if firing else []))
         self._set("verdict", verdict)
+        self._set("ic", view.ic_text())  # the IC's own call, beside (never instead of) the engine's verdict
         self._set("reasons", reasons)
         if firing:
             triggers = "FIRING: " + ", ".join(t.describe() for t in firing)

@@ -29,7 +29,7 @@ KINDS: dict[str, str] = {
     "promql": "cockpit.checks.promql:run_promql",
     "prom_targets": "cockpit.checks.promql:run_targets",
     "baseline": "cockpit.checks.promql:run_baseline",
-    "feature_flags": "cockpit.checks.files:run_feature_flags",
+    "feature_flags": "cockpit.checks.feature_flags:run_feature_flags",
     "files": "cockpit.checks.files:run_files",
     "sbom": "cockpit.checks.sbom:run_sbom",
     "alertmanager_silences": "cockpit.checks.alertmanager:run_silences",

@@ -172,11 +172,13 @@ class BaselineSpec(SpecBase):
 
 
 class FeatureFlagsSpec(SpecBase):
-    """Flags read from a JSON file or URL, compared with the expected defaults."""
+    """Flags read from a JSON file or URL, compared with `expect` and with the previous release's flags."""
 
     kind: Literal["feature_flags"]
     source: str  # a path or an http(s) URL returning a JSON object of flags
     expect: dict[str, bool | int | float | str] = {}
+    # The release to compare with (its feature_flags evidence); None: the highest earlier one found.
+    previous: str | None = None
 
 
 class FilesSpec(SpecBase):

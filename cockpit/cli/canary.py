@@ -28,6 +28,7 @@ from cockpit.evidence import EvidenceStore
 from cockpit.format import format_duration, format_weight
 from cockpit.release_version import validate_version
 from cockpit.events import Event
+from cockpit.run.warroom_log import IC_CALLS
 
 EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE = 0, 1, 2
 CTL_COMMANDS = ("status", "rollback", "hold", "resume", "promote", "note")
@@ -48,6 +49,7 @@ def register(subparsers: Any) -> None:
                      help="run as its own process (new session, log in the evidence folder); print its pid and socket")
     run.add_argument("--dry-traffic", action="store_true",
                      help="without [traffic]: watch the signals through the stages without moving any traffic")
+    _add_ic_flag(run)
     run.set_defaults(func=_cmd_canary)
 
     ctl = subparsers.add_parser(
@@ -65,7 +67,38 @@ def register(subparsers: Any) -> None:
     ctl.add_argument("--socket", metavar="PATH", help="the run's control socket (default: <evidence>/<version>/control.sock)")
     ctl.add_argument("--timeout", type=float, help="seconds to wait for the answer (default 10; rollback 60)")
     ctl.add_argument("--json", action="store_true", help="print the reply as JSON")
+    _add_call_flag(ctl)
     ctl.set_defaults(func=_cmd_ctl)
+
+
+def _add_ic_flag(parser: Any) -> None:
+    """`--ic AB`: who commands the release, journaled in run_started and shown beside their calls."""
+    parser.add_argument("--ic", metavar="INITIALS", type=_initials,
+                        help="the incident commander's initials: the war-room log shows their own calls as IC (AB)")
+
+
+def _add_call_flag(parser: Any) -> None:
+    """`note --call GO|HOLD|ROLLBACK`: the IC's own call, recorded next to the engine's decision."""
+    parser.add_argument("--call", type=str.upper, choices=IC_CALLS,
+                        help="with `note`: the IC's own call on the stage (recorded; moves no traffic)")
+
+
+def _initials(text: str) -> str:
+    """Initials for the war-room log: 1-12 letters, digits, dots or dashes."""
+    value = text.strip()
+    if not value or len(value) > 12 or not all(c.isalnum() or c in ".-" for c in value):
+        raise argparse.ArgumentTypeError(f"{text!r}: initials are 1-12 letters or digits (e.g. AB)")
+    return value
+
+
+def _ic_call_request(args: argparse.Namespace, request: dict[str, Any], text: str) -> None:
+    """Put `--call` (and its optional text) into a note request; a call goes with `note` only."""
+    if args.call is None:
+        return
+    if args.command != "note":
+        raise UsageError(f"--call goes with `note` (cockpit ctl VERSION note --call {args.call}), not with `{args.command}`")
+    request["call"] = args.call
+    request["text"] = text or (args.reason or "").strip()
 
 
 # ---------------------------------------------------------------- cockpit canary
@@ -187,7 +220,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         notifier = Notifier.from_config(config, version, warn=lambda text: say(text, True), run_start=started)
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
-            dry_traffic=args.dry_traffic, say=say, notifier=notifier,
+            dry_traffic=args.dry_traffic, say=say, notifier=notifier, ic=args.ic,
         )
 
     try:
@@ -252,6 +285,8 @@ def _detach(args: argparse.Namespace, version: str, config_path: Path, store: Ev
         command += ["--events", str(Path(args.events).resolve())]
     if args.dry_traffic:
         command.append("--dry-traffic")
+    if args.ic:
+        command += ["--ic", args.ic]
     store.dir.mkdir(parents=True, exist_ok=True)
     log_path = store.dir / _log_name(version)
     with open(log_path, "ab") as log:
@@ -316,12 +351,13 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     version = validate_version(args.version)
     text = " ".join(args.text).strip()
     request: dict[str, Any] = {"command": args.command}
-    if args.command == "note":
+    _ic_call_request(args, request, text)
+    if args.command == "note" and "call" not in request:
         note = text or (args.reason or "").strip()
         if not note:
             raise UsageError("a note needs text: cockpit ctl VERSION note \"what happened\"")
         request["text"] = note
-    elif text and args.command != "rollback":
+    elif text and args.command != "rollback" and "call" not in request:
         raise UsageError(f"`{args.command}` takes no text; use --reason")
     if args.command == "rollback":
         reason = (args.reason or text).strip()

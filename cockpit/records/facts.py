@@ -42,6 +42,7 @@ class SignalFigure:
     states: dict[str, int] = field(default_factory=dict)
     limit: float | None = None  # the last limit a sample carried
     dry_run: bool = False
+    last_fail: tuple[float, float | None] | None = None  # (value, limit) of the last FAIL sample
 
     @property
     def samples(self) -> int:
@@ -399,6 +400,8 @@ def _fold_sample(facts: ReleaseFacts, record: dict[str, Any], fired_open: dict[s
         value = _num(data.get("value"))
         if state in JUDGED and value is not None:
             figure.values.append(value)
+        if state == "FAIL" and value is not None:
+            figure.last_fail = (value, _num(data.get("limit")))
     ts = float(record.get("ts") or 0.0)
     for name, data in (record.get("triggers") or {}).items():
         if not isinstance(data, dict) or not data.get("firing"):

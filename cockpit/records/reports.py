@@ -5,7 +5,10 @@ One-liner (the seed's form; English and Turkish):
   v1.4.0 canary: 1%→25% rolled back at stage 3: p95_latency 412ms > 200ms; rollback=1; p95=~150ms, …
 Each figure is the median of the signal's judged canary samples; a signal never
 judged prints BLIND / INSUFFICIENT, one partly judged says how many samples were
-not, and the "N/M metrics pass" count has every counted signal in M.
+not, and the "N/M metrics pass" count has every counted signal in M. A signal that
+FAILed shows the value and limit that failed it first (the rollback's own reason,
+else its last FAIL sample), then its median: a median never hides the breach.
+Every word of the Turkish line is Turkish, state words included (BLIND -> VERİSİZ).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ _WORDS = {
         "blind": "{name} BLIND (no data)",
         "night_rollback": "first night: rolled back at hour {hour}",
         "not_judged": "{count}/{total} samples {state}",
+        "failed_at": "{value} > {limit}",
+        "median": "median {value}",
+        "operator": "manual rollback by {name}",
     },
     "tr": {
         "all_pass": "tüm aşamalar {n}/{m} metrik geçer",
@@ -57,10 +63,19 @@ _WORDS = {
         "running": "{k}. aşamada sürüyor",
         "trigger": "tetikleyici {name} tetiklendi",
         "auto_trigger": "otomatik tetikleyici {name} tetiklendi",
-        "blind": "{name} BLIND (veri yok)",
+        "blind": "{name} için veri yok",
         "night_rollback": "ilk gece: {hour}. saatte geri alındı",
         "not_judged": "{count}/{total} örnek {state}",
+        "failed_at": "{value} > {limit}",
+        "median": "medyan {value}",
+        "operator": "{name} elle geri aldı",
     },
+}
+# Status words as each language prints them; English keeps the cockpit's own words.
+_STATES: dict[str, dict[str, str]] = {
+    "en": {},
+    "tr": {"PASS": "GEÇTİ", "FAIL": "BAŞARISIZ", "WARN": "UYARI", "BLIND": "VERİSİZ", "INSUFFICIENT": "YETERSİZ",
+           "DRY-RUN": "DENEME"},
 }
 
 
@@ -82,13 +97,18 @@ def figure_text(
     label: str | None = None,
     baseline: float | None = None,
     relative: bool = False,
+    cause: tuple[float, float | None] | None = None,
 ) -> str:
-    """`p95=~140ms`, `csp_viol=baseline+4%`, `ws_stale_p95=BLIND`, `5xx=0.3% (2/40 samples BLIND)`."""
+    """`p95=~140ms`, `csp_viol=baseline+4%`, `ws_stale_p95=BLIND`, `5xx=0.3% (2/40 samples BLIND)`.
+
+    A FAILed signal: `p95=412ms > 200ms (FAIL, median ~150ms)`, the failing value and limit from
+    `cause` (the rollback's reason for it), else from its last FAIL sample.
+    """
     words = _WORDS[lang]
     name = label or ONELINER_LABELS.get(figure.name, figure.name)
     verdict = figure.verdict
     if verdict in ("BLIND", "INSUFFICIENT"):
-        return f"{name}={verdict}"
+        return f"{name}={state_word(verdict, lang)}"
     median = figure.median
     assert median is not None  # judged values exist unless BLIND/INSUFFICIENT
     if relative and baseline is not None and baseline > 0:
@@ -96,13 +116,42 @@ def figure_text(
     else:
         value = ("~" if figure.name in APPROXIMATE else "") + format_value(median, figure.unit)
     notes = [
-        words["not_judged"].format(count=figure.states[state], total=figure.samples, state=state)
+        words["not_judged"].format(count=figure.states[state], total=figure.samples, state=state_word(state, lang))
         for state in ("BLIND", "INSUFFICIENT")
         if figure.states.get(state)
     ]
-    if verdict == "FAIL":
-        notes.insert(0, "FAIL")
+    failed = cause or figure.last_fail
+    if verdict == "FAIL" and failed is not None:
+        breach = _breach_text(failed[0], failed[1] if failed[1] is not None else figure.limit, figure.unit, lang)
+        notes[:0] = [state_word("FAIL", lang), words["median"].format(value=value)]
+        value = breach
+    elif verdict != "PASS":
+        notes.insert(0, state_word(verdict, lang))
     return f"{name}={value}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def state_word(state: str, lang: str = "en") -> str:
+    """A status word in the one-liner's language (`FAIL`, `BAŞARISIZ`); an unknown one as it is."""
+    return _STATES[lang].get(state, state)
+
+
+def _breach_text(value: float, limit: float | None, unit: str, lang: str) -> str:
+    """`412ms > 200ms`: the value that failed a signal and the limit it failed (`<` under a floor)."""
+    if limit is None:
+        return format_value(value, unit)
+    text = _WORDS[lang]["failed_at"].format(value=format_value(value, unit), limit=format_value(limit, unit))
+    return text if value > limit else text.replace(" > ", " < ")
+
+
+def failure_causes(facts: ReleaseFacts) -> dict[str, tuple[float, float | None]]:
+    """Signal name -> (value, limit) the canary's rollback named it with, from rollback_started's reasons."""
+    incident = facts.canary_incident
+    causes: dict[str, tuple[float, float | None]] = {}
+    for reason in incident.acting_reasons if incident is not None else []:
+        value, limit = reason.get("value"), reason.get("limit")
+        if reason.get("source") == "signal" and isinstance(value, (int, float)):
+            causes.setdefault(str(reason.get("name")), (float(value), float(limit) if isinstance(limit, (int, float)) else None))
+    return causes
 
 
 def reason_text(reason: Mapping[str, Any], facts: ReleaseFacts, lang: str = "en") -> str:
@@ -114,13 +163,14 @@ def reason_text(reason: Mapping[str, Any], facts: ReleaseFacts, lang: str = "en"
     if source == "signal" and isinstance(value, (int, float)) and isinstance(limit, (int, float)):
         figure = facts.signals.get(name)
         unit = figure.unit if figure is not None else ""
-        sign = ">" if value > limit else "<"
-        return f"{name} {format_value(float(value), unit)} {sign} {format_value(float(limit), unit)}"
+        return f"{name} {_breach_text(float(value), float(limit), unit, lang)}"
     if source in ("trigger", "alert"):
         auto = "auto" in str(reason.get("message") or "")
         return words["auto_trigger" if auto else "trigger"].format(name=name)
     if source == "blind":
         return words["blind"].format(name=name)
+    if source == "operator":
+        return words["operator"].format(name=name)
     return " ".join(str(reason.get("message") or name).split())
 
 
@@ -146,7 +196,7 @@ def release_oneliner(
         if len(passing) == len(counted):
             head = words["all_pass"].format(n=len(passing), m=len(counted))
         else:
-            extra = _not_passing(counted, labels)
+            extra = _not_passing(counted, labels, lang)
             head = words["all_passed_but"].format(n=len(passing), m=len(counted), extra=extra)
     elif incident is not None:
         why = "; ".join(reason_text(r, facts, lang) for r in incident.acting_reasons[:2]) or MISSING
@@ -164,6 +214,7 @@ def release_oneliner(
         head = f"{span} " + words["running"].format(k=reached)
         span = ""
     rollbacks = sum(1 for i in facts.incidents if i.phase == "canary")
+    causes = failure_causes(facts)
     service, runtime = [], []
     for figure in counted:
         text = figure_text(
@@ -172,6 +223,7 @@ def release_oneliner(
             label=(labels or {}).get(figure.name),
             baseline=(baseline or {}).get(figure.name),
             relative=figure.name in relative,
+            cause=causes.get(figure.name),
         )
         (runtime if figure.name in RUNTIME_SIGNALS else service).append(text)
     values = "; ".join(part for part in (", ".join(service), ", ".join(runtime)) if part)
@@ -184,12 +236,12 @@ def release_oneliner(
     return "; ".join(parts) + "."
 
 
-def _not_passing(counted: list[SignalFigure], labels: Mapping[str, str] | None) -> str:
+def _not_passing(counted: list[SignalFigure], labels: Mapping[str, str] | None, lang: str = "en") -> str:
     groups: dict[str, list[str]] = {}
     for figure in counted:
         if figure.verdict != "PASS":
             name = (labels or {}).get(figure.name) or ONELINER_LABELS.get(figure.name, figure.name)
-            groups.setdefault(figure.verdict, []).append(name)
+            groups.setdefault(state_word(figure.verdict, lang), []).append(name)
     return ", ".join(f"{len(names)} {verdict}: {' '.join(names)}" for verdict, names in groups.items())
 
 

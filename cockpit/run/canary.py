@@ -111,8 +111,10 @@ class CanaryRun(CanaryRollback, JournaledRun):
         recovery_window: float | None,
         say: Say | None,
         notifier: Any = None,
+        ic: str | None = None,
     ) -> None:
         super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say)
+        self.ic = ic
         self.config = config
         self.canary = config.canary
         self.source = source
@@ -223,6 +225,8 @@ class CanaryRun(CanaryRollback, JournaledRun):
         planned = [{"weight": float(s.weight), "hold": float(s.hold)} for s in self.canary.stages]
         common = {"version": self.version, "pid": os.getpid(), "dry_traffic": self.dry_traffic,
                   "traffic": self.traffic.describe() if self.traffic is not None else None}
+        if self.ic:
+            common["ic"] = self.ic  # who commands this run; a resume may name another IC
         if not resumed:
             # The baseline the relative limits judge against, kept with the run it judged.
             self.emit(Event.RUN_STARTED, plan=planned, drill=self.drill, baseline=self.baseline, **common)
@@ -557,6 +561,7 @@ async def run_canary(
     recovery_window: float | None = None,
     say: Say | None = None,
     notifier: Any = None,
+    ic: str | None = None,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -569,6 +574,7 @@ async def run_canary(
     recovery_window: seconds to watch the signals after a rollback (default [canary] recovery_window).
     say: progress lines for a person (text, loud).
     notifier: a cockpit.run.notify.Notifier; every journaled event is offered to it (it filters and queues).
+    ic: the incident commander's initials, journaled in run_started and shown beside their calls.
     Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
@@ -588,5 +594,6 @@ async def run_canary(
         recovery_window=recovery_window,
         say=say,
         notifier=notifier,
+        ic=ic,
     )
     return await run.run()

@@ -72,7 +72,9 @@ class CanaryEvidence:
         minute = int(max(0.0, now - t0) // 60)
         if minute == self.run.state.last_warroom_minute:
             return
-        line = warroom_line(at=now, t0=t0, stage=stage, weight=weight, signals=cells_from_readings(signals, self.run.labels), decision=action)
+        state = self.run.state
+        line = warroom_line(at=now, t0=t0, stage=stage, weight=weight, signals=cells_from_readings(signals, self.run.labels),
+                            decision=action, ic=state.ic, call=state.call_for(stage))
         self.run.emit(Event.WARROOM, stage=stage, weight=weight, line=line, minute=minute)
         self.append_warroom(line)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.engine.model import Action, Reason
 from cockpit.format import format_weight
 from cockpit.run.canary_rollback import Ending
+from cockpit.run.warroom_log import IC_CALLS
 from cockpit.events import Event
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class OperatorDesk:
         if self.run.phase in ("finishing", "done"):
             return {"ok": False, "error": f"the run is finished ({self.run.phase}): nothing to {command}"}
         stage, weight = self.run._where()
+        if command == "note" and request.get("call") is not None:
+            return self._ic_call(stage, weight, who, str(request["call"]), text)
         if command == "note":
             if not text:
                 return {"ok": False, "error": "a note needs text"}
@@ -116,6 +119,18 @@ class OperatorDesk:
             self.run.wake.set()
             return {"ok": True, "message": f"stage {stage} ({format_weight(weight)}) ends now; moving on"}
         return {"ok": False, "error": f"unknown command {command!r}"}
+
+    def _ic_call(self, stage: int, weight: float, who: str, call: str, text: str) -> dict[str, Any]:
+        """The IC's own call, journaled beside the engine's decision: it holds nothing and moves no traffic."""
+        call = call.strip().upper()
+        if call not in IC_CALLS:
+            return {"ok": False, "error": f"unknown call {call!r} (use one of {', '.join(IC_CALLS)})"}
+        self.run.emit(Event.IC_CALL, stage=stage, weight=weight, call=call, by=who, reason=text)
+        ic = self.run.state.ic
+        self.run.evidence.warroom_event(stage, weight, f"IC CALL {call} by {who}" + (f" (IC {ic})" if ic else "")
+                                        + (f": {text}" if text else ""))
+        return {"ok": True, "message": f"IC call {call} recorded for stage {stage}; the engine still decides"
+                + (" (a ROLLBACK call moves no traffic: `cockpit ctl V rollback` does)" if call == "ROLLBACK" else "")}
 
     def _operator_hold(self, stage: int, weight: float, who: str, text: str) -> dict[str, Any]:
         held = self.run.state.operator_hold

@@ -45,6 +45,8 @@ class RunState:
     shifted: set[int] = field(default_factory=set)  # stages with a traffic_shifted ok=true
     passed: set[int] = field(default_factory=set)
     operator_hold: dict[str, Any] | None = None  # the operator record that holds the stage
+    ic: str | None = None  # who commands the release (`cockpit canary --ic AB`), as run_started last named
+    ic_call: dict[str, Any] | None = None  # the IC's last own call (an ic_call record)
     consecutive_blind: int = 0
     last_sample: dict[str, Any] | None = None
     last_decision: dict[str, Any] | None = None
@@ -95,6 +97,16 @@ class RunState:
             self.version = r.get("version")
             self.plan = [dict(s) for s in r.get("plan") or []]
             self.drill = bool(r.get("drill", False))
+        if r.get("ic"):
+            self.ic = str(r["ic"])
+
+    def _on_ic_call(self, r: dict[str, Any]) -> None:
+        self.ic_call = r
+
+    def call_for(self, stage: int) -> str | None:
+        """The IC's own call on `stage` (a call on an earlier stage is not a call on this one)."""
+        call = self.ic_call
+        return str(call.get("call")) if call is not None and call.get("stage") == stage else None
 
     def _on_traffic_shifted(self, r: dict[str, Any]) -> None:
         if r.get("ok"):
@@ -165,6 +177,7 @@ _HANDLERS: dict[str, Callable[[RunState, dict[str, Any]], None]] = {
     Event.DECISION: RunState._on_decision,
     Event.HOLD: RunState._on_hold,
     Event.OPERATOR: RunState._on_operator,
+    Event.IC_CALL: RunState._on_ic_call,
     Event.STAGE_PASSED: RunState._on_stage_passed,
     Event.ROLLBACK_STARTED: RunState._on_rollback_started,
     Event.ROLLBACK_DONE: RunState._on_rollback_done,

@@ -1,6 +1,11 @@
 """Text the war room reads: the one-line-a-minute log of the canary.
 
-`:00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 6/6 PASS | IC: Proceed`
+`:00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 6/6 PASS | engine: Proceed | IC (AB): GO`
+
+The seed's "IC:" column is the incident commander's own call (GO, HOLD, ROLLBACK,
+made with `cockpit ctl V note --call` or the war room's call key), set beside
+the engine's decision, never taken from it: `IC (AB): —` until the IC calls the
+stage, `IC: —` when the run was started without `--ic`.
 
 Values read as everywhere else (cockpit.format: 142ms, 0.2%, 0.3/min). A
 BLIND signal prints the missing mark `—`: an unknown is never shown as a
@@ -20,6 +25,7 @@ from cockpit.format import MISSING, format_value, format_weight
 _MARK = {"FAIL": "!", "BREACHING": "!", "WARN": "^"}
 _NOT_JUDGED = ("INSUFFICIENT", "BLIND")
 _TALLY_ORDER = ("FAIL", "BREACHING", "WARN", "INSUFFICIENT", "BLIND")
+IC_CALLS = ("GO", "HOLD", "ROLLBACK")  # the IC's own calls; ROLLBACK-call moves no traffic
 DECISION_WORDS = {
     "continue": "Continue",
     "proceed": "Proceed",
@@ -113,11 +119,19 @@ def warroom_line(
     weight: float,
     signals: Iterable[SignalCell],
     decision: str | None,
+    ic: str | None = None,
+    call: str | None = None,
 ) -> str:
-    """One war-room line: minute, stage, every signal's value, the tally, the IC's last decision."""
+    """One war-room line: minute, stage, every signal's value, the tally, the engine's decision, the IC's call."""
     cells = list(signals)
     values = " ".join(format_cell(c) for c in cells) or "no signals"
-    return f"{minute_mark(at, t0)} | {stage_label(stage, weight)} | {values} | {tally(cells)} | IC: {decision_word(decision)}"
+    return (f"{minute_mark(at, t0)} | {stage_label(stage, weight)} | {values} | {tally(cells)} | "
+            f"engine: {decision_word(decision)} | {ic_column(ic, call)}")
+
+
+def ic_column(ic: str | None, call: str | None) -> str:
+    """`IC (AB): GO`: who commands and their own call on this stage (`—` until they make one)."""
+    return f"IC{f' ({ic})' if ic else ''}: {call or MISSING}"
 
 
 def event_line(*, at: float, t0: float, stage: int, weight: float, text: str) -> str:

@@ -172,6 +172,8 @@ class CanaryView:
     version: str | None = None
     drill: bool = False
     pid: int | None = None
+    ic: str | None = None  # the incident commander run_started named (`cockpit canary --ic AB`)
+    ic_call: dict[str, Any] | None = None  # the IC's last own call (an ic_call event)
     plan: list[dict[str, Any]] = field(default_factory=list)
     started_at: float | None = None  # T-0: the run_started event
     phase: str = "idle"  # idle | running | holding | rolling_back | rolled_back | rollback_failed | promoted | aborted
@@ -275,6 +277,8 @@ class CanaryView:
         self.version = str(event.get("version") or self.version or "") or None
         self.drill = bool(event.get("drill", self.drill))
         self.pid = whole_number(event.get("pid"))
+        if event.get("ic"):
+            self.ic = str(event["ic"])
         plan = event.get("plan")
         if isinstance(plan, list):
             self.plan = [s for s in plan if isinstance(s, dict)]
@@ -435,6 +439,20 @@ class CanaryView:
         if command != "note":  # the note itself arrives as its own event
             self._log(ts, "operator", f"operator {command} by {by}" + (f": {reason}" if reason else ""))
 
+    def _on_ic_call(self, event: dict[str, Any], ts: float) -> None:
+        self.ic_call = event
+        reason = str(event.get("reason") or "")
+        self._log(ts, "operator", f"IC call {event.get('call') or MISSING} by {event.get('by') or MISSING}"
+                  + (f": {reason}" if reason else ""))
+
+    def ic_text(self) -> str:
+        """`IC (AB): GO`: the IC's own call on the stage in hand (`—` before one), "" with no IC and no call."""
+        call = self.ic_call
+        on_stage = call is not None and call.get("stage") == self.stage
+        if self.ic is None and not on_stage:
+            return ""
+        return f"IC{f' ({self.ic})' if self.ic else ''}: {call.get('call') if on_stage and call else MISSING}"
+
     def _on_note(self, event: dict[str, Any], ts: float) -> None:
         line = LogLine(ts, "note", f"note ({event.get('by') or MISSING}): {event.get('text') or ''}")
         self.notes.append(line)
@@ -485,6 +503,7 @@ _HANDLERS: dict[str, Callable[[CanaryView, dict[str, Any], float], None]] = {
     Event.SIGNALS_RECOVERED: CanaryView._on_signals_recovered,
     Event.OPERATOR: CanaryView._on_operator,
     Event.NOTE: CanaryView._on_note,
+    Event.IC_CALL: CanaryView._on_ic_call,
     Event.WARROOM: CanaryView._on_warroom,
     Event.DRILL_FAULT: CanaryView._on_drill_fault,
     Event.FIRST_NIGHT_STARTED: CanaryView._on_first_night_started,

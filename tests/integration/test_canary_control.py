@@ -30,14 +30,25 @@ VERSION = "v2.0.0"
 REPO = Path(__file__).resolve().parents[2]
 
 
+class JumpClock(SystemClock):
+    """The wall clock, which a test can move on by a minute (to see the next war-room minute line at once)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return super().now() + self.offset
+
+
 class LiveRun:
-    def __init__(self, root: Path, plan, values=healthy, **canary):
+    def __init__(self, root: Path, plan, values=healthy, ic: str | None = None, **canary):
         self.root = root
+        self.ic = ic
         self.log = root / "traffic.log"
         self.config = make_config(root, stages=plan, evaluate_every=0.05,
                                   traffic={"set_weight": recording_command(self.log)},
                                   canary={"recovery_window": 0.2, **canary})
-        self.clock = SystemClock()
+        self.clock = JumpClock()
         self.store = EvidenceStore(root / "evidence", VERSION, self.config.redactor())
         self.values = values
         self.task: asyncio.Task | None = None
@@ -46,7 +57,7 @@ class LiveRun:
         self.task = asyncio.create_task(run_canary(
             self.config, VERSION, source=None, clock=self.clock, store=self.store, events=None,
             signal_board=ScriptedSignalBoard(self.config, self.clock, self.values),
-            trigger_board=ScriptedTriggerBoard(self.clock),
+            trigger_board=ScriptedTriggerBoard(self.clock), ic=self.ic,
         ))
 
     @property
@@ -197,3 +208,35 @@ async def test_another_uid_is_refused_even_if_the_file_mode_lets_it_connect():
             await run.task
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_the_ics_own_call_is_recorded_beside_the_engines_decision_and_moves_no_traffic(tmp_path):
+    run = LiveRun(tmp_path, plan=[(1, 0.3), (5, 3600)], ic="AB")
+    run.start()
+    await run.until(lambda: any(s.get("stage") == 2 for s in run.of("sample")), what="a sample in stage 2")
+    assert run.of("run_started")[0]["ic"] == "AB"
+    shifts = run.log.read_text().splitlines()
+
+    code, out, err = await _ctl(VERSION, "note", "p95", "creeping", "--call", "rollback", "--by", "AB",
+                                "--evidence-dir", str(run.store.root))
+    assert code == 0, err
+    assert "IC call ROLLBACK recorded for stage 2" in out and "moves no traffic" in out
+    [call] = run.of("ic_call")
+    assert (call["call"], call["stage"], call["reason"]) == ("ROLLBACK", 2, "p95 creeping") and call["by"].endswith("(AB)")
+    # A call is not the rollback key: nothing shifted, no rollback, the engine keeps deciding.
+    run.clock.offset += 60  # the next evaluation opens war-room minute :01
+    await run.until(lambda: [w for w in run.of("warroom") if w.get("minute") == 1], what="minute :01's line")
+    assert run.log.read_text().splitlines() == shifts
+    assert not run.of("rollback_started") and not run.of("operator")
+    [minute] = [w["line"] for w in run.of("warroom") if w.get("minute") == 1]
+    assert minute.endswith("| engine: Continue | IC (AB): ROLLBACK"), minute
+    warroom = (run.store.dir / "warroom_log.txt").read_text()
+    assert "IC CALL ROLLBACK by" in warroom and "(IC AB): p95 creeping" in warroom
+
+    code, out, err = await _ctl(VERSION, "note", "--call", "maybe", "--evidence-dir", str(run.store.root))
+    assert code == 2 and "invalid choice" in err
+    code, out, err = await _ctl(VERSION, "hold", "--call", "GO", "--evidence-dir", str(run.store.root))
+    assert code == 2 and "--call goes with `note`" in err
+    assert (await run.ask(command="note", call="SHIP IT"))["error"].startswith("unknown call")
+    assert (await run.ask(command="rollback", reason="done here", wait=5))["ok"]
+    await asyncio.wait_for(run.task, 10)

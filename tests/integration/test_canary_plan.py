@@ -93,9 +93,9 @@ async def test_whole_plan_proceeds_to_promoted_in_well_under_a_second(tmp_path):
     summary = (run.store.dir / "summary_stage_25.txt").read_text()
     assert "result:    PASSED" in summary and "p95" in summary and "142ms" in summary
     warroom = (run.store.dir / "warroom_log.txt").read_text().splitlines()
-    minute_lines = [line for line in warroom if line.count("|") == 4]
+    minute_lines = [line for line in warroom if line.count("|") == 5]
     assert len(minute_lines) == 7  # one per clock minute of a 7-minute plan
-    assert minute_lines[0] == ":00 | Stage 1 (1%) | p95=142ms 5xx=0.2% | 2/2 PASS | IC: Continue"
+    assert minute_lines[0] == ":00 | Stage 1 (1%) | p95=142ms 5xx=0.2% | 2/2 PASS | engine: Continue | IC: —"
     assert warroom[-1].endswith("PROMOTED: v1.4.0 at 100%, every stage passed")
     assert run.store.verify().intact
     assert not (run.store.dir / "control.sock").exists()

@@ -366,8 +366,13 @@ async def test_blast_radius_unknown_when_port_closed_or_too_few_requests(http_ap
 async def test_feature_flags_from_a_url(http_app, tmp_path):
     ctx = make_ctx(tmp_path, http_app.url)
     good = await run_one(spec("feature_flags", phase="preflight", source=f"{http_app.url}/flags",
-                                expect={"new_checkout": False, "max_order_size": 100}), ctx)
+                                expect={"new_checkout": False, "max_order_size": 100, "risk_engine_v2": True,
+                                        "banner": "off"}), ctx)
     assert good.status is Status.PASS, good
+    # Two flags outside `expect` and no previous release to compare them with: not judged, so WARN.
+    partial = await run_one(spec("feature_flags", phase="preflight", source=f"{http_app.url}/flags",
+                                 expect={"new_checkout": False, "max_order_size": 100}), ctx)
+    assert partial.status is Status.WARN and sorted(partial.details) == ["banner", "risk_engine_v2"], partial
     bad = await run_one(spec("feature_flags", phase="preflight", source=f"{http_app.url}/flags",
                                expect={"new_checkout": True, "risk_engine_v2": 1}), ctx)
     assert bad.status is Status.FAIL

@@ -291,6 +291,21 @@ async def test_note_goes_to_the_journal_through_the_control_socket(tmp_path: Pat
         assert not app.screen.query_one(NoteInput).has_class("-open")
 
 
+async def test_the_ics_call_key_asks_go_hold_rollback_and_sends_a_call_not_a_rollback(
+        tmp_path: Path, control: Recorder) -> None:
+    from cockpit.screens.ic_call import IcCallScreen
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, IcCallScreen)
+        await pilot.press("escape")  # cancelled: nothing recorded
+        assert not isinstance(app.screen, IcCallScreen)
+        await pilot.press("c", "r")
+        await wait_for(pilot, lambda: control.requests, what="the call request")
+        assert control.requests == [{"command": "note", "call": "ROLLBACK", "by": "AB"}]  # never {"command": "rollback"}
+
+
 async def test_note_without_a_canary_is_kept_in_the_evidence(tmp_path: Path) -> None:
     app = make_app(tmp_path / "ev")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -137,3 +137,17 @@ def test_runbook_roll_back_by_hand_80x24(snap_compare: Any, tmp_path: Path) -> N
 
     app = make_app(tmp_path / "ev", events=failed_rollback_events())
     assert snap_compare(app, press=["b"], terminal_size=(80, 24))
+
+
+def test_war_room_shows_the_ics_own_call_beside_the_engine_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    from tests.tui_fixtures import T0
+
+    events = canary_events()
+    events[0] = {**events[0], "ic": "AB"}
+    events.append({"ts": T0 + 1180, "event": "ic_call", "stage": 2, "weight": 5, "call": "HOLD", "by": "root (AB)",
+                   "reason": "p95 trending up"})
+    assert snap_compare(make_app(tmp_path / "ev", events=events), terminal_size=(80, 24))
+
+
+def test_ic_call_modal_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(war_room(tmp_path), press=["c"], terminal_size=(80, 24))

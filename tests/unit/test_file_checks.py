@@ -108,13 +108,19 @@ async def test_files_unreadable_manifest_is_unknown(tmp_path, ctx):
 
 async def test_feature_flags_file(tmp_path, ctx):
     flags = tmp_path / "feature_flags.json"
-    flags.write_text(json.dumps({"new_checkout": False, "limit": 10, "mode": "safe", "extra": [1, 2]}))
+    flags.write_text(json.dumps({"new_checkout": False, "limit": 10, "mode": "safe"}))
     check = spec("feature_flags", phase="preflight", source=str(flags), expect={"new_checkout": False, "limit": 10.0, "mode": "safe"})
     result = await run_check(check, ctx)
     assert result.status is Status.PASS, result
     text = evidence(ctx, result)
     assert "ok        new_checkout = false  (expected false)" in text
-    assert "-         extra = [1, 2]  (no expectation)" in text
+
+    # A flag outside `expect` with no previous release to compare with was not judged: WARN, never PASS.
+    flags.write_text(json.dumps({"new_checkout": False, "limit": 10, "mode": "safe", "extra": [1, 2]}))
+    unjudged = await run_check(check, ctx)
+    assert unjudged.status is Status.WARN and "no previous release" in unjudged.summary, unjudged
+    assert unjudged.details == ["extra"]
+    assert "-         extra = [1, 2]  (no expectation, no previous release to compare with)" in evidence(ctx, unjudged)
 
     wrong = await run_check(check.model_copy(update={"expect": {"new_checkout": 0, "limit": 10, "absent": True}}), ctx)
     assert wrong.status is Status.FAIL
@@ -136,6 +142,69 @@ async def test_feature_flags_without_expectations_warns(tmp_path, ctx):
     (tmp_path / "f.json").write_text('{"a": true}')
     result = await run_check(spec("feature_flags", phase="preflight", source=str(tmp_path / "f.json")), ctx)
     assert result.status is Status.WARN
+    assert "no previous release" in result.summary and "feature_flags_t.feature_flags_<previous>.txt" in result.summary
+
+
+# ---------------------------------------------------------------- feature flags against the previous release
+
+
+def flags_release(tmp_path: Path, version: str, flags: dict[str, Any], **params: Any) -> tuple[Any, CheckContext]:
+    """The preflight's check for `version` with its flags file, and its context in a shared evidence root."""
+    source = tmp_path / f"flags-{version}.json"
+    source.write_text(json.dumps(flags))
+    check = spec("feature_flags", phase="preflight", source=str(source), evidence="feature_flags_{version}.txt", **params)
+    return check, CheckContext(config=CockpitConfig(), version=version, evidence=EvidenceStore(tmp_path / "evidence", version))
+
+
+async def test_a_new_flag_must_default_to_off_and_a_changed_default_warns(tmp_path):
+    # v1.3.0 ships two flags; its own run has no earlier release, so it warns and records them.
+    check, ctx = flags_release(tmp_path, "v1.3.0", {"risk_engine_v2": False, "max_orders": 50})
+    first = await run_check(check, ctx)
+    assert first.status is Status.WARN and "no previous release" in first.summary
+    assert (tmp_path / "evidence" / "v1.3.0" / "feature_flags_v1.3.0.txt").is_file()
+
+    # v1.4.0: a new flag that is on FAILs; the previous release is found on its own.
+    check, ctx = flags_release(tmp_path, "v1.4.0", {"risk_engine_v2": False, "max_orders": 50, "new_checkout": True})
+    on = await run_check(check, ctx)
+    assert on.status is Status.FAIL, on
+    assert on.details == ["new_checkout = true: new since v1.3.0, must default to off"]
+    assert "NEW-ON    new_checkout = true  (new since v1.3.0; a new flag must default to off)" in evidence(ctx, on)
+
+    # ... off, it passes, having looked at every flag against v1.3.0.
+    check, ctx = flags_release(tmp_path, "v1.4.0", {"risk_engine_v2": False, "max_orders": 50, "new_checkout": "off"})
+    off = await run_check(check, ctx)
+    assert off.status is Status.PASS, off
+    assert "as in v1.3.0" in off.summary
+    text = evidence(ctx, off)
+    assert "previous release: v1.3.0" in text and "same      max_orders = 50  (as in v1.3.0)" in text
+
+    # A default that changed since v1.3.0 warns until `expect` lists the new value.
+    check, ctx = flags_release(tmp_path, "v1.4.0", {"risk_engine_v2": True, "max_orders": 50})
+    changed = await run_check(check, ctx)
+    assert changed.status is Status.WARN, changed
+    assert changed.details == ["risk_engine_v2: false → true since v1.3.0"]
+    accepted = await run_check(check.model_copy(update={"expect": {"risk_engine_v2": True}}), ctx)
+    assert accepted.status is Status.PASS, accepted
+
+
+async def test_the_previous_release_is_the_highest_earlier_one_and_can_be_named(tmp_path):
+    for version, value in (("v1.2.0", True), ("v1.3.0-rc.1", True), ("v1.3.0", False), ("v1.5.0", True)):
+        check, ctx = flags_release(tmp_path, version, {"beta": value})
+        await run_check(check, ctx)
+    check, ctx = flags_release(tmp_path, "v1.4.0", {"beta": False})
+    auto = await run_check(check, ctx)
+    assert auto.status is Status.PASS and "v1.3.0" in auto.summary, auto  # not v1.5.0 (later), not the rc
+    named = await run_check(check.model_copy(update={"previous": "v1.2.0"}), ctx)
+    assert named.status is Status.WARN and named.details == ["beta: true → false since v1.2.0"], named
+
+
+async def test_an_unreadable_previous_file_is_unknown_not_pass(tmp_path):
+    folder = tmp_path / "evidence" / "v1.3.0"
+    folder.mkdir(parents=True)
+    (folder / "feature_flags_v1.3.0.txt").write_text("this is not what the check writes\n")
+    check, ctx = flags_release(tmp_path, "v1.4.0", {"beta": False})
+    result = await run_check(check, ctx)
+    assert result.status is Status.UNKNOWN and "no flag rows" in result.summary, result
 
 
 # ---------------------------------------------------------------- SBOM

@@ -16,6 +16,7 @@ import pytest
 from cockpit.checks.baseline import write_baseline
 from cockpit.cli import main
 from cockpit.evidence import EvidenceStore
+from cockpit.format import format_value
 from cockpit.records.facts import ReportError, read_release
 from cockpit.records.reports import rca_markdown, release_oneliner
 from tests.release_journal import DEFAULT_SIGNALS, PLAN, T0, JournalWriter, signal_reason
@@ -139,17 +140,41 @@ def test_blind_and_insufficient_signals_are_reported_as_such_never_as_passing(tm
     }
     write_promoted(tmp_path, values, states)
     facts = read_release(store_for(tmp_path))
-    for lang in ("en", "tr"):
+    words = {"en": ("BLIND", "INSUFFICIENT", "samples"), "tr": ("VERİSİZ", "YETERSİZ", "örnek")}
+    for lang, (blind, insufficient, samples) in words.items():
         line = release_oneliner(facts, lang, baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
-        assert "ws_stale_p95=BLIND" in line
-        assert "idemp_conflict=INSUFFICIENT" in line
+        assert f"ws_stale_p95={blind}" in line
+        assert f"idemp_conflict={insufficient}" in line
         # 5 of the 15 error-rate samples were BLIND; the figure is the median of the other 10.
         raw, shown = parse_figure(line, "5xx")
         assert shown == pytest.approx(statistics.median([0.002, 0.004] * 5))
-        assert "5/15" in raw and "BLIND" in raw
+        assert raw.endswith(f"(5/15 {samples} {blind})"), raw
     en = release_oneliner(facts, "en", baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
     assert "all stages passed; 6/8 metrics pass (1 BLIND: ws_stale_p95, 1 INSUFFICIENT: idemp_conflict)" in en
     assert "8/8" not in en
+    tr = release_oneliner(facts, "tr", baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
+    assert "tüm aşamalar geçti; 6/8 metrik geçer (1 VERİSİZ: ws_stale_p95, 1 YETERSİZ: idemp_conflict)" in tr
+
+
+# English status words a Turkish line must not carry (labels like p95 and the seed's rollback=N stay).
+ENGLISH_WORDS = re.compile(r"\b(BLIND|INSUFFICIENT|FAIL|PASS|WARN|DRY-RUN|samples|median|rolled|stage|trigger|fired)\b")
+
+
+def test_the_turkish_line_has_no_english_state_words(tmp_path: Path) -> None:
+    values = {name: list(v) for name, v in SEED_VALUES.items()}
+    values["ws_staleness"] = [None]
+    values["idempotency_conflicts"] = [0.004, None, 0.006]
+    states = {"ws_staleness": ["BLIND"], "idempotency_conflicts": ["PASS", "INSUFFICIENT", "PASS"]}
+    write_promoted(tmp_path / "promoted", values, states)
+    write_rolled_back(tmp_path / "rolled_back")
+    for folder in ("promoted", "rolled_back"):
+        facts = read_release(store_for(tmp_path / folder))
+        tr = release_oneliner(facts, "tr", baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
+        en = release_oneliner(facts, "en", baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
+        assert not ENGLISH_WORDS.findall(tr), tr
+        assert ENGLISH_WORDS.findall(en), en  # the same facts do carry state words: the check can fail
+    assert "idemp_conflict=0.5% (5/15 örnek YETERSİZ)" in release_oneliner(
+        read_release(store_for(tmp_path / "promoted")), "tr")
 
 
 def test_a_relative_signal_without_a_baseline_shows_its_value_not_a_made_up_percentage(tmp_path: Path) -> None:
@@ -206,11 +231,37 @@ def test_a_rolled_back_run_says_where_and_why_in_both_languages(tmp_path: Path) 
     tr = release_oneliner(facts, "tr", baseline={"csp_violations": CSP_BASELINE}, relative={"csp_violations"})
     assert en.startswith("v1.4.0 canary: 1%→25% rolled back at stage 3: p95_latency 412ms > 200ms; rollback=1; ")
     assert tr.startswith("v1.4.0 canary: 1%→25% 3. aşamada geri alındı: p95_latency 412ms > 200ms; rollback=1; ")
-    # Canary samples only: 6 x 0.14 (stages 1-2), 1 x 0.14, then 0.300, 0.350, 0.412 in stage 3; not the 9 s of recovery.
+    # The breach that caused the rollback leads the p95 figure, then the median of the canary samples:
+    # 6 x 0.14 (stages 1-2), 1 x 0.14, then 0.300, 0.350, 0.412 in stage 3; not the 9 s of recovery.
     p95 = [0.14] * 7 + [0.300, 0.350, 0.412]
-    _, shown = parse_figure(en, "p95")
-    assert shown == pytest.approx(statistics.median(p95))
+    median = format_value(statistics.median(p95), "s")
+    assert statistics.median(p95) < 0.2 < 0.412, "the median alone would hide the breach"
+    assert f"p95=412ms > 200ms (FAIL, median ~{median})" in en
+    assert f"p95=412ms > 200ms (BAŞARISIZ, medyan ~{median})" in tr
     assert "all stages" not in en
+
+
+def test_a_failed_signal_shows_its_rollback_value_not_its_median(tmp_path: Path) -> None:
+    """The value and limit come from rollback_started's reason; without one, from the last FAIL sample."""
+    writer = JournalWriter(tmp_path / "evidence", VERSION)
+    writer.run_started()
+    base = {name: (series[1], "PASS") for name, series in SEED_VALUES.items()}
+    writer.start_stage(1)
+    for _ in range(9):
+        writer.advance(15)
+        writer.sample(1, base)
+    writer.advance(15)
+    writer.sample(1, {**base, "p95_latency": (0.395, "FAIL"), "error_rate": (0.031, "FAIL")})
+    # The decision named p95 at 395 ms; the error rate failed in the same sample but is not in the reasons.
+    reasons = [signal_reason("p95_latency", 0.395, 0.2)]
+    writer.rollback(1, reasons, start_after=0.1, end_after=0.5)
+    writer.done("rolled_back", 1, reasons=reasons)
+    writer.close()
+    facts = read_release(store_for(tmp_path))
+    en = release_oneliner(facts, "en")
+    assert "p95=395ms > 200ms (FAIL, median ~140ms)" in en, en
+    assert "5xx=3.1% > 1% (FAIL, median 0.3%)" in en, en
+    assert "p95=~140ms" not in en
 
 
 # ---------------------------------------------------------------- mini RCA

@@ -23,7 +23,7 @@ def _seed_cells(**states: str) -> list[SignalCell]:
 
 def test_the_seed_line():
     line = warroom_line(at=T0 + 20, t0=T0, stage=1, weight=1, signals=_seed_cells(), decision="proceed")
-    assert line == ":00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 7/7 PASS | IC: Proceed"
+    assert line == ":00 | Stage 1 (1%) | p95=142ms 5xx=0.2% ws=8s idemp=0.1% csp=3 eloop=12ms gc=8ms | 7/7 PASS | engine: Proceed | IC: —"
 
 
 def test_blind_is_the_missing_mark_and_not_counted_as_pass():
@@ -31,14 +31,14 @@ def test_blind_is_the_missing_mark_and_not_counted_as_pass():
     line = warroom_line(at=T0 + 75 * 60, t0=T0, stage=5, weight=100, signals=cells, decision="hold")
     assert line.startswith(":15 | Stage 5 (100%) | p95=— ")
     assert "gc=~8ms" in line  # a value on too little traffic is approximate, not judged
-    assert line.endswith("| 5/5 PASS 1 INSUFFICIENT 1 BLIND | IC: Hold")
+    assert line.endswith("| 5/5 PASS 1 INSUFFICIENT 1 BLIND | engine: Hold | IC: —")
 
 
 def test_failing_signal_is_marked_and_counted():
     cells = _seed_cells(error_rate="FAIL")
     cells[1] = SignalCell("error_rate", "5xx", 0.021, "FAIL", "ratio")
     line = warroom_line(at=T0, t0=T0, stage=3, weight=25, signals=cells, decision="rollback")
-    assert "5xx=2.1%!" in line and "| 6/7 PASS 1 FAIL | IC: ROLLBACK" in line
+    assert "5xx=2.1%!" in line and "| 6/7 PASS 1 FAIL | engine: ROLLBACK | IC: —" in line
 
 
 def test_minute_mark_wraps_the_hour():
@@ -62,4 +62,15 @@ def test_cells_from_readings_and_from_a_sample_event_agree():
     sample = {"api_p95": {"value": 0.142, "state": "PASS", "unit": "s"}, "error_rate": {"value": None, "state": "BLIND", "unit": "ratio"}}
     a = warroom_line(at=T0, t0=T0, stage=1, weight=1, signals=cells_from_readings(readings, labels), decision="continue")
     b = warroom_line(at=T0, t0=T0, stage=1, weight=1, signals=cells_from_sample(sample, labels), decision="continue")
-    assert a == b == ":00 | Stage 1 (1%) | p95=142ms 5xx=— | 1/1 PASS 1 BLIND | IC: Continue"
+    assert a == b == ":00 | Stage 1 (1%) | p95=142ms 5xx=— | 1/1 PASS 1 BLIND | engine: Continue | IC: —"
+
+
+def test_the_ic_column_is_the_ics_own_call_beside_the_engines_decision():
+    cells = _seed_cells()
+    called = warroom_line(at=T0, t0=T0, stage=2, weight=5, signals=cells, decision="proceed", ic="AB", call="GO")
+    assert called.endswith("| 7/7 PASS | engine: Proceed | IC (AB): GO")
+    # The IC may disagree with the engine; the line keeps both, neither overwrites the other.
+    disagree = warroom_line(at=T0, t0=T0, stage=2, weight=5, signals=cells, decision="continue", ic="AB", call="ROLLBACK")
+    assert disagree.endswith("| engine: Continue | IC (AB): ROLLBACK")
+    not_yet = warroom_line(at=T0, t0=T0, stage=2, weight=5, signals=cells, decision="proceed", ic="AB")
+    assert not_yet.endswith("| engine: Proceed | IC (AB): —")  # no call yet is not the engine's word
