@@ -9,7 +9,8 @@ from cockpit.config import ConfigError
 from cockpit.drill.faults import FAULT_KINDS
 from cockpit.drill.scenario import builtin_names, list_scenarios, load_scenario
 
-BUILTIN = {"healthy", "latency_spike", "error_burst", "slow_creep", "eventloop_stall", "gc_pauses", "connection_creep", "no_data"}
+BUILTIN = {"healthy", "latency_spike", "error_burst", "slow_creep", "eventloop_stall", "gc_pauses", "connection_creep", "no_data",
+           "error_risk_guard"}
 
 
 def test_every_builtin_scenario_parses_and_each_fault_kind_has_one():
