@@ -1,6 +1,6 @@
 """The drill's throwaway PostgreSQL and pgBouncer: a temp folder, free loopback ports, the seed's schema, stopped at the end.
 
-Started only when their programs are installed (initdb, pg_ctl, pgbouncer);
+Started only when their programs are installed (initdb, postgres, pgbouncer);
 as root, they run as the `postgres` user (both refuse root). Starting takes a
 few seconds (initdb), so `start_in_background()` returns at once and the checks
 that need the database wait for `wait()`; `state` says where it stands in
@@ -14,6 +14,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -38,6 +39,17 @@ def _service_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if _is_root() else argv
 
 
+def _server(argv: list[str], signal: str) -> list[str]:
+    """A server that goes when the drill goes: setpriv (no fork: the server is our child) drops root for the
+    postgres user and sends `signal` when the starting thread dies, so a drill killed with SIGKILL or SIGHUP
+    (a closed tmux pane) leaves no PostgreSQL behind. Without setpriv: runuser, and only a clean stop."""
+    guard = shutil.which("setpriv")
+    if guard is None:
+        return _service_user(argv)
+    user = ["--reuid", "postgres", "--regid", "postgres", "--init-groups"] if _is_root() else []
+    return [guard, *user, "--pdeathsig", signal, "--", *argv]
+
+
 def _chown(path: Path) -> None:
     if _is_root():
         user = pwd.getpwnam("postgres")
@@ -57,7 +69,7 @@ def pg_program(name: str, path: str | None = None) -> str | None:
 
 def missing_programs(path: str | None = None) -> list[str]:
     """The programs the drill's database needs that are not installed (and a postgres user when root)."""
-    missing = [name for name in ("initdb", "pg_ctl", "pgbouncer") if pg_program(name, path) is None]
+    missing = [name for name in ("initdb", "postgres", "pgbouncer") if pg_program(name, path) is None]
     if _is_root():
         try:
             pwd.getpwnam("postgres")
@@ -85,9 +97,10 @@ class DrillDatabase:
     problem: str | None = None  # why it is not available (None: starting or ready)
     ready: bool = False
     _done: threading.Event = field(default_factory=threading.Event)
-    _started_pg: bool = False
-    _started_bouncer: bool = False
+    _postgres: subprocess.Popen[bytes] | None = None
+    _bouncer: subprocess.Popen[bytes] | None = None
     _thread: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def dsn(self) -> str:
@@ -105,15 +118,21 @@ class DrillDatabase:
         return self.problem or STARTING
 
     def start_in_background(self) -> "DrillDatabase":
-        """Start on a thread; `wait()` for it. Not installed: says so at once."""
+        """Start on a thread (call it from one that lives as long as the drill: the servers die with it); `wait()`."""
         missing = missing_programs(self.path)
         if missing:
             self.problem = f"{NOT_INSTALLED} (missing: {', '.join(missing)})"
             self._done.set()
             return self
-        self._thread = threading.Thread(target=self._start_safely, name="drill-db", daemon=True)
+        # pdeathsig follows the *thread* that started the server: the starting thread stays alive until stop().
+        self._thread = threading.Thread(target=self._start_and_stay, name="drill-db", daemon=True)
         self._thread.start()
         return self
+
+    def _start_and_stay(self) -> None:
+        self._start_safely()
+        self._stopping.wait()
+        self._stop_servers()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until started (or failed); True when ready."""
@@ -139,15 +158,19 @@ class DrillDatabase:
         for path in (self.root, sock, archive, data):
             path.mkdir(parents=True, exist_ok=True)
             _chown(path)
-        initdb, pg_ctl = pg_program("initdb", self.path), pg_program("pg_ctl", self.path)
-        assert initdb is not None and pg_ctl is not None
+        initdb = pg_program("initdb", self.path)
+        assert initdb is not None
         subprocess.run(_service_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                                       "--locale=C", "--no-sync"]), check=True, capture_output=True, timeout=120)
-        options = (f"-p {self.pg_port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c archive_mode=on"
-                   f" -c archive_timeout=60 -c \"archive_command=cp %p {archive}/%f\"")
-        subprocess.run(_service_user([pg_ctl, "-D", str(data), "-w", "-l", str(self.root / "postgres.log"),
-                                      "-o", options, "start"]), check=True, capture_output=True, timeout=60)
-        self._started_pg = True
+        postgres = pg_program("postgres", self.path)
+        assert postgres is not None
+        argv = [postgres, "-D", str(data), "-p", str(self.pg_port), "-k", str(sock), "-c", "listen_addresses=127.0.0.1",
+                "-c", "fsync=off", "-c", "archive_mode=on", "-c", "archive_timeout=60",
+                "-c", f"archive_command=cp %p {archive}/%f"]
+        with open(self.root / "postgres.log", "wb") as log:  # SIGINT: PostgreSQL's fast shutdown
+            self._postgres = subprocess.Popen(_server(argv, "INT"), stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=log)
+        self._wait_port(self.pg_port, self._postgres, "PostgreSQL", 30)
         import psycopg
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres", autocommit=True) as conn:
@@ -181,29 +204,36 @@ class DrillDatabase:
         for path in (auth, ini):
             _chown(path)
         binary = pg_program("pgbouncer", self.path) or "pgbouncer"
-        subprocess.run(_service_user([binary, "-d", str(ini)]), check=True, capture_output=True, timeout=30)
-        self._started_bouncer = True
-        deadline = time.monotonic() + 5
-        while not _port_open(self.bouncer_port):
+        self._bouncer = subprocess.Popen(_server([binary, str(ini)], "KILL"), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_port(self.bouncer_port, self._bouncer, "pgBouncer", 10)
+
+    def _wait_port(self, port: int, process: subprocess.Popen[bytes], name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not _port_open(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode} (see {self.root})")
             if time.monotonic() > deadline:
-                raise RuntimeError("pgBouncer did not listen within 5s")
+                raise RuntimeError(f"{name} did not listen within {timeout:g}s")
             time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop pgBouncer and PostgreSQL and remove the folder (waits for a start still under way)."""
         if self._thread is not None:
+            self._stopping.set()
             self._thread.join(timeout=120)
-        if self._started_bouncer:
-            try:
-                os.kill(int((self.root / "pgbouncer.pid").read_text().strip()), 15)
-            except (OSError, ValueError):
-                pass
-            self._started_bouncer = False
-        if self._started_pg:
-            pg_ctl = pg_program("pg_ctl", self.path)
-            if pg_ctl is not None:
-                subprocess.run(_service_user([pg_ctl, "-D", str(self.root / "data"), "-w", "-m", "immediate", "stop"]),
-                               capture_output=True, timeout=60)
-            self._started_pg = False
+            self._thread = None
+        self._stop_servers()
         self.ready = False
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def _stop_servers(self) -> None:
+        for process, sig in ((self._bouncer, signal.SIGTERM), (self._postgres, signal.SIGINT)):
+            if process is not None and process.poll() is None:
+                process.send_signal(sig)
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self._bouncer = self._postgres = None
