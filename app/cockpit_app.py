@@ -39,6 +39,7 @@ from cockpit.app.messages import (
     DrillEnded,
     JournalEvents,
     JournalFailed,
+    MilestoneWork,
     NoteSaved,
     SealDone,
     TickFailed,
@@ -176,6 +177,8 @@ class CockpitApp(App[int]):
         self.bad_lines = 0
         self.said: Said | None = None  # the status bar's latest word
         self._drill_started = False
+        self.drill_environment: Any = None  # drill mode: the simulated service, Prometheus, database (made with the config)
+        self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
         self._stop = threading.Event()
         self._config_lock = threading.Lock()
         register_themes(self)
@@ -202,6 +205,12 @@ class CockpitApp(App[int]):
     def config(self) -> CockpitConfig:
         """The validated config: as given, else loaded in this process when first needed (after the first screen)."""
         with self._config_lock:  # the loading thread, or the screen needing it first
+            if self.options.config is None and self.options.mode == "drill":
+                # The drill's checks run against its own service, Prometheus and database: their config.
+                from cockpit.drill.environment import DrillEnvironment
+
+                self.drill_environment = DrillEnvironment(self.options.drill_scenario, self.options.evidence_root)
+                self.options.config = self.drill_environment.config()
             if self.options.config is None:
                 from cockpit.config import load_config
 
@@ -246,6 +255,8 @@ class CockpitApp(App[int]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self.drill_environment is not None:  # PostgreSQL and pgBouncer are daemons: stop them now
+            self.drill_environment.close()
 
     def _report(self, message: Message) -> None:
         """Post a worker's outcome, unless the worker was cancelled meanwhile (the App is closing)."""
@@ -267,6 +278,8 @@ class CockpitApp(App[int]):
         except ConfigError as exc:  # changed on disk since the child looked: the command prints it as one line
             self._report(ConfigLoaded(str(exc)))
             return
+        if self.drill_environment is not None:  # the simulated service now; the database starts in the background
+            self.drill_environment.start()
         self._report(ConfigLoaded(None))
 
     @on(ConfigLoaded)
@@ -275,6 +288,8 @@ class CockpitApp(App[int]):
             self.config_error = message.error
             self.exit(2)
             return
+        if self.drill_environment is not None:  # from the loop's thread: Prometheus dies with this process
+            self.drill_environment.launch_prometheus()
         if self.options.resume_gc:
             # The command paused the cyclic GC for start-up. What start-up built lives as long as the app:
             # frozen, later collections (every few ms while the journal streams in) no longer walk it.
@@ -282,6 +297,7 @@ class CockpitApp(App[int]):
             gc.enable()
         if self.store is not None:  # a viewer may read the ticks too; only ticking is the IC's
             self._read_ticks()
+            self._read_milestone_work()
         self.refresh_screens()
 
     @work(name="ticks-load", group="ticks", thread=True, exit_on_error=False, description="read ticks.jsonl")
@@ -360,7 +376,27 @@ class CockpitApp(App[int]):
 
     def run_of_show(self, now: float) -> RunOfShow | None:
         t0 = self.view.started_at if self.view.started_at is not None else self.options.t0
-        return None if t0 is None else run_of_show(self._milestones(), t0, now)
+        return None if t0 is None else run_of_show(self._milestones(), t0, now, self.milestone_work)
+
+    @work(name="milestones", group="milestones", exclusive=True, thread=True, exit_on_error=False,
+          description="look for the milestones' evidence")
+    def _read_milestone_work(self) -> None:
+        """Thread: which pre-T-0 work has its evidence file (preflight.txt, micro_blast_<v>.log, …)."""
+        self._report(MilestoneWork(self._milestone_evidence()))
+
+    def _milestone_evidence(self) -> frozenset[str]:
+        """The pre-T-0 work whose evidence file exists (file I/O: call it from a thread)."""
+        from cockpit.engine.run_of_show import evidence_names
+
+        assert self.store is not None
+        folder = self.store.dir
+        return frozenset(work for work, name in evidence_names(self.store.version).items() if (folder / name).exists())
+
+    @on(MilestoneWork)
+    def _milestone_work(self, message: MilestoneWork) -> None:
+        if message.done != self.milestone_work:
+            self.milestone_work = message.done
+            self.refresh_screens()
 
     def _milestones(self) -> list[Any]:
         """The configured run-of-show; without one, the stage times of the plan the run actually follows."""
@@ -593,6 +629,10 @@ class CockpitApp(App[int]):
         ctx = CheckContext(config=config, version=self.options.version, evidence=self.store, clock=self.clock,
                            redactor=config.redactor())
         try:
+            if self.drill_environment is not None:
+                from cockpit.drill.environment import run_drill_check
+
+                return await run_drill_check(self.drill_environment, spec, ctx, self.say)
             return await run_check(spec, ctx)
         finally:
             await close_sources(ctx)
@@ -601,6 +641,8 @@ class CockpitApp(App[int]):
     def _check_finished(self, message: CheckFinished) -> None:
         self.checklists[message.key].record(message.result)
         self._write_phase_summary(message.key)
+        if message.result.phase == "blast":  # its evidence marks the T-9 milestone
+            self._read_milestone_work()
         self.refresh_screens()
 
     @on(CheckCancelled)
@@ -730,6 +772,7 @@ class CockpitApp(App[int]):
     def _sealed(self, message: SealDone) -> None:
         self.sealed = f"{len(message.files)} files in manifest.sha256 at {format_clock(self.clock.now(), zone=True)}"
         self.say(f"GO: evidence sealed — {self.sealed}")
+        self._read_milestone_work()
 
     def can_start_canary(self) -> str | None:
         """None when T-0 may start; else why not, in words."""
@@ -816,7 +859,7 @@ class CockpitApp(App[int]):
                 app.say(f"DRILL: {text}", alert=True, toast=False)
 
         options = DrillOptions(load_scenario(self.options.drill_scenario), evidence_dir=self.options.evidence_root,
-                               version=self.options.version)
+                               version=self.options.version, environment=self.drill_environment)
         if self.options.drill_stage_seconds:
             options.stage_seconds = self.options.drill_stage_seconds
         async with DrillSession(options) as drill:
@@ -847,7 +890,7 @@ class CockpitApp(App[int]):
         """Thread: the pane's summary file; nothing to report unless it fails."""
         assert self.store is not None
         self.store.write_text(name, text)
-
+        self._report(MilestoneWork(self._milestone_evidence()))  # preflight.txt, redteam_<v>.txt: T-10 and T-5
     # ------------------------------------------------------------ the one place failures land
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -169,3 +169,11 @@ class JournalFailed(WorkFailed):
     @property
     def line(self) -> str:
         return f"journal follower stopped: {self.reason} — the screen no longer updates"
+
+
+class MilestoneWork(Message):
+    """Which pre-T-0 milestones' work has its evidence in the release's folder (preflight, blast, redteam, seal)."""
+
+    def __init__(self, done: frozenset[str]) -> None:
+        super().__init__()
+        self.done = done

@@ -7,11 +7,22 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from cockpit.engine.run_of_show import RunOfShow
+from cockpit.engine.run_of_show import MilestoneMark, RunOfShow
 from cockpit.format import format_countdown, format_offset, format_remaining
 
 # Past milestones are marked by the clock, not by a verdict: "·", never ✔ (which would claim they passed).
 _MARK = {"done": "·", "now": "▶", "next": "›", "later": ""}
+# A milestone with work says how the work stands, in a symbol that reads without colour: ✔ its evidence
+# exists, ! its slot is over without it. Work still due keeps the clock's mark.
+_STATE = {"done": "✔", "late": "!"}
+
+
+def milestone_token(mark: MilestoneMark) -> tuple[str, str]:
+    """A milestone's text on the timeline and its style key."""
+    symbol = _STATE.get(mark.state)
+    if symbol is not None:
+        return f"{symbol}{mark.milestone.label}", f"work_{mark.state}"
+    return f"{_MARK[mark.mark]}{mark.milestone.label}", mark.mark
 
 
 def timeline_text(show: RunOfShow, width: int, skipped: frozenset[str] = frozenset()) -> Text:
@@ -20,10 +31,11 @@ def timeline_text(show: RunOfShow, width: int, skipped: frozenset[str] = frozens
     `skipped` milestones (stages a rollback cut off) read ✗ whatever the clock says.
     """
     tokens = [(f"✗{m.milestone.label}", "skipped") if m.milestone.name in skipped
-              else (f"{_MARK[m.mark]}{m.milestone.label}", m.mark) for m in show.marks]
-    styles = {"done": "dim", "now": "bold reverse", "next": "bold underline", "later": "", "skipped": "dim strike"}
+              else milestone_token(m) for m in show.marks]
+    styles = {"done": "dim", "now": "bold reverse", "next": "bold underline", "later": "", "skipped": "dim strike",
+              "work_done": "bold green", "work_late": "bold red"}
     first, last = 0, len(tokens)
-    now_index = next((i for i, (_, mark) in enumerate(tokens) if mark in ("now", "next")), 0)
+    now_index = next((i for i, m in enumerate(show.marks) if m.mark in ("now", "next")), 0)
 
     def length(a: int, b: int) -> int:
         return sum(len(t) + 1 for t, _ in tokens[a:b]) + (2 if a > 0 else 0) + (2 if b < len(tokens) else 0)

@@ -26,6 +26,7 @@ from cockpit.views.face import ScreenFace
 
 THEMES = ("dark", "light", "contrast", "16")
 DRILL_VERSION = "v0.0.0-drill"
+DRILL_T0_LEAD = 1800.0  # the drill's screen opens at T-30, the freeze
 
 
 @contextmanager
@@ -171,6 +172,8 @@ def run_drill_screen(scenario: str | None = None, *, evidence_dir: Path | None =
         options = _options(face, None, args, "drill", DRILL_VERSION, evidence_root=root, resume_gc=paused)
         options.drill_scenario = scenario
         options.drill_stage_seconds = stage_seconds
+        # The rehearsal's run-of-show: T-0 in 30 minutes (the freeze), or sooner when its canary starts.
+        options.t0 = time.time() + DRILL_T0_LEAD
         return _run(options, args)
 
 

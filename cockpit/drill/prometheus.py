@@ -40,8 +40,9 @@ def free_port() -> int:
 class DrillPrometheus:
     """Prometheus scraping one target (the simulator) every second."""
 
-    def __init__(self, target: str, binary: str | None = None, root: Path | None = None) -> None:
+    def __init__(self, target: str, binary: str | None = None, root: Path | None = None, port: int = 0) -> None:
         self.target = target
+        self.fixed_port = port  # 0: a free port at each launch (a drill's checks need to know it beforehand)
         self.binary = binary or prometheus_binary() or "prometheus"
         self._own_root = root is None
         self.root = root or Path(tempfile.mkdtemp(prefix="cockpit-drill-prom-"))
@@ -83,7 +84,7 @@ class DrillPrometheus:
             "    static_configs:\n"
             f"      - targets: [\"{self.target}\"]\n"
         )
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         guard = shutil.which("setpriv")
         argv = [
             self.binary,

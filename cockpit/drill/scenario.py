@@ -10,6 +10,14 @@
     duration = "20s"    # optional: ends by itself after this long
     latency_ms = 300    # the kind's own magnitude
 
+Faults before T-0, for the preflight and red team to find (a drill that
+rehearses a NO-GO):
+
+    [before_t0]
+    missing_headers = ["Strict-Transport-Security"]  # the canary's page leaves these security headers out
+    failed_migration = true     # an unfinished migration in _prisma_migrations
+    sequence_near_end = true    # outbox_id_seq at 93 % of its range
+
 The built-in scenarios live in cockpit/drill/scenarios/; `cockpit drill --list`
 shows them. A bad file is one line (file, key, what is wrong) and exit 2.
 """
@@ -96,6 +104,25 @@ class NoData(_FaultBase):
     kind: Literal["no_data"]
 
 
+SecurityHeader = Literal[
+    "Content-Security-Policy", "Cross-Origin-Embedder-Policy", "Cross-Origin-Opener-Policy", "Strict-Transport-Security",
+]
+
+
+class BeforeT0(_Strict):
+    """Faults present before T-0: what the preflight and red-team checks find in the drill's service and database."""
+
+    missing_headers: list[SecurityHeader] = []  # left out of the canary's page
+    failed_migration: bool = False  # _prisma_migrations holds an unfinished, not rolled back migration
+    sequence_near_end: bool = False  # outbox_id_seq is 93 % used
+
+    def summary(self) -> str:
+        """The faults in a few words ("" when none)."""
+        parts = [f"no {h}" for h in self.missing_headers]
+        parts += ["a failed migration"] * self.failed_migration + ["a sequence near its end"] * self.sequence_near_end
+        return ", ".join(parts)
+
+
 Fault = Annotated[
     LatencySpike | ErrorBurst | SlowCreep | EventLoopStall | GcPauses | ConnectionCreep | NoData,
     Field(discriminator="kind"),
@@ -108,17 +135,19 @@ class Scenario(_Strict):
     seed: int = 7
     rps: float = Field(200.0, gt=0, le=5000)
     faults: list[Fault] = []
+    before_t0: BeforeT0 = BeforeT0()
 
     def summary(self) -> str:
+        before = self.before_t0.summary()
         if not self.faults:
-            return "no faults"
+            return f"before T-0: {before}; no canary faults" if before else "no faults"
         parts = []
         for fault in self.faults:
             text = f"{fault.kind} {fault.starts()}"
             if fault.duration is not None:
                 text += f" for {fault.duration:g}s"
             parts.append(text)
-        return "; ".join(parts)
+        return (f"before T-0: {before}; " if before else "") + "; ".join(parts)
 
 
 # ---------------------------------------------------------------- loading

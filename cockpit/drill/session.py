@@ -65,6 +65,9 @@ class DrillOptions:
     use_prometheus: bool | None = None  # None: when a prometheus binary is on PATH
     version: str | None = None
     control: bool = True  # the run's control socket: `cockpit ctl` works on a drill too
+    # The drill screen's DrillEnvironment, already serving the checklists: its simulator and Prometheus are
+    # reused (and left running: the environment stops them).
+    environment: Any = None
 
 
 class DrillSink:
@@ -115,7 +118,7 @@ class DrillSession:
 
     async def __aexit__(self, *exc: Any) -> None:
         # SIGTERM at once: if the loop is torn down before close() finishes, Prometheus still goes.
-        if self.prometheus is not None:
+        if self.prometheus is not None and self.options.environment is None:
             self.prometheus.terminate()
         await asyncio.to_thread(self.close)
 
@@ -125,9 +128,20 @@ class DrillSession:
 
         options = self.options
         self._loop = asyncio.get_running_loop()
-        self.simulator = Simulator(options.scenario).start()
-        self.simulator.listen(self._on_fault)
-        want_prometheus = options.use_prometheus if options.use_prometheus is not None else prometheus_binary() is not None
+        environment = options.environment
+        if environment is not None:
+            self.simulator = environment.simulator
+            assert self.simulator is not None, "the drill environment is not started"
+            self.simulator.listen(self._on_fault)
+            if environment.prometheus is not None:
+                if not await asyncio.to_thread(environment.wait_prometheus, WARMUP_TIMEOUT_S):
+                    raise DrillError(environment.prometheus_problem or "Prometheus did not come up")
+                self.prometheus = environment.prometheus
+            want_prometheus = False
+        else:
+            self.simulator = Simulator(options.scenario).start()
+            self.simulator.listen(self._on_fault)
+            want_prometheus = options.use_prometheus if options.use_prometheus is not None else prometheus_binary() is not None
         if want_prometheus:
             if prometheus_binary() is None:
                 raise DrillError("no prometheus binary on PATH: use --source simulator to read the simulator directly")
@@ -239,6 +253,8 @@ class DrillSession:
                 self.source.close()
             except Exception:
                 pass
+        if self.options.environment is not None:
+            return  # the environment's parts: it stops them when the drill screen closes
         if self.prometheus is not None:
             self.prometheus.close()
         if self.simulator is not None:

@@ -12,7 +12,10 @@ scenario's faults change the canary's side once they start.
 
 One HTTP port serves it all (loopback): `GET /metrics` (its own
 CollectorRegistry, prometheus_client's text format), `POST /weight`
-{"weight": N}, `POST /rollback`, `GET /state`. A rollback puts the canary's
+{"weight": N}, `POST /rollback`, `GET /state`, and the service's own pages the
+preflight and red-team checks request (cockpit.drill.service_pages: the page
+and its security headers, the orders API, the CSP report endpoint, a WebSocket
+echo). A rollback puts the canary's
 weight to 0 and reverts the canary track to the stable build: its faults stop,
 and the probes that still reach it show the signals recover.
 
@@ -36,6 +39,7 @@ from typing import Any
 
 from cockpit.drill.faults import HEALTHY, Effects, combine, fault_effects
 from cockpit.drill.scenario import Scenario
+from cockpit.drill.service_pages import ServicePages, websocket_echo
 
 TRACKS = ("stable", "canary")
 CODES = ("200", "500")
@@ -187,6 +191,7 @@ class Simulator:
         self._server: ThreadingHTTPServer | None = None
         self._server_thread: threading.Thread | None = None
         self.scrapes = 0
+        self.pages = ServicePages(tuple(scenario.before_t0.missing_headers))
         self._seed_gauges()
 
     # ------------------------------------------------------------ serving
@@ -197,8 +202,7 @@ class Simulator:
 
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self))
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler(self))
         self._server_thread = threading.Thread(target=self._server.serve_forever, name="drill-http", daemon=True)
         self._server_thread.start()
         self.step(self.clock())
@@ -500,19 +504,37 @@ class _Collector:
         return self.simulator.families()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the red team's bursts open many connections at once
+
+
 def _handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cockpit-drill"
+        disable_nagle_algorithm = True  # headers and body in two writes: no 40 ms delayed-ACK stall
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the drill prints its own lines
             pass
 
-        def _reply(self, code: int, body: bytes, content_type: str = "application/json") -> None:
+        def _reply(self, code: int, body: bytes, content_type: str = "application/json",
+                   headers: dict[str, str] | None = None) -> None:
             self.send_response(code)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _page(self, body: bytes = b"") -> bool:
+            """The service's own pages (service_pages); False when the path is none of them."""
+            reply = simulator.pages.route(self.command, self.path.split("?")[0], dict(self.headers.items()), body)
+            if reply is None:
+                return False
+            self._reply(reply.status, reply.body, reply.content_type, reply.headers)
+            return True
 
         def _json(self, code: int, data: dict[str, Any]) -> None:
             self._reply(code, json.dumps(data).encode())
@@ -523,11 +545,17 @@ def _handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, body, "text/plain; version=0.0.4; charset=utf-8")
             elif self.path == "/state":
                 self._json(200, simulator.state())
-            else:
+            elif self.path.split("?")[0] == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+                websocket_echo(self)
+            elif not self._page():
+                self._json(404, {"error": f"no such page {self.path}"})
+
+        def do_HEAD(self) -> None:
+            if not self._page():
                 self._json(404, {"error": f"no such page {self.path}"})
 
         def do_POST(self) -> None:
-            length = min(int(self.headers.get("Content-Length") or 0), 4096)
+            length = min(int(self.headers.get("Content-Length") or 0), 65536)
             raw = self.rfile.read(length) if length else b""
             if self.path == "/weight":
                 try:
@@ -540,7 +568,7 @@ def _handler(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/rollback":
                 simulator.rollback()
                 self._json(200, {"ok": True, "weight": simulator.weight, "rolled_back": True})
-            else:
+            elif not self._page(raw):
                 self._json(404, {"error": f"no such endpoint {self.path}"})
 
     return Handler

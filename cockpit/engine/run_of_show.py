@@ -3,6 +3,14 @@
 Defaults follow DESIGN.md (T-30 freeze … T+24h freeze lift); the canary stages'
 times come from the configured plan, and `[run_of_show] milestones` replaces
 the whole list when a team writes its own.
+
+Four milestones before T-0 have work whose evidence shows it was done
+(MILESTONE_WORK, MILESTONE_EVIDENCE): preflight (preflight.txt), the blast
+radius (micro_blast_<v>.log), the red team (redteam_<v>.txt) and the
+green-button ritual (green_button_<v>.txt, written when the evidence is sealed). Given which work is done, each of them is
+"done" (whenever it happened), "late" (its slot — until the next milestone —
+is over without it) or "due". The freeze and the war room leave no evidence
+the cockpit could read: they have no work attached and keep the clock's marks.
 """
 
 from __future__ import annotations
@@ -24,6 +32,17 @@ _BEFORE = [
     ("Green-button ritual", "green", -120.0),
 ]
 _FREEZE_LIFT = ("Release note, mini RCA, freeze lift", "lift", 86400.0)
+
+# The work each pre-T-0 milestone stands for (by the default milestones' names), and the evidence that proves it.
+MILESTONE_WORK = {"Preflight": "preflight", "Blast-radius test": "blast", "Red team": "redteam",
+                  "Green-button ritual": "seal"}
+MILESTONE_EVIDENCE = {"preflight": "preflight.txt", "blast": "micro_blast_{version}.log",
+                      "redteam": "redteam_{version}.txt", "seal": "green_button_{version}.txt"}
+
+
+def evidence_names(version: str) -> dict[str, str]:
+    """Work -> the evidence file (in the release's folder) whose existence shows it was done."""
+    return {work: name.replace("{version}", version) for work, name in MILESTONE_EVIDENCE.items()}
 
 
 def parse_offset(value: str) -> float:
@@ -51,7 +70,8 @@ class Milestone:
 class MilestoneMark:
     milestone: Milestone
     at: float  # epoch seconds
-    mark: str  # done | now | next | later
+    mark: str  # done | now | next | later: where the clock stands (not a verdict)
+    state: str = ""  # for a milestone with work: done | late | due ("" when no work is attached)
 
 
 @dataclass(frozen=True)
@@ -104,8 +124,19 @@ def milestones_for(config: Any) -> list[Milestone]:
     return default_milestones(getattr(getattr(config, "canary", None), "stages", None))
 
 
-def run_of_show(milestones: list[Milestone], t0: float, now: float) -> RunOfShow:
-    """Mark each milestone done / now / next / later for the moment `now`."""
+def work_state(milestone: Milestone, slot_end: float | None, elapsed: float, done: frozenset[str]) -> str:
+    """done / late / due for a milestone with work ("" without): late once its slot (until `slot_end`) is over."""
+    work = MILESTONE_WORK.get(milestone.name)
+    if work is None:
+        return ""
+    if work in done:
+        return "done"
+    end = slot_end if slot_end is not None else milestone.offset
+    return "late" if elapsed >= end else "due"
+
+
+def run_of_show(milestones: list[Milestone], t0: float, now: float, done: frozenset[str] = frozenset()) -> RunOfShow:
+    """Mark each milestone done / now / next / later for the moment `now`; `done`: the work whose evidence exists."""
     ordered = sorted(milestones, key=lambda m: m.offset)
     elapsed = now - t0
     current = max((i for i, m in enumerate(ordered) if m.offset <= elapsed), default=None)
@@ -119,7 +150,8 @@ def run_of_show(milestones: list[Milestone], t0: float, now: float) -> RunOfShow
             mark = "next"
         else:
             mark = "later"
-        marks.append(MilestoneMark(m, t0 + m.offset, mark))
+        slot_end = ordered[i + 1].offset if i + 1 < len(ordered) else None
+        marks.append(MilestoneMark(m, t0 + m.offset, mark, work_state(m, slot_end, elapsed, done)))
     return RunOfShow(t0, now, marks)
 
 

@@ -152,6 +152,29 @@ def test_cockpit_alone_without_a_config_opens_the_drill(terminal: Terminal, tmp_
     terminal.wait(lambda s: "GO / NO-GO" in s and "IC says GO" in s, "the GO/NO-GO pane")
 
 
+def test_the_drill_checklists_turn_green_and_the_run_of_show_marks_preflight_done(terminal: Terminal,
+                                                                                    tmp_path: Path) -> None:
+    """`cockpit` alone: the preflight runs for real against the drill's service, Prometheus and database; T-10 is done."""
+    from cockpit.drill.database import missing_programs
+    from cockpit.drill.prometheus import prometheus_binary
+
+    if missing_programs() or prometheus_binary() is None:
+        pytest.skip("the drill's database part needs PostgreSQL and pgBouncer, its Prometheus part prometheus")
+    terminal.start([COCKPIT], tmp_path)
+    screen = terminal.wait(lambda s: "DRILL" in s and "▶freeze" in s, "the drill's run-of-show at T-30")
+    assert "✔pre" not in screen and "pre " in screen  # preflight is due, not done
+    terminal.keys("2")
+    terminal.wait(lambda s: "Preflight:" in s, "the preflight pane")
+    terminal.keys("a")
+    screen = terminal.wait(lambda s: "Preflight: 11/11 required items green" in s, "a green preflight", timeout=120)
+    statuses = STATUS.findall(screen)
+    assert statuses == ["✔ PASS"] * 11, screen
+    terminal.keys("1")
+    screen = terminal.wait(lambda s: "✔pre" in s, "the T-10 milestone marked done")
+    assert "✔blast" in screen  # the blast radius ran with the preflight pane: T-9 done too
+    assert "✔red" not in screen and "✔freeze" not in screen  # not run / no work attached: never ✔
+
+
 def test_drill_end_to_end_an_injected_fault_leads_to_the_rollback(terminal: Terminal, tmp_path: Path) -> None:
     """Start, walk the checklists, start the canary, see the injected latency spike roll it back (DRILL)."""
     terminal.start([COCKPIT, "tui", "--drill", "latency_spike", "--stage-seconds", "4", "--evidence-dir",

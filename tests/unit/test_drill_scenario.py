@@ -10,7 +10,7 @@ from cockpit.drill.faults import FAULT_KINDS
 from cockpit.drill.scenario import builtin_names, list_scenarios, load_scenario
 
 BUILTIN = {"healthy", "latency_spike", "error_burst", "slow_creep", "eventloop_stall", "gc_pauses", "connection_creep", "no_data",
-           "error_risk_guard"}
+           "error_risk_guard", "preflight_nogo"}
 
 
 def test_every_builtin_scenario_parses_and_each_fault_kind_has_one():
@@ -84,3 +84,32 @@ def test_cli_list_names_every_scenario(capsys):
     for name in BUILTIN:
         assert f"\n{name} " in f"\n{out}"
     assert "faults: latency_spike at 25%" in out
+
+
+# ---------------------------------------------------------------- faults before T-0
+
+
+def test_before_t0_faults_parse_and_read_in_the_summary():
+    from cockpit.drill.scenario import load_scenario, parse_scenario
+
+    nogo = load_scenario("preflight_nogo")
+    assert nogo.before_t0.missing_headers == ["Strict-Transport-Security"]
+    assert nogo.before_t0.failed_migration and nogo.before_t0.sequence_near_end
+    assert nogo.summary().startswith("before T-0: no Strict-Transport-Security, a failed migration")
+    healthy = parse_scenario({}, "x.toml")
+    assert healthy.before_t0.summary() == "" and healthy.summary() == "no faults"
+
+
+def test_a_bad_before_t0_key_is_one_line_naming_it():
+    import pytest
+
+    from cockpit.config import ConfigError
+    from cockpit.drill.scenario import parse_scenario
+
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario({"before_t0": {"missing_headers": ["X-Frame"]}}, "mine.toml")
+    assert str(caught.value).startswith("mine.toml: before_t0.missing_headers")
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario({"before_t0": {"failed_migrations": True}}, "mine.toml")
+    assert "before_t0.failed_migrations" in str(caught.value)

@@ -80,3 +80,44 @@ def test_parse_t0():
     for bad in ("soon", "25:00", "+5 minutes"):
         with pytest.raises(ValueError):
             parse_t0(bad, T0)
+
+
+# ---------------------------------------------------------------- milestones with work: done / late / due
+
+
+def _states(show):
+    return {m.milestone.name: m.state for m in show.marks}
+
+
+def test_a_milestone_is_done_when_its_evidence_exists_late_when_its_slot_passed_without_it():
+    ms = default_milestones()
+    # T-4m: preflight (T-10..T-9) and the blast radius (T-9..T-5) slots are over; red team (T-5..T-2) is on.
+    show = run_of_show(ms, T0, T0 - 240, frozenset({"preflight"}))
+    states = _states(show)
+    assert states["Preflight"] == "done" and states["Blast-radius test"] == "late"
+    assert states["Red team"] == "due" and states["Green-button ritual"] == "due"
+    # Milestones with no work attached keep the clock's marks only: never done by a verdict.
+    assert states["Freeze start"] == "" and states["War room open"] == "" and states["Stage 1 (1%)"] == ""
+    assert {m.milestone.name: m.mark for m in show.marks}["Freeze start"] == "done"  # the clock's word
+
+
+def test_work_done_early_is_done_before_its_time():
+    show = run_of_show(default_milestones(), T0, T0 - 1800, frozenset({"preflight", "seal"}))
+    states = _states(show)
+    assert states["Preflight"] == "done" and states["Green-button ritual"] == "done" and states["Red team"] == "due"
+
+
+def test_the_evidence_names_each_work():
+    from cockpit.engine.run_of_show import evidence_names
+
+    assert evidence_names("v1.4.0") == {"preflight": "preflight.txt", "blast": "micro_blast_v1.4.0.log",
+                                        "redteam": "redteam_v1.4.0.txt", "seal": "green_button_v1.4.0.txt"}
+
+
+def test_the_timeline_says_done_and_late_in_symbols_past_milestones_without_work_keep_the_dot():
+    from cockpit.widgets.run_of_show import timeline_text
+
+    show = run_of_show(default_milestones(), T0, T0 - 240, frozenset({"preflight"}))
+    text = timeline_text(show, 200).plain
+    assert "✔pre" in text and "!blast" in text and "▶red" in text
+    assert "·freeze" in text and "·room" in text and "✔freeze" not in text
