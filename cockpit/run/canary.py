@@ -111,8 +111,10 @@ class CanaryRun(CanaryRollback, JournaledRun):
         recovery_window: float | None,
         say: Say | None,
         notifier: Any = None,
+        override: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say)
+        self.override = override  # started without GO: journaled right after run_started
         self.config = config
         self.canary = config.canary
         self.source = source
@@ -242,6 +244,9 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.say("the configuration's stages differ from this run's; the run keeps the plan it started with", loud=True)
             self._restore_boards()
             self.evidence.rewrite_warroom()
+        if self.override is not None:
+            self.emit(Event.GO_OVERRIDE, version=self.version, **self.override)
+            self.say(f"STARTED WITHOUT GO by {self.override.get('by')}: {self.override.get('reason')}", loud=True)
         self.plan = self.state.plan
         if self.state.rollback_started is not None:
             started = self.state.rollback_started
@@ -557,6 +562,7 @@ async def run_canary(
     recovery_window: float | None = None,
     say: Say | None = None,
     notifier: Any = None,
+    override: dict[str, Any] | None = None,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -569,6 +575,7 @@ async def run_canary(
     recovery_window: seconds to watch the signals after a rollback (default [canary] recovery_window).
     say: progress lines for a person (text, loud).
     notifier: a cockpit.run.notify.Notifier; every journaled event is offered to it (it filters and queues).
+    override: {"reason", "by", "user", "missing"} when the run starts without GO (journaled as go_override).
     Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
@@ -588,5 +595,6 @@ async def run_canary(
         recovery_window=recovery_window,
         say=say,
         notifier=notifier,
+        override=override,
     )
     return await run.run()
