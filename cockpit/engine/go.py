@@ -139,6 +139,7 @@ class GoLine:
     ok: bool
     missing: str = ""
     restates: bool = False  # a computed item whose source already has its own lines: never a line of its own
+    detail: str = ""  # a signature's initials, time and note; an acceptance's
 
     @property
     def blocking(self) -> bool:
@@ -242,13 +243,14 @@ def _gonogo_line(ev: GoEvidence, check: GateCheck, phases: dict[str, tuple[str, 
 def _role_line(ev: GoEvidence, role: Role) -> GoLine:
     v = ev.version
     signed = ev.signatures.get(role.id)
+    detail = f"{signed.by} {signed.at[11:16]}" + (f" {signed.note}" if signed.note else "") if signed else ""
     if signed is not None and not signed.go:
         note = f": {signed.note}" if signed.note else ""
         why = (f"{role.title} signed NO-GO ({signed.by} at {signed.at}{note}): "
                f"blocks until {role.title} signs again: cockpit signoff {v} --role {role.id} --go --by AB")
-        return GoLine("signoff", role.id, role.title, "NO-GO", False, why)
+        return GoLine("signoff", role.id, role.title, "NO-GO", False, why, detail=detail)
     if signed is not None:
-        return GoLine("signoff", role.id, role.title, "GO", True)
+        return GoLine("signoff", role.id, role.title, "GO", True, detail=detail)
     if not role.required:
         return GoLine("signoff", role.id, role.title, "UNSIGNED", True)
     why = f"{role.title} has not signed: cockpit signoff {v} --role {role.id} --go|--no-go --by AB"
