@@ -24,7 +24,7 @@ class GateSummary(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
+        super().__init__("", id=id, markup=False)  # the lines quote config keys like [traffic]: not markup
         self._text = ""
 
     def show(self, checklists: list[Checklist], go: GoState | None, sealed: str | None, *, drill: bool = False) -> None:

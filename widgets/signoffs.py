@@ -21,7 +21,7 @@ class SignoffSummary(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
+        super().__init__("", id=id, markup=False)  # the lines quote config keys like [traffic]: not markup
         self._text = ""
 
     def show(self, lines: list[GoLine] | None) -> None:
