@@ -25,7 +25,8 @@ class GoNoGoScreen(ChecklistScreen):
 
     def show_state(self) -> None:
         go = self.cockpit.gate()
-        self.query_one(SignoffSummary).show(go.group("signoff") if go is not None else None)
+        drill = self.cockpit.options.mode == "drill"
+        self.query_one(SignoffSummary).show(go.group("signoff") if go is not None else None, drill=drill)
         super().show_state()
 
     def action_signoff(self) -> None:

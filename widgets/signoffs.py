@@ -24,8 +24,10 @@ class SignoffSummary(Static):
         super().__init__("", id=id, markup=False)  # the lines quote config keys like [traffic]: not markup
         self._text = ""
 
-    def show(self, lines: list[GoLine] | None) -> None:
-        if lines is None:
+    def show(self, lines: list[GoLine] | None, *, drill: bool = False) -> None:
+        if drill:
+            text = "Sign-offs: DRILL (exempt from the GO gate)"
+        elif lines is None:
             text = "Sign-offs: reading the evidence…"
         elif not lines:
             text = "Sign-offs: no roles configured ([[roles]] in cockpit.toml)"
