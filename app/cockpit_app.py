@@ -37,6 +37,8 @@ from cockpit.app.messages import (
     ControlFailed,
     ControlReplied,
     DrillEnded,
+    GateRecorded,
+    GoLoaded,
     JournalEvents,
     JournalFailed,
     MilestoneWork,
@@ -65,7 +67,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from cockpit.config import CockpitConfig
-    from cockpit.engine.checklist import Checklist, Gate
+    from cockpit.engine.checklist import Checklist
+    from cockpit.engine.go import GoState
     from cockpit.evidence import EvidenceStore
     from cockpit.results import CheckResult
     from cockpit.screens.tick import TickRequest
@@ -141,6 +144,10 @@ class TuiOptions:
 
 def checklist_pane(key: str) -> Screen:
     """A checklist pane's screen; its module is imported when the pane is first opened (faster first screen)."""
+    if key == "gonogo":
+        from cockpit.screens.gonogo import GoNoGoScreen
+
+        return GoNoGoScreen(key)
     if key == "ritual":
         from cockpit.screens.ritual import RitualScreen
 
@@ -173,6 +180,8 @@ class CockpitApp(App[int]):
         self.stale_after = max(10.0, 2.5 * self.face.evaluate_every)
         self.config_error: str | None = None  # the config failed to load after the first screen: the command says so
         self.sealed: str | None = None
+        self.go: GoState | None = None  # the engine's GO state, read from the evidence by the loader
+        self._results_lock = threading.Lock()  # results_<phase>.json is read, merged and written by one thread at a time
         self.chain_error: str | None = None
         self.bad_lines = 0
         self.said: Said | None = None  # the status bar's latest word
@@ -232,11 +241,9 @@ class CockpitApp(App[int]):
 
         return EvidenceStore(self.options.evidence_root, self.options.version, self.config.redactor())
 
-    def gate(self) -> Gate:
-        """Whether GO is allowed, and what blocks it."""
-        from cockpit.engine.checklist import go_gate
-
-        return go_gate(self.checklists)
+    def gate(self) -> GoState | None:
+        """The engine's GO state as last read from the evidence (None: not read yet, or no release version)."""
+        return self.go
 
     def add_panes(self) -> None:
         """The war room (the first mode) and the checklist panes."""
@@ -298,6 +305,25 @@ class CockpitApp(App[int]):
         if self.store is not None:  # a viewer may read the ticks too; only ticking is the IC's
             self._read_ticks()
             self._read_milestone_work()
+            self.reload_go()
+        self.refresh_screens()
+
+    def reload_go(self) -> None:
+        """Ask the engine's GO again (after anything that changes the evidence it reads)."""
+        if self.store is not None and self.options.mode != "drill":
+            self._load_go()
+
+    @work(name="go-load", group="go", thread=True, exit_on_error=False, description="read the GO state")
+    def _load_go(self) -> None:
+        """Thread: the one loader reads the release's evidence and the engine decides GO."""
+        from cockpit.checks.go_loader import load_go
+
+        assert self.store is not None
+        self._report(GoLoaded(load_go(self.config, self.store)))
+
+    @on(GoLoaded)
+    def _go_loaded(self, message: GoLoaded) -> None:
+        self.go = message.state
         self.refresh_screens()
 
     @work(name="ticks-load", group="ticks", thread=True, exit_on_error=False, description="read ticks.jsonl")
@@ -643,7 +669,20 @@ class CockpitApp(App[int]):
         self._write_phase_summary(message.key)
         if message.result.phase == "blast":  # its evidence marks the T-9 milestone
             self._read_milestone_work()
+        if message.result.phase != "gonogo" and self.store is not None:
+            self._record_result(message.result)
         self.refresh_screens()
+
+    @work(name="results", group="evidence", thread=True, exit_on_error=False, description="record a check's result")
+    def _record_result(self, result: CheckResult) -> None:
+        """Thread: the result merged into results_<phase>.json (what GO reads), then GO asked again."""
+        from cockpit.checks.gate_records import write_phase_results
+        from cockpit.checks.go_loader import load_go
+
+        assert self.store is not None
+        with self._results_lock:
+            write_phase_results(self.store, result.phase, [result])
+        self._report(GoLoaded(load_go(self.config, self.store)))
 
     @on(CheckCancelled)
     def _check_cancelled(self, message: CheckCancelled) -> None:
@@ -664,18 +703,79 @@ class CockpitApp(App[int]):
         item = checklist.item(check_id)
         if item is None:
             return
-        if not item.tickable:
-            self.say(f"{item.title}: only manual items and WARN results are ticked (enter runs the check)")
-            return
         from cockpit.screens.tick import TickScreen
 
+        if item.acceptable and item.result is not None:
+            prompt = f"Accept this {item.result.status.value} (shows as ACCEPTED, never PASS): {item.result.summary}"
+            self.push_screen(
+                TickScreen(item.title, prompt, partial(checklist.check_tick, check_id), note_required=True,
+                           verb="Accept"),
+                callback=partial(self._accept_answered, key, check_id),
+            )
+            return
+        if item.computed:
+            source = getattr(item.spec, "source", "")
+            self.say(f"{item.title} is computed from the {source} evidence: it cannot be ticked (enter re-computes it)")
+            return
+        if not item.tickable:
+            self.say(f"{item.title}: only manual items are ticked; a WARN or UNKNOWN result can be accepted")
+            return
         prompt = getattr(item.spec, "prompt", "") or item.spec.description or ""
-        if not item.manual and item.result is not None:
-            prompt = f"Accept this WARN: {item.result.summary}"
         self.push_screen(
-            TickScreen(item.title, prompt, partial(checklist.check_tick, check_id), note_required=not item.manual),
+            TickScreen(item.title, prompt, partial(checklist.check_tick, check_id), note_required=False),
             callback=partial(self._tick_answered, key, check_id),
         )
+
+    def _accept_answered(self, key: str, check_id: str, request: TickRequest | None) -> None:
+        item = self.checklists[key].item(check_id)
+        if request is None or self.store is None or item is None or item.result is None:
+            return
+        self._record_acceptance(check_id, item.result, request)
+
+    @work(name="accept", group="ticks", thread=True, exit_on_error=False, description="record an acceptance")
+    def _record_acceptance(self, check_id: str, result: CheckResult, request: TickRequest) -> None:
+        """Thread: the acceptance appended to acceptances.jsonl, then GO asked again."""
+        from cockpit.checks.gate_records import record_acceptance
+        from cockpit.engine.go import RecordedResult
+
+        assert self.store is not None
+        recorded = RecordedResult(result.id, result.title, result.status, result.summary, result.started_at)
+        accepted = record_acceptance(self.store, check_id, recorded, request.initials, request.note, self.clock)
+        self._report(GateRecorded(f"ACCEPTED: {check_id} {result.status.value} by {accepted.by}", check_id, accepted))
+
+    def ask_signoff(self) -> None:
+        """The GO/NO-GO pane's sign-off modal: role, GO or NO-GO, initials, note."""
+        if self.options.read_only or self.store is None:
+            return
+        if not self.config.roles:
+            self.say("no sign-off roles configured ([[roles]] in cockpit.toml)")
+            return
+        from cockpit.screens.signoff import SignoffScreen
+
+        roles = [(r.id, r.title) for r in self.config.roles]
+        self.push_screen(SignoffScreen(roles), callback=self._signoff_answered)
+
+    def _signoff_answered(self, request: Any) -> None:
+        if request is not None and self.store is not None:
+            self._record_signoff(request)
+
+    @work(name="signoff", group="ticks", thread=True, exit_on_error=False, description="record a sign-off")
+    def _record_signoff(self, request: Any) -> None:
+        """Thread: the signature appended to signoffs.jsonl, then GO asked again."""
+        from cockpit.checks.gate_records import record_signoff
+
+        assert self.store is not None
+        signed = record_signoff(self.store, request.role, request.go, request.initials, request.note, self.clock)
+        self._report(GateRecorded(f"{request.title} signed {'GO' if signed.go else 'NO-GO'} by {signed.by}"))
+
+    @on(GateRecorded)
+    def _gate_recorded(self, message: GateRecorded) -> None:
+        if message.acceptance is not None:
+            for checklist in self.checklists.values():
+                checklist.apply_acceptance(message.acceptance)
+        self.say(message.line)
+        self.reload_go()
+        self.refresh_screens()
 
     def _tick_answered(self, key: str, check_id: str, request: TickRequest | None) -> None:
         if request is None or self.store is None:
@@ -704,6 +804,7 @@ class CockpitApp(App[int]):
         self.say(f"ticked: {item.title if item else check_id} by {message.tick.initials}")
         if item is not None and item.manual:
             self.run_item(key, check_id)  # the manual check reads the tick back: its result is the evidence
+        self.reload_go()
         self.refresh_screens()
 
     def open_detail(self, key: str, check_id: str) -> None:
@@ -744,8 +845,18 @@ class CockpitApp(App[int]):
         if self.options.read_only or self.store is None:
             return
         gate = self.gate()
-        if not gate.open:
-            self.say(f"NO GO: {len(gate.blocking)} required item(s) not green — {gate.blocking[0]}", alert=True)
+        if gate is None:
+            self.say("GO: still reading the evidence, try again in a moment")
+            return
+        if not gate.ready_to_seal:
+            self.say(f"NO GO: {len(gate.missing)} item(s) missing — {gate.missing[0]}", alert=True)
+            return
+        from cockpit.checks.ticks import validate_initials
+
+        try:
+            validate_initials(self.options.operator)
+        except ValueError:
+            self.say("the seal is signed with initials: start the cockpit with --by AB", alert=True)
             return
         from cockpit.screens.confirm import ConfirmScreen
 
@@ -756,33 +867,37 @@ class CockpitApp(App[int]):
 
     def _seal(self) -> None:
         assert self.store is not None
-        lines = [f"green button pressed by {self.options.who} at {iso_utc(self.clock.now())}"]
-        lines += [f"{c.title}: {c.counts()[0]}/{c.counts()[1]} required items green" for c in self.checklists.values()]
-        self._write_seal("\n".join(lines) + "\n")
+        lines = [f"{c.title}: {c.counts()[0]}/{c.counts()[1]} required items green" for c in self.checklists.values()]
+        self._write_seal(lines)
 
     @work(name="seal", group="evidence", thread=True, exit_on_error=False, description="seal the evidence")
-    def _write_seal(self, record: str) -> None:
-        """Thread: the green button's record, then every evidence file hashed into the manifest."""
+    def _write_seal(self, lines: list[str]) -> None:
+        """Thread: the green button (cockpit seal's own function): the folder sealed, signed by initials and time."""
+        from cockpit.checks.gate_records import press_green_button
+
         store = self.store
         assert store is not None
-        store.write_text(f"green_button_{store.version}.txt", record)
-        self._report(SealDone(store.seal()))
+        seal = press_green_button(store, self.options.operator, lines=lines, clock=self.clock)
+        self._report(SealDone(store.read_manifest() or seal.files))
 
     @on(SealDone)
     def _sealed(self, message: SealDone) -> None:
         self.sealed = f"{len(message.files)} files in manifest.sha256 at {format_clock(self.clock.now(), zone=True)}"
         self.say(f"GO: evidence sealed — {self.sealed}")
         self._read_milestone_work()
+        self.reload_go()
 
     def can_start_canary(self) -> str | None:
         """None when T-0 may start; else why not, in words."""
         if self.options.read_only:
             return "read-only"
-        if self.options.mode == "drill":  # a rehearsal: the checklists cannot pass against nothing real
+        if self.options.mode == "drill":  # a rehearsal is exempt from GO and labelled DRILL everywhere
             return "this drill's canary has already run: start the cockpit again for another" if (
                 self.view.started or self._drill_started) else None
-        if self.sealed is None:
-            return "GO first: the green button seals the evidence and enables T-0"
+        if self.go is None:
+            return "GO first: the GO state is still being read from the evidence"
+        if not self.go.go:
+            return f"NO-GO: {len(self.go.missing)} item(s) missing — {self.go.missing[0]}"
         if self.view.started:
             return "this release's canary has already started"
         if self.options.config_path is None:
@@ -797,8 +912,7 @@ class CockpitApp(App[int]):
         from cockpit.screens.confirm import ConfirmScreen
 
         if self.options.mode == "drill":
-            gate = self.gate()
-            unchecked = "" if gate.open else f"\nThe checklists are not green ({len(gate.blocking)} items): fine for a drill."
+            unchecked = "\nA drill is exempt from the GO gate: it is labelled DRILL everywhere."
             body = (f"DRILL: scenario {self.options.drill_scenario or 'healthy'} against the simulated service,"
                     f" time compressed.{unchecked}\nThe rollback key works on the drill's canary.")
             self.push_screen(ConfirmScreen("T-0: start the DRILL canary?", body),

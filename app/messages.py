@@ -15,6 +15,7 @@ from cockpit.app.status_line import failure_reason
 
 if TYPE_CHECKING:
     from cockpit.checks.ticks import Tick, TickLog
+    from cockpit.engine.go import Acceptance, GoState
     from cockpit.results import CheckResult
 
 
@@ -177,3 +178,19 @@ class MilestoneWork(Message):
     def __init__(self, done: frozenset[str]) -> None:
         super().__init__()
         self.done = done
+
+
+class GoLoaded(Message):
+    """The engine's GO state, read from the evidence by the one loader (cockpit.checks.go_loader)."""
+
+    def __init__(self, state: GoState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class GateRecorded(Message):
+    """A sign-off or an acceptance is in the evidence: `line` says what, for the status bar."""
+
+    def __init__(self, line: str, check_id: str | None = None, acceptance: Acceptance | None = None) -> None:
+        super().__init__()
+        self.line, self.check_id, self.acceptance = line, check_id, acceptance

@@ -404,6 +404,14 @@ class TuiConfig(Strict):
     mouse: bool = True
 
 
+class RoleConfig(Strict):
+    """A sign-off role (the seed's "Approved By"): it signs GO or NO-GO with initials; `required` ones must sign GO."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str
+    required: bool = True
+
+
 class CockpitConfig(Strict):
     prometheus: PrometheusConfig | None = None
     postgres: PostgresConfig | None = None
@@ -422,6 +430,7 @@ class CockpitConfig(Strict):
     signals: dict[str, SignalConfig] = {}
     triggers: list[TriggerConfig] = []
     checks: list[CheckSpec] = []
+    roles: list[RoleConfig] = []
 
     @model_validator(mode="before")
     @classmethod

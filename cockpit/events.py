@@ -40,6 +40,7 @@ class Event(StrEnum):
     IC_CALL = "ic_call"
     WARROOM = "warroom"
     NOTIFY_FAILED = "notify_failed"
+    GO_OVERRIDE = "go_override"
     FIRST_NIGHT_STARTED = "first_night_started"
     HOUR_CLOSED = "hour_closed"
     FIRST_NIGHT_DONE = "first_night_done"
@@ -126,6 +127,10 @@ SPECS: dict[Event, EventSpec] = {
     Event.WARROOM: EventSpec(
         "A war-room log line (`minute` since T-0 for the minute lines, none for events).", _WHERE + ("line",), ("minute",)
     ),
+    Event.GO_OVERRIDE: EventSpec(
+        "The run started without GO: `cockpit canary --without-go --reason … --by …`; `missing` is what GO lacked.",
+        ("version", "reason", "by", "user", "missing"),
+    ),
     Event.NOTIFY_FAILED: EventSpec(
         "A webhook gave up on a notification.",
         ("target", "for_event", "for_seq", "attempts", "error"),
@@ -162,6 +167,6 @@ SPECS: dict[Event, EventSpec] = {
 # Events a [[notify]] webhook can ask for (cockpit.config.NOTIFY_EVENTS): the canary journal's, and the hourly summary.
 NOTIFIABLE = (
     Event.RUN_STARTED, Event.STAGE_STARTED, Event.TRAFFIC_SHIFTED, Event.DECISION, Event.HOLD, Event.STAGE_PASSED,
-    Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE, Event.IC_CALL,
+    Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE, Event.IC_CALL, Event.GO_OVERRIDE,
     Event.CANARY_DONE, Event.HOURLY_SUMMARY,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from cockpit.engine.checklist import go_gate
 from cockpit.screens.base import ROLLBACK_BINDING
 from cockpit.screens.checklist import ChecklistScreen
 from cockpit.widgets.gate_summary import GateSummary
@@ -27,19 +26,20 @@ class RitualScreen(ChecklistScreen):
         if action == "seal":
             if self.cockpit.options.read_only:
                 return False
-            return (go_gate(self.cockpit.checklists).open and self.cockpit.sealed is None) or None  # dim until green
+            go = self.cockpit.gate()
+            return (go is not None and go.ready_to_seal and not go.go) or None  # dim until everything else is green
         if action == "start_canary":
             if self.cockpit.options.read_only:
                 return False
             if self.cockpit.can_start_canary() is not None:
                 return False
-            return True if self.cockpit.sealed is not None or self.cockpit.options.mode == "drill" else False
+            return True
         return super().check_action(action, parameters)
 
     def show_state(self) -> None:
         app = self.cockpit
-        gate = go_gate(app.checklists)
-        self.query_one(GateSummary).show(list(app.checklists.values()), gate, app.sealed)
+        self.query_one(GateSummary).show(list(app.checklists.values()), app.gate(), app.sealed,
+                                         drill=app.options.mode == "drill")
         super().show_state()
         self.refresh_bindings()
 

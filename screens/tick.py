@@ -41,8 +41,10 @@ class TickScreen(ModalScreen[TickRequest | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="tick-cancel")]
 
-    def __init__(self, title: str, prompt: str, validate: Callable[[str, str], str], note_required: bool = False) -> None:
+    def __init__(self, title: str, prompt: str, validate: Callable[[str, str], str], note_required: bool = False,
+                 verb: str = "Tick") -> None:
         super().__init__()
+        self.verb = verb
         self.item_title = title
         self.prompt = prompt
         self.validate = validate
@@ -50,13 +52,13 @@ class TickScreen(ModalScreen[TickRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Tick: {self.item_title}", id="tick-title")
+            yield Static(f"{self.verb}: {self.item_title}", id="tick-title")
             yield Static(self.prompt, id="tick-prompt")
             yield Input(placeholder="your initials (2-4 letters)", max_length=4, restrict=r"[A-Za-z]*", id="tick-initials")
-            note = "note (required: why is this WARN acceptable?)" if self.note_required else "note (optional)"
+            note = "reason (required: why is this acceptable?)" if self.note_required else "note (optional)"
             yield Input(placeholder=note, max_length=500, id="tick-note")
             yield Static("", id="tick-error")
-            yield Static("enter: record the tick · tab: next field · esc: cancel", id="tick-hint")
+            yield Static(f"enter: record the {self.verb.lower()} · tab: next field · esc: cancel", id="tick-hint")
 
     def on_mount(self) -> None:
         self.query_one("#tick-initials", Input).focus()

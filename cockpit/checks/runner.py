@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "sbom": "cockpit.checks.sbom:run_sbom",
     "alertmanager_silences": "cockpit.checks.alertmanager:run_silences",
     "manual": "cockpit.checks.manual:run_manual",
+    "computed": "cockpit.checks.computed:run_computed",
 }
 
 CheckFunction = Callable[[Any, "CheckContext"], Awaitable[Outcome]]

@@ -217,6 +217,15 @@ class ManualSpec(SpecBase):
     writes_evidence: ClassVar[bool] = False  # reads the ticks; a human's tick writes them
 
 
+class ComputedSpec(SpecBase):
+    """A GO/NO-GO item that restates an automated result: computed from the evidence, never ticked."""
+
+    kind: Literal["computed"]
+    source: Literal["preflight", "redteam", "blast", "rollback"]
+    prompt: str = ""
+    writes_evidence: ClassVar[bool] = False  # reads the recorded results; writes nothing
+
+
 CheckSpec = Annotated[
     IdentitySpec
     | ClockDriftSpec
@@ -234,7 +243,8 @@ CheckSpec = Annotated[
     | FilesSpec
     | SbomSpec
     | AlertmanagerSilencesSpec
-    | ManualSpec,
+    | ManualSpec
+    | ComputedSpec,
     Field(discriminator="kind"),
 ]
 

@@ -19,6 +19,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
                                "evidence"),
     "cockpit.cli.canary": ("canary", "ctl"),
     "cockpit.cli.ticks": ("tick",),
+    "cockpit.cli.gate": ("go", "signoff", "accept", "seal"),
     "cockpit.cli.screens": ("tui", "attach", "watch"),
     "cockpit.cli.serve": ("serve",),
     "cockpit.cli.exports": ("export",),

@@ -27,6 +27,7 @@ from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 from cockpit.evidence import EvidenceStore
 from cockpit.format import format_duration, format_weight
 from cockpit.release_version import validate_version
+from cockpit.errors import CockpitError
 from cockpit.events import Event
 from cockpit.run.warroom_log import IC_CALLS
 
@@ -50,6 +51,10 @@ def register(subparsers: Any) -> None:
     run.add_argument("--dry-traffic", action="store_true",
                      help="without [traffic]: watch the signals through the stages without moving any traffic")
     _add_ic_flag(run)
+    run.add_argument("--without-go", action="store_true",
+                     help="start without GO (needs --reason and --by): journaled as an override and shown everywhere")
+    run.add_argument("--reason", help="why the run starts without GO (with --without-go)")
+    run.add_argument("--by", metavar="INITIALS", help="who decided to start without GO (with --without-go)")
     run.set_defaults(func=_cmd_canary)
 
     ctl = subparsers.add_parser(
@@ -145,6 +150,7 @@ def _cmd_canary(args: argparse.Namespace) -> int:
         print(f"{version}: already finished: {_result_words(done)}")
         return EXIT_PROMOTED if done.get("result") == "promoted" else EXIT_ROLLED_BACK
     _check_runnable(config, args.dry_traffic)
+    args.override = _require_go(args, config, store, version)
     if args.detach:
         return _detach(args, version, path, store)
     args.config_path = path
@@ -184,6 +190,48 @@ def _run_then_first_night(args: argparse.Namespace, config: CockpitConfig, versi
         lock.release()
 
 
+class NoGo(CockpitError):
+    """The GO gate is closed: exit 2, one line per missing item (its text is all of them)."""
+
+
+def _require_go(args: argparse.Namespace, config: CockpitConfig, store: EvidenceStore, version: str) -> dict[str, Any] | None:
+    """Ask the engine's GO before anything shifts; None (GO), the override to journal, or NoGo (exit 2).
+
+    A run whose journal already says it started resumes without asking again: GO (or its
+    override) was decided when it started, and the journal has it.
+    """
+    from cockpit.checks.go_loader import load_go
+    from cockpit.run.journal import JOURNAL_NAME, read_journal
+
+    if args.without_go:
+        reason = (args.reason or "").strip()
+        if not reason or not args.by:
+            raise UsageError("--without-go needs --reason TEXT and --by INITIALS: the override is on record everywhere")
+        from cockpit.checks.ticks import validate_initials
+
+        try:
+            by = validate_initials(args.by)
+        except ValueError as exc:
+            raise UsageError(f"--by: {exc}") from None
+    elif args.reason or args.by:
+        raise UsageError("--reason and --by go with --without-go")
+    if any(r.get("event") == Event.RUN_STARTED for r in read_journal(store.dir / JOURNAL_NAME).records):
+        return None
+    state = load_go(config, store)
+    if state.go:
+        return None
+    if not args.without_go:
+        lines = [f"NO-GO: canary {version} shifts no traffic until GO holds (cockpit go {version}):"]
+        lines += [f"  {m}" for m in state.missing]
+        lines.append(f"  (or, on record: cockpit canary {version} --without-go --reason TEXT --by INITIALS)")
+        raise NoGo("\n".join(lines))
+    import getpass
+
+    print(f"cockpit: WARNING: canary {version} starts WITHOUT GO ({len(state.missing)} missing), "
+          f"by {by}: {reason}", file=sys.stderr, flush=True)
+    return {"reason": " ".join(reason.split())[:500], "by": by, "user": getpass.getuser(), "missing": state.missing}
+
+
 def _result_words(done: dict[str, Any]) -> str:
     result = str(done.get("result"))
     where = f"stage {done.get('stage')} ({format_weight(done.get('weight'))})" if isinstance(done.get("weight"), (int, float)) else ""
@@ -221,6 +269,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
             dry_traffic=args.dry_traffic, say=say, notifier=notifier, ic=args.ic,
+            override=getattr(args, "override", None),
         )
 
     try:
@@ -287,6 +336,8 @@ def _detach(args: argparse.Namespace, version: str, config_path: Path, store: Ev
         command.append("--dry-traffic")
     if args.ic:
         command += ["--ic", args.ic]
+    if args.without_go:  # the detached run journals the override itself
+        command += ["--without-go", "--reason", args.reason, "--by", args.by]
     store.dir.mkdir(parents=True, exist_ok=True)
     log_path = store.dir / _log_name(version)
     with open(log_path, "ab") as log:

@@ -123,6 +123,9 @@ def run_phase(args: argparse.Namespace, phase: str, title: str, specs_override: 
         ctx = CheckContext(config=config, version=version, evidence=store, redactor=config.redactor(),
                            on_progress=display.progress)
         results = asyncio.run(run_checks(specs, ctx, on_result=display.result))
+    from cockpit.checks.gate_records import write_phase_results
+
+    write_phase_results(store, phase, results)  # what the GO gate reads (cockpit go)
     summary_name = PHASE_SUMMARY_FILE.get(phase)
     if summary_name:
         store.write_text(summary_name.replace("{version}", version), summary_text(title, version, results))
@@ -185,7 +188,11 @@ def _cmd_evidence(args: argparse.Namespace) -> int:
     config, path = load_required_config(args)
     store = open_evidence(config, path, args, version)
     if args.action == "seal":
-        manifest = store.seal()
+        from cockpit.checks.gate_records import seal_folder
+
+        if args.reseal and not (args.reason or "").strip():
+            raise UsageError("--reseal needs --reason TEXT: why a changed file is sealed again (it is recorded)")
+        manifest = seal_folder(store, reseal_reason=args.reason if args.reseal else None, by=args.by or "")
         print(f"sealed {len(manifest)} files in {store.dir}")
         return 0
     report = store.verify()
@@ -239,5 +246,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("evidence", help="seal or verify a release's evidence folder")
     p.add_argument("action", choices=["verify", "seal"])
     p.add_argument("version")
+    p.add_argument("--reseal", action="store_true", help="seal files that changed since they were sealed (needs --reason)")
+    p.add_argument("--reason", help="why a changed file is sealed again (recorded in reseals.jsonl)")
+    p.add_argument("--by", metavar="INITIALS", default="", help="your initials, recorded with a re-seal")
     _common(p)
     p.set_defaults(func=_cmd_evidence)

@@ -88,6 +88,12 @@ class _Release:
 
         return self.facts.run_baseline if self.facts.run_baseline is not None else load_baseline(self.store)
 
+    def gate_records(self) -> dict[str, Any]:
+        """Every sign-off and acceptance of the release (its evidence), for the RCA and the release page."""
+        from cockpit.checks.gate_records import latest_acceptances, read_signoffs
+
+        return {"signoffs": read_signoffs(self.store), "acceptances": list(latest_acceptances(self.store).values())}
+
     def oneliner(self, lang: str, baseline: dict[str, float | None] | None) -> str:
         from cockpit.records.reports import release_oneliner
 
@@ -115,7 +121,9 @@ def _cmd_rca(args: argparse.Namespace) -> int:
     if release.store.path(name).exists() and not args.force:
         raise UsageError(f"{release.store.path(name)} exists (people may have filled it in): pass --force to redraft it")
     files = sorted(set(release.store.files()) | {name})
-    release.store.write_text(name, rca_markdown(release.facts, files))
+    release.store.write_text(name, rca_markdown(release.facts, files, **release.gate_records()))
+    for override in release.facts.overrides:
+        print(f"  STARTED WITHOUT GO by {override.get('by')}: {override.get('reason')}")
     print(f"{release.store.path(name)}: drafted; fill in the cause and the actions")
     for incident in release.facts.incidents:
         from cockpit.format import format_duration
@@ -144,6 +152,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         evidence_files=store.files(),
         checks=checks,
         baseline=baseline,
+        **release.gate_records(),
     )
     if args.out:
         out = Path(args.out)

@@ -27,6 +27,13 @@ def _cmd_tick(args: argparse.Namespace) -> int:
         close = [i for i in manual if args.check_id in i]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else " (see `cockpit checks`)"
         raise ConfigError(f"no check named {args.check_id!r}{hint}")
+    if spec.kind == "computed":
+        source = {"preflight": "the recorded preflight results (cockpit preflight VERSION)",
+                  "redteam": "the recorded red-team results (cockpit redteam VERSION)",
+                  "blast": "the recorded blast-radius result (cockpit blast-radius URL VERSION 30)",
+                  "rollback": "[traffic] rollback and its read-back (checked by cockpit go VERSION)"}[spec.source]
+        raise UsageError(f"{spec.id} is computed from {source}: it cannot be ticked "
+                         f"(a WARN or UNKNOWN can be accepted: cockpit accept VERSION CHECK_ID --by AB --reason TEXT)")
     if spec.kind != "manual":
         raise UsageError(f"{spec.id} is a {spec.kind!r} check, not a manual one: only manual checks are ticked by hand")
     store = open_evidence(config, path, args, version)

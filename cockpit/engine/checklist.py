@@ -1,9 +1,11 @@
-"""Checklists as the IC walks them: each item's result or tick, and whether GO is allowed (pure).
+"""Checklists as the IC walks them: each item's result, tick or acceptance (pure).
 
 An item is green when its check PASSed (a manual item's check passes once the
-ticks store holds its tick), or when a person ticked it (a manual item, or an
-accepted WARN). FAIL and UNKNOWN are never green; GO needs every required item
-of every gating list green. Ticks themselves are recorded by cockpit.checks.ticks.
+ticks store holds its tick), when a person ticked it (manual items only), or
+when a person accepted its WARN or UNKNOWN result with a reason (ACCEPTED, never
+PASS). Computed items restate automated results and are never ticked. FAIL is
+never green. Whether GO holds is the engine's GO decision (cockpit.engine.go),
+not these lists': they are what the IC walks, GO reads the evidence.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.engine.checklist_panes import CHECKLISTS
+from cockpit.engine.go import ACCEPTABLE, Acceptance, RecordedResult, accepts
 from cockpit.results import CheckResult, Status
 from cockpit.checks.ticks import Tick, validate_initials
 from cockpit.errors import CockpitError
-
-GATING = ("preflight", "redteam", "gonogo", "ritual")
 
 
 class TickError(CockpitError, ValueError):
@@ -28,6 +29,7 @@ class ChecklistItem:
     spec: Any  # a CheckSpec
     result: CheckResult | None = None
     tick: Tick | None = None  # the latest tick (ticked) for this id; an untick clears it
+    acceptance: Acceptance | None = None  # a person accepted this WARN/UNKNOWN result, with a reason
     running_since: float | None = None
     error: str | None = None  # the worker itself failed (not the check): shown, never green
 
@@ -52,9 +54,28 @@ class ChecklistItem:
         return self.running_since is not None
 
     @property
+    def computed(self) -> bool:
+        """It restates an automated result (preflight green, rollback tested...): computed, never ticked."""
+        return self.spec.kind == "computed"
+
+    @property
     def tickable(self) -> bool:
-        """Manual items, and automated ones that came back WARN (a person accepts the warning)."""
-        return self.manual or (self.result is not None and self.result.status == Status.WARN)
+        """Only manual items are ticked by a person."""
+        return self.manual
+
+    @property
+    def acceptable(self) -> bool:
+        """A WARN or UNKNOWN result a person may accept (not one that restates a phase: accept its results)."""
+        if self.manual or self.result is None or self.result.status not in ACCEPTABLE:
+            return False
+        return not self.computed or getattr(self.spec, "source", "") == "rollback"
+
+    @property
+    def accepted(self) -> bool:
+        if self.acceptance is None or self.result is None:
+            return False
+        recorded = RecordedResult(self.id, self.title, self.result.status, self.result.summary, self.result.started_at)
+        return accepts(self.acceptance, recorded, computed=self.computed)
 
     @property
     def green(self) -> bool:
@@ -62,17 +83,21 @@ class ChecklistItem:
             return False
         if self.tick is not None and self.tickable:
             return True
+        if self.accepted:
+            return True
         return self.result is not None and self.result.status == Status.PASS
 
     @property
     def word(self) -> str:
-        """The status word the list shows: PASS/WARN/FAIL/UNKNOWN/SKIPPED, TICKED, RUNNING, TODO or ERROR."""
+        """The status word the list shows: PASS/WARN/FAIL/UNKNOWN/SKIPPED, TICKED, ACCEPTED, RUNNING, TODO or ERROR."""
         if self.running:
             return "RUNNING"
         if self.error:
             return "ERROR"
         if self.tick is not None and self.tickable:
             return "TICKED"
+        if self.accepted:
+            return "ACCEPTED"
         if self.result is None or (self.manual and self.result.status != Status.PASS):
             return "TODO"  # a manual item's check says UNKNOWN until ticked: it is simply not done
         return self.result.status.value
@@ -98,8 +123,8 @@ class Checklist:
         item.result = result
         item.running_since = None
         item.error = None
-        if not item.manual:
-            item.tick = None  # an accepted WARN was about the old result, not this one
+        if not item.accepted:
+            item.acceptance = None  # an acceptance was about the old result, not this one
         return item
 
     def fail(self, check_id: str, error: str) -> ChecklistItem:
@@ -111,10 +136,11 @@ class Checklist:
     def check_tick(self, check_id: str, initials: str, note: str = "") -> str:
         """Validate a tick before it is recorded; returns the initials upper-cased, TickError if not allowed."""
         item = self._get(check_id)
-        if not item.tickable:
-            raise TickError(f"{item.title}: only manual items and WARN results can be ticked")
-        if not item.manual and not note.strip():
-            raise TickError("accepting a WARN needs a note saying why")
+        if item.acceptable:
+            if not note.strip():
+                raise TickError(f"accepting a {item.result.status.value if item.result else ''} needs a reason saying why")
+        elif not item.tickable:
+            raise TickError(f"{item.title}: only manual items are ticked; a WARN or UNKNOWN can be accepted")
         try:
             return validate_initials(initials)
         except ValueError:
@@ -123,9 +149,15 @@ class Checklist:
     def apply_tick(self, tick: Tick) -> None:
         """A tick from the ticks store shows on its item (an untick clears it)."""
         item = self.item(tick.id)
-        if item is None or not (item.manual or item.tickable):
-            return  # an old acceptance of a WARN this session has not seen
+        if item is None or not item.manual:
+            return  # a tick on an item that is not manual (an old file) means nothing
         item.tick = tick if tick.ticked else None
+
+    def apply_acceptance(self, acceptance: Acceptance) -> None:
+        """An acceptance from the evidence shows on its item (ACCEPTED while its result is the one accepted)."""
+        item = self.item(acceptance.check_id)
+        if item is not None and not item.manual:
+            item.acceptance = acceptance
 
     def blocking(self) -> list[ChecklistItem]:
         """Required items that are not green."""
@@ -151,22 +183,3 @@ def build_checklists(config: Any) -> dict[str, Checklist]:
         lists[key] = Checklist(key, title, items)
     return lists
 
-
-@dataclass(frozen=True)
-class Gate:
-    """Whether GO is possible, and what stands in the way."""
-
-    open: bool
-    blocking: list[str]
-
-
-def go_gate(checklists: dict[str, Checklist]) -> Gate:
-    """GO only when every required item of every gating list is green (an empty list blocks nothing)."""
-    blocking = []
-    for key in GATING:
-        checklist = checklists.get(key)
-        if checklist is None:
-            continue
-        for item in checklist.blocking():
-            blocking.append(f"{checklist.title}: {item.title} ({item.word})")
-    return Gate(not blocking, blocking)

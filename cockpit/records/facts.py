@@ -186,6 +186,7 @@ class ReleaseFacts:
     triggers_fired: dict[str, dict[str, Any]] = field(default_factory=dict)
     decisions: list[dict[str, Any]] = field(default_factory=list)  # every non-continue decision
     operator: list[dict[str, Any]] = field(default_factory=list)  # operator commands and notes
+    overrides: list[dict[str, Any]] = field(default_factory=list)  # go_override: started without GO
     done: dict[str, Any] | None = None
     incidents: list[Incident] = field(default_factory=list)
     night: NightFacts | None = None
@@ -341,6 +342,9 @@ def build_facts(records: list[dict[str, Any]], version: str) -> ReleaseFacts:
                     incident.recovered_at = at
                     break
             facts.timeline.append((ts, "canary", "signals back within their limits after the rollback"))
+        elif event == Event.GO_OVERRIDE:
+            facts.overrides.append(record)
+            facts.timeline.append((ts, "canary", f"STARTED WITHOUT GO by {record.get('by')}: {record.get('reason')}"))
         elif event in (Event.OPERATOR, Event.NOTE):
             facts.operator.append(record)
             if event == Event.NOTE:

@@ -13,7 +13,7 @@ Every word of the Turkish line is Turkish, state words included (BLIND -> VERİS
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from cockpit.clock import iso_utc
@@ -53,6 +53,7 @@ _WORDS = {
         "failed_at": "{value} > {limit}",
         "median": "median {value}",
         "operator": "manual rollback by {name}",
+        "without_go": "STARTED WITHOUT GO (by {by}: {reason})",
     },
     "tr": {
         "all_pass": "tüm aşamalar {n}/{m} metrik geçer",
@@ -69,6 +70,7 @@ _WORDS = {
         "failed_at": "{value} > {limit}",
         "median": "medyan {value}",
         "operator": "{name} elle geri aldı",
+        "without_go": "GO OLMADAN BAŞLATILDI ({by}: {reason})",
     },
 }
 # Status words as each language prints them; English keeps the cockpit's own words.
@@ -228,6 +230,8 @@ def release_oneliner(
         (runtime if figure.name in RUNTIME_SIGNALS else service).append(text)
     values = "; ".join(part for part in (", ".join(service), ", ".join(runtime)) if part)
     parts = [f"{facts.version} canary: " + (f"{span} {head}" if span else head), f"rollback={rollbacks}"]
+    for override in facts.overrides[:1]:  # loud, right after the result: this run skipped the GO gate
+        parts.insert(1, words["without_go"].format(by=override.get("by"), reason=override.get("reason")))
     if values:
         parts.append(values)
     for night in facts.night_incidents:
@@ -322,7 +326,35 @@ def timeline_table(facts: ReleaseFacts, limit: int = 200) -> list[str]:
     return rows
 
 
-def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
+def override_lines(facts: ReleaseFacts) -> list[str]:
+    """A run that started without GO, loudly: who, why, and what GO lacked."""
+    lines = []
+    for record in facts.overrides:
+        missing = [str(m) for m in record.get("missing") or []]
+        lines.append(f"- **⚠ STARTED WITHOUT GO** at {format_clock(record.get('ts'))} by {_md(record.get('by'))} "
+                     f"({_md(record.get('user'))}): {_md(record.get('reason'))}"
+                     + (f" — GO lacked {len(missing)} item(s): {_md('; '.join(missing[:3]))}" if missing else ""))
+    return lines
+
+
+def signoff_lines(signoffs: Sequence[Any], acceptances: Sequence[Any]) -> list[str]:
+    """Who signed what (every signature, in order) and which results a person accepted, as Markdown."""
+    lines = ["", "## Sign-offs", ""]
+    if not signoffs:
+        lines.append("No role signed.")
+    else:
+        lines += ["| role | signed | by | at | note |", "|---|---|---|---|---|"]
+        for s in signoffs:
+            lines.append(f"| {_md(s.role)} | {'GO' if s.go else '**NO-GO**'} | {_md(s.by)} | {_md(s.at)} | {_md(s.note)} |")
+    if acceptances:
+        lines += ["", "Accepted results (ACCEPTED, never PASS):", ""]
+        lines += [f"- `{_md(a.check_id)}` {a.status} ACCEPTED by {_md(a.by)} at {_md(a.at)}: {_md(a.reason)}"
+                  for a in acceptances]
+    return lines
+
+
+def rca_markdown(facts: ReleaseFacts, evidence_files: list[str], *, signoffs: Sequence[Any] | None = None,
+                 acceptances: Sequence[Any] | None = None) -> str:
     """The mini RCA draft: summary, timeline, what fired, timings, evidence; cause and actions left to people."""
     lines = [f"# Mini RCA — {facts.version} (draft)", ""]
     date = iso_utc(facts.t0)[:10] if facts.t0 is not None else MISSING
@@ -335,6 +367,7 @@ def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
         "",
         f"- **Result:** {_result_words(facts)}",
     ]
+    lines += override_lines(facts)
     incidents = facts.incidents
     if not incidents:
         lines.append("- **Rollbacks:** none; no trigger or signal decided a rollback.")
@@ -343,6 +376,7 @@ def rca_markdown(facts: ReleaseFacts, evidence_files: list[str]) -> str:
         lines.append(f"- **Rollback ({'first night' if incident.phase == NIGHT else 'canary'}):** fired by {what or MISSING}; "
                      f"detected in {format_duration(incident.detect_s, 'measured')}, traffic off the canary "
                      f"{format_duration(incident.command_end_s, 'measured')} after the decision")
+    lines += signoff_lines(signoffs or [], acceptances or [])
     lines += ["", "## Timeline", ""] + timeline_table(facts)
     for number, incident in enumerate(incidents, start=1):
         title = "first night" if incident.phase == NIGHT else "canary"
@@ -423,9 +457,13 @@ def report_markdown(
     checks: Mapping[str, str] | None = None,
     baseline: Mapping[str, float | None] | None = None,
     labels: Mapping[str, str] | None = None,
+    signoffs: Sequence[Any] | None = None,
+    acceptances: Sequence[Any] | None = None,
 ) -> str:
     """The whole release on one page, as Markdown (the terminal shows it through Rich)."""
     lines = [f"# Release {facts.version}", "", f"> {oneliner}", "", f"**Result:** {_result_words(facts)}", ""]
+    if facts.overrides:
+        lines += override_lines(facts) + [""]
     if facts.drill:
         lines += ["_This was a drill against the simulated service._", ""]
     for title, text in (checks or {}).items():
@@ -435,6 +473,7 @@ def report_markdown(
         lines += [f"- `{_md(line)}`" for line in summary["notable"][:20]]
         if summary["notable"]:
             lines.append("")
+    lines += signoff_lines(signoffs or [], acceptances or [])[1:] + [""]
     lines += ["## Stages", "", "| stage | weight | started | ran | holds | samples | decisions | result |",
               "|---|---|---|---|---|---|---|---|"]
     for number in sorted(facts.stages):

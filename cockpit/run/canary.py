@@ -112,9 +112,11 @@ class CanaryRun(CanaryRollback, JournaledRun):
         say: Say | None,
         notifier: Any = None,
         ic: str | None = None,
+        override: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say)
         self.ic = ic
+        self.override = override  # started without GO: journaled right after run_started
         self.config = config
         self.canary = config.canary
         self.source = source
@@ -246,6 +248,9 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.say("the configuration's stages differ from this run's; the run keeps the plan it started with", loud=True)
             self._restore_boards()
             self.evidence.rewrite_warroom()
+        if self.override is not None:
+            self.emit(Event.GO_OVERRIDE, version=self.version, **self.override)
+            self.say(f"STARTED WITHOUT GO by {self.override.get('by')}: {self.override.get('reason')}", loud=True)
         self.plan = self.state.plan
         if self.state.rollback_started is not None:
             started = self.state.rollback_started
@@ -562,6 +567,7 @@ async def run_canary(
     say: Say | None = None,
     notifier: Any = None,
     ic: str | None = None,
+    override: dict[str, Any] | None = None,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -575,6 +581,7 @@ async def run_canary(
     say: progress lines for a person (text, loud).
     notifier: a cockpit.run.notify.Notifier; every journaled event is offered to it (it filters and queues).
     ic: the incident commander's initials, journaled in run_started and shown beside their calls.
+    override: {"reason", "by", "user", "missing"} when the run starts without GO (journaled as go_override).
     Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
@@ -595,5 +602,6 @@ async def run_canary(
         say=say,
         notifier=notifier,
         ic=ic,
+        override=override,
     )
     return await run.run()

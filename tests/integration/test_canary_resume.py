@@ -18,6 +18,8 @@ from pathlib import Path
 from cockpit.run.journal import read_journal, verify_journal
 
 VERSION = "v3.0.0"
+# These runs are about resuming, not about GO: they start on record without it.
+WITHOUT_GO = ("--without-go", "--reason", "test", "--by", "TS")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -89,7 +91,7 @@ def test_sigkill_mid_stage_then_the_same_command_resumes_the_same_run(tmp_path, 
     journal_path = run_dir / "journal.jsonl"
     events_path = tmp_path / "events.jsonl"
     command = [sys.executable, "-m", "cockpit", "canary", VERSION, "--config", str(config), "--headless",
-               "--events", str(events_path)]
+               "--events", str(events_path), *WITHOUT_GO]
 
     def records() -> list[dict]:
         return read_journal(journal_path).records
@@ -158,7 +160,7 @@ def test_detached_run_survives_its_terminal_and_takes_commands(tmp_path, prometh
     run_dir = tmp_path / "evidence" / version
     base = [sys.executable, "-m", "cockpit"]
 
-    started = subprocess.run([*base, "canary", version, "--config", str(config), "--detach"],
+    started = subprocess.run([*base, "canary", version, "--config", str(config), "--detach", *WITHOUT_GO],
                              cwd=REPO, capture_output=True, text=True, timeout=30)
     assert started.returncode == 0, started.stdout + started.stderr
     pid = int(started.stdout.split("pid ", 1)[1].split()[0])

@@ -12,6 +12,7 @@ from textual.message import Message
 
 from cockpit.app.messages import CheckFinished, ControlReplied, SealDone, TickFailed, TickRecorded, WorkFailed
 from cockpit.checks.specs import FilesSpec, ManualSpec
+from cockpit.config import RoleConfig
 from cockpit.run.control import ControlServer
 from tests.tui_fixtures import VERSION, canary_events, cockpit_config, journal_of, make_app, wait_for
 
@@ -31,7 +32,7 @@ def small_config(tmp_path: Path) -> Any:
         ManualSpec(id="go.oncall", title="On-call staffed", phase="gonogo", kind="manual", prompt="Both on-calls ack'd"),
         ManualSpec(id="go.ic", title="IC says GO", phase="gonogo", kind="manual"),
     ]
-    return cockpit_config(checks=checks)
+    return cockpit_config(checks=checks, roles=[RoleConfig(id="security", title="Security")])
 
 
 class Recorder:
@@ -144,16 +145,21 @@ async def test_tick_a_manual_item_with_initials_and_a_note(tmp_path: Path) -> No
 async def test_go_is_possible_only_when_every_required_item_is_green_then_seals(tmp_path: Path) -> None:
     from cockpit.screens.confirm import ConfirmScreen
     from cockpit.screens.ritual import RitualScreen
+    from cockpit.screens.signoff import SignoffScreen
     from cockpit.widgets.gate_summary import GateSummary
+    from cockpit.widgets.signoffs import SignoffSummary
 
     app = make_app(tmp_path / "ev", config=small_config(tmp_path))
     messages: list[Message] = []
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.go is not None, what="the GO state")
         await pilot.press("5")
         assert isinstance(app.screen, RitualScreen)
         await pilot.press("g")  # not every item is green: the green button does nothing
         assert isinstance(app.screen, RitualScreen)
-        assert "NO GO yet: 3 required item(s)" in app.screen.query_one(GateSummary)._text
+        assert "NO GO yet: 5 item(s) missing" in app.screen.query_one(GateSummary)._text
+        await pilot.press("t")  # no GO, no T-0
+        assert app.can_start_canary().startswith("NO-GO: 5 item(s) missing")
 
         await pilot.press("2", "enter")
         await wait_for(pilot, lambda: app.checklists["preflight"].item("pre.files").green, what="preflight green")
@@ -161,17 +167,29 @@ async def test_go_is_possible_only_when_every_required_item_is_green_then_seals(
             await pilot.press("4", "space", *"ab", "enter")
             await pilot.press("j")
         await wait_for(pilot, lambda: all(i.green for i in app.checklists["gonogo"].items), what="GO/NO-GO ticked")
+        await pilot.press("s")  # sign off as Security: NO-GO first, then GO
+        assert isinstance(app.screen, SignoffScreen)
+        await pilot.press("tab", "down", "space", "tab", *"se", "enter")
+        await wait_for(pilot, lambda: "Security signed NO-GO" in " ".join(app.go.missing) if app.go else False,
+                       what="the NO-GO in the GO state")
+        assert "✖ NO-GO" in app.screen.query_one(SignoffSummary)._text
+        await pilot.press("s", "tab", "tab", *"se", "enter")
+        await wait_for(pilot, lambda: app.go is not None and app.go.ready_to_seal, what="ready to seal")
 
         await pilot.press("5", "g")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_for(pilot, lambda: posted(messages, SealDone), what="the seal")
         manifest = (tmp_path / "ev" / VERSION / "manifest.sha256").read_text()
-        assert f"green_button_{VERSION}.txt" in manifest and "ticks.jsonl" in manifest
+        assert f"green_button_{VERSION}.txt" in manifest and "ticks.jsonl" in manifest and "signoffs.jsonl" in manifest
+        seal = (tmp_path / "ev" / VERSION / f"green_button_{VERSION}.txt").read_text()
+        assert seal.startswith("sealed_by: AB\n")
         [sealed] = posted(messages, SealDone)
         assert len(sealed.files) == len(manifest.splitlines())
         assert f"GO: evidence sealed — {len(sealed.files)} files in manifest.sha256" in status_info(app)
-        assert "SEALED" in app.screen.query_one(GateSummary)._text
+        await wait_for(pilot, lambda: app.go is not None and app.go.go, what="GO")
+        assert "GO: SEALED" in app.screen.query_one(GateSummary)._text
+        assert not app.can_start_canary().startswith(("NO-GO", "GO first"))  # past the gate (no cockpit.toml here)
 
 
 async def test_rollback_modal_cancel_wrong_version_then_right_one(tmp_path: Path, control: Recorder) -> None:
@@ -357,8 +375,8 @@ async def test_a_failing_worker_becomes_a_visible_status(tmp_path: Path) -> None
         # A worker that does not catch its own error (a note for the evidence): the same one handler shows it.
         await pilot.press("1", "n", *"freeze started", "enter")
         await wait_for(pilot, lambda: "note failed" in status_info(app), what="the note's failure")
-        # reading ticks.jsonl there failed too, at start-up: every failure was said
-        assert sorted(m.what for m in posted(messages, WorkFailed)) == ["note", "tick", "ticks-load"]
+        # reading ticks.jsonl (and the GO state) there failed too, at start-up: every failure was said
+        assert sorted(m.what for m in posted(messages, WorkFailed)) == ["go-load", "note", "tick", "ticks-load"]
 
 
 async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answer(tmp_path: Path) -> None:
@@ -375,8 +393,10 @@ async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answe
     app = CockpitApp(options, clock=ManualClock(NOW))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("5", "t")
-        assert not isinstance(app.screen, ConfirmScreen)  # no T-0 before the seal
-        app.sealed = "3 files in manifest.sha256"
+        assert not isinstance(app.screen, ConfirmScreen)  # no T-0 before GO
+        from cockpit.engine.go import GoState
+
+        app.go = GoState(VERSION, ())  # GO itself: the test above; here, what the runner answers (it asks GO too)
         app.refresh_screens()
         await pilot.press("t")
         assert isinstance(app.screen, ConfirmScreen)

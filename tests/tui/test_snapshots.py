@@ -81,13 +81,28 @@ def test_rollback_in_progress(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(make_app(tmp_path / "ev", events=events), terminal_size=(80, 24))
 
 
+def settled(*keys: str) -> Any:
+    """Press `keys`, then wait for the GO state (read by a worker thread) so the pane is drawn from it."""
+    from tests.tui_fixtures import wait_for
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: pilot.app.go is not None, what="the GO state")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run_before
+
+
 @pytest.mark.parametrize("pane", ["2", "3", "4", "5"])
 def test_checklists(snap_compare: Any, tmp_path: Path, pane: str) -> None:
-    assert snap_compare(with_results(war_room(tmp_path)), press=[pane], terminal_size=(80, 24))
+    assert snap_compare(with_results(war_room(tmp_path)), run_before=settled(pane), terminal_size=(80, 24))
 
 
 def test_tick_dialog(snap_compare: Any, tmp_path: Path) -> None:
-    assert snap_compare(war_room(tmp_path), press=["4", "j", "space", "a", "b"], terminal_size=(80, 24))
+    # the fifth GO/NO-GO item is the first manual one (the four before it are computed: never ticked)
+    assert snap_compare(war_room(tmp_path), run_before=settled("4"), press=["j", "j", "j", "j", "space", "a", "b"],
+                        terminal_size=(80, 24))
 
 
 def test_read_only_attach(snap_compare: Any, tmp_path: Path) -> None:
@@ -151,3 +166,18 @@ def test_war_room_shows_the_ics_own_call_beside_the_engine_80x24(snap_compare: A
 
 def test_ic_call_modal_80x24(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(war_room(tmp_path), press=["c"], terminal_size=(80, 24))
+
+
+def test_gonogo_pane_with_signatures_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    """The GO/NO-GO pane: computed items, manual ones, and the roles' signatures (a NO-GO shown loudly)."""
+    from cockpit.checks.gate_records import record_signoff
+    from cockpit.clock import ManualClock
+    from cockpit.evidence import EvidenceStore
+    from tests.tui_fixtures import VERSION
+
+    store = EvidenceStore(tmp_path / "ev", VERSION)
+    clock = ManualClock(NOW - 600)
+    record_signoff(store, "devops", True, "DL", "", clock)
+    record_signoff(store, "security", True, "SE", "headers reviewed", clock)
+    record_signoff(store, "cto", False, "CT", "wait for the DB fix", clock)
+    assert snap_compare(with_results(war_room(tmp_path)), run_before=settled("4"), terminal_size=(80, 24))

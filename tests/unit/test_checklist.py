@@ -1,4 +1,4 @@
-"""Checklists: what is green, what may be ticked, and when GO is possible."""
+"""Checklists: what is green, what may be ticked, what may be accepted (GO itself: tests/unit/test_go.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 
 from cockpit.config import load_config
 from cockpit.checks.specs import FilesSpec, ManualSpec
-from cockpit.engine.checklist import Checklist, ChecklistItem, TickError, build_checklists, go_gate
+from cockpit.engine.checklist import Checklist, ChecklistItem, TickError, build_checklists
+from cockpit.engine.go import Acceptance
 from cockpit.results import CheckResult, Status
 from cockpit.checks.ticks import Tick
 
@@ -31,9 +32,12 @@ def manual(check_id: str) -> ManualSpec:
 def test_default_playbook_panes():
     lists = build_checklists(load_config(None))
     assert list(lists) == ["preflight", "redteam", "gonogo", "ritual"]
-    assert len(lists["gonogo"].items) == 10 and all(i.manual for i in lists["gonogo"].items)
+    assert len(lists["gonogo"].items) == 10
+    computed = [i.id for i in lists["gonogo"].items if i.computed]
+    assert computed == ["gonogo.preflight_green", "gonogo.redteam_reviewed", "gonogo.blast_radius", "gonogo.rollback_ready"]
+    assert all(i.manual for i in lists["gonogo"].items if not i.computed)
+    assert not any(i.tickable for i in lists["gonogo"].items if i.computed)  # they restate results: never ticked
     assert [i.id for i in lists["preflight"].items][-1] == "blast.micro"  # T-9 sits with the preflight
-    assert not go_gate(lists).open
 
 
 def test_only_pass_or_a_tick_is_green():
@@ -57,16 +61,20 @@ def test_only_pass_or_a_tick_is_green():
     assert not checklist.item("m").green
 
 
-def test_a_warn_is_accepted_with_initials_and_a_note_and_the_ack_ends_with_it():
+@pytest.mark.parametrize("status", [Status.WARN, Status.UNKNOWN])
+def test_a_warn_or_unknown_is_accepted_with_a_reason_shows_accepted_and_ends_with_its_result(status):
     checklist = Checklist("p", "P", [ChecklistItem(auto("a"))])
-    checklist.record(result("a", Status.WARN))
-    with pytest.raises(TickError, match="note"):
+    checklist.record(result("a", status))
+    with pytest.raises(TickError, match="reason"):
         checklist.check_tick("a", "AB")
     checklist.check_tick("a", "AB", "known slow replica")
-    checklist.apply_tick(tick("a", note="known slow replica"))
-    assert checklist.item("a").green and checklist.item("a").word == "TICKED"
-    checklist.record(result("a", Status.WARN))  # a re-run needs a new acceptance
-    assert checklist.item("a").tick is None and not checklist.item("a").green
+    checklist.apply_tick(tick("a", note="a tick is not an acceptance"))
+    assert not checklist.item("a").green and checklist.item("a").word == status.value
+    checklist.apply_acceptance(Acceptance("a", status, "2027-01-15T08:00:00.000Z", "AB", "known slow replica", "t"))
+    assert checklist.item("a").green and checklist.item("a").word == "ACCEPTED"  # never PASS
+    rerun = result("a", status).model_copy(update={"started_at": "2027-01-15T09:00:00.000Z"})
+    checklist.record(rerun)  # a re-run needs a new acceptance
+    assert checklist.item("a").acceptance is None and not checklist.item("a").green
 
 
 def test_a_manual_items_passing_check_is_green_and_old_warn_acks_are_ignored():
@@ -91,15 +99,3 @@ def test_initials_are_two_to_four_letters(text):
     checklist = Checklist("g", "G", [ChecklistItem(manual("m"))])
     with pytest.raises(TickError, match="2 to 4 letters"):
         checklist.check_tick("m", text)
-
-
-def test_go_gate_names_what_blocks_and_skips_optional_items():
-    lists = {
-        "preflight": Checklist("preflight", "Preflight", [ChecklistItem(auto("a")), ChecklistItem(auto("opt", required=False))]),
-        "gonogo": Checklist("gonogo", "GO / NO-GO", [ChecklistItem(manual("m"))]),
-    }
-    gate = go_gate(lists)
-    assert not gate.open and gate.blocking == ["Preflight: A (TODO)", "GO / NO-GO: M (TODO)"]
-    lists["preflight"].record(result("a", Status.PASS))
-    lists["gonogo"].apply_tick(tick("m"))
-    assert go_gate(lists).open

@@ -59,3 +59,24 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         store.write_text("a.txt", "new")
     assert (store.dir / "a.txt").read_text() == "old"
+
+
+def test_a_file_changed_since_it_was_sealed_is_resealed_only_with_a_recorded_reason(tmp_path):
+    import json
+
+    import pytest
+
+    from cockpit.checks.gate_records import RESEALS_FILE, seal_folder
+    from cockpit.evidence import EvidenceError, EvidenceStore
+
+    store = EvidenceStore(tmp_path, "v1.4.0")
+    store.write_text("flags.txt", "a=1\n")
+    seal_folder(store)
+    (store.dir / "flags.txt").write_text("a=2\n")  # behind the cockpit's back
+    with pytest.raises(EvidenceError, match="refusing to re-seal flags.txt: changed since it was sealed"):
+        seal_folder(store)
+    assert store.verify().changed == ["flags.txt"]  # nothing was laundered
+    seal_folder(store, reseal_reason="flag fixed after review", by="AB")
+    assert store.verify().intact
+    [row] = [json.loads(x) for x in (store.dir / RESEALS_FILE).read_text().splitlines()]
+    assert row["files"] == ["flags.txt"] and row["reason"] == "flag fixed after review" and row["by"] == "AB"

@@ -27,7 +27,8 @@ def test_ctl_finds_a_detached_canary_from_another_folder(tmp_path: Path) -> None
     here.mkdir(), elsewhere.mkdir()
     (here / "empty.toml").write_text("")
     (here / "cockpit.toml").write_text(CONFIG)
-    started = _cockpit(here, "canary", "v9.1.0", "--detach", "--dry-traffic")
+    started = _cockpit(here, "canary", "v9.1.0", "--detach", "--dry-traffic",
+                       "--without-go", "--reason", "test", "--by", "TS")  # no GO here: the run registry is the point
     assert started.returncode == 0, started.stderr
     pid = int(started.stdout.split("pid ")[1].split()[0])
     try:
