@@ -76,7 +76,8 @@ def phase_text(view: CanaryView, show: RunOfShow | None) -> str:
     if view.phase == "holding":
         return f"{stage.capitalize()} · HOLD"
     if view.started:
-        return f"{stage.capitalize()} · running" if stage else "canary starting"
+        running = f"{stage.capitalize()} · running" if stage else "canary starting"
+        return f"{running} · WITHOUT GO" if view.without_go else running
     if show is not None and show.current is not None:
         return show.current.name
     return "before T-0: walk the checklists (2-5)"

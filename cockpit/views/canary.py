@@ -173,6 +173,7 @@ class CanaryView:
     drill: bool = False
     pid: int | None = None
     ic: str | None = None  # the incident commander run_started named (`cockpit canary --ic AB`)
+    without_go: str | None = None  # who started the run past the GO gate, and why (go_override)
     ic_call: dict[str, Any] | None = None  # the IC's last own call (an ic_call event)
     plan: list[dict[str, Any]] = field(default_factory=list)
     started_at: float | None = None  # T-0: the run_started event
@@ -453,6 +454,10 @@ class CanaryView:
             return ""
         return f"IC{f' ({self.ic})' if self.ic else ''}: {call.get('call') if on_stage and call else MISSING}"
 
+    def _on_go_override(self, event: dict[str, Any], ts: float) -> None:
+        self.without_go = f"{event.get('by') or MISSING}: {event.get('reason') or MISSING}"
+        self._log(ts, "alarm", f"STARTED WITHOUT GO ({self.without_go})")
+
     def _on_note(self, event: dict[str, Any], ts: float) -> None:
         line = LogLine(ts, "note", f"note ({event.get('by') or MISSING}): {event.get('text') or ''}")
         self.notes.append(line)
@@ -504,6 +509,7 @@ _HANDLERS: dict[str, Callable[[CanaryView, dict[str, Any], float], None]] = {
     Event.OPERATOR: CanaryView._on_operator,
     Event.NOTE: CanaryView._on_note,
     Event.IC_CALL: CanaryView._on_ic_call,
+    Event.GO_OVERRIDE: CanaryView._on_go_override,
     Event.WARROOM: CanaryView._on_warroom,
     Event.DRILL_FAULT: CanaryView._on_drill_fault,
     Event.FIRST_NIGHT_STARTED: CanaryView._on_first_night_started,

@@ -95,6 +95,15 @@ def test_phase_while_the_canary_runs_holds_and_rolls_back() -> None:
         "ROLLBACK FAILED at stage 2 (5%)")
 
 
+def test_a_run_started_without_go_says_so_while_it_runs_and_in_its_log() -> None:
+    override = {"ts": T0 + 1, "event": "go_override", "version": "v1.4.0", "reason": "hotfix", "by": "AB",
+                "user": "ic", "missing": ["preflight not run"]}
+    view = view_of(started()[0], override, *started()[1:])
+    assert phase_text(view, None) == "Stage 2 (5%) · running · WITHOUT GO"
+    assert any(line.text == "STARTED WITHOUT GO (AB: hotfix)" and line.kind == "alarm" for line in view.log)
+    assert phase_text(view_of(*started()), None) == "Stage 2 (5%) · running"
+
+
 def test_phase_once_the_canary_is_done() -> None:
     done = {"ts": T0 + 1010, "event": "canary_done", "result": "rolled_back", "stage": 2, "weight": 5}
     assert phase_text(view_of(*started(), rollback_started(), rollback_done(True), done), None) == "ROLLED BACK"
