@@ -28,7 +28,6 @@ CREATE TABLE orders (
 )
 """
 CSP_REPORTS_PER_SECOND = 5
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 FLAGS = {"new_checkout": False, "risk_engine_v2": True, "max_order_size": 100, "banner": "off"}
 
 GOOD_HEADERS = [
@@ -112,37 +111,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(head_only=False)
 
     def _websocket_echo(self) -> None:
-        """A WebSocket echo (RFC 6455, text and binary frames up to 64 KiB): the canary's WS endpoint."""
-        import base64
-        import hashlib
+        """A WebSocket echo: the canary's WS endpoint, the same one the drill's simulated service serves."""
+        from cockpit.drill.service_pages import websocket_echo
 
-        accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] + WS_GUID).encode()).digest()).decode()
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept)
-        self.end_headers()
-        self.wfile.flush()
-        while True:
-            head = self.rfile.read(2)
-            if len(head) < 2:
-                break
-            opcode, length = head[0] & 0x0F, head[1] & 0x7F
-            if length == 126:
-                length = int.from_bytes(self.rfile.read(2), "big")
-            elif length == 127:
-                break  # larger than a test sends
-            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
-            if opcode == 0x8:  # close: answer it and stop
-                self.wfile.write(bytes([0x88, len(payload[:2])]) + payload[:2])
-                break
-            if opcode == 0x9:  # ping -> pong
-                opcode = 0xA
-            size = bytes([len(payload)]) if len(payload) < 126 else bytes([126]) + len(payload).to_bytes(2, "big")
-            self.wfile.write(bytes([0x80 | opcode]) + size + payload)
-            self.wfile.flush()
-        self.close_connection = True
+        websocket_echo(self)
 
     def do_POST(self) -> None:
         self._respond(head_only=False)
