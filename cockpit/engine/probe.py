@@ -182,6 +182,8 @@ async def _signal(
         missing = _missing(canary_expr, exists)
         where = "the canary or the stable track" if len(exprs) == 2 else "its query"
         why = f"not in Prometheus: {', '.join(missing)}" if missing else f"query: {canary_expr}"
+        if not missing:  # the metrics exist: the selectors may not match them
+            disable = f"check that [canary] selector / stable_selector match its series, or {disable}"
         return Finding("signal", name, f"no series on {where} ({why})", disable, True, missing)
     if judge_baseline and signal.max_vs_baseline is not None:
         value = baseline.get(name) if baseline else None
