@@ -10,6 +10,7 @@ numbers and durations (`0.95`, `1e6`, `5m`, `1h30m`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,8 +143,13 @@ def bound_ranges(expr: str, ceiling: float) -> str:
 
 
 def _whole(seconds: float) -> float:
-    """Whole seconds (PromQL ranges read best so), milliseconds under one second."""
-    return float(int(seconds)) if seconds >= 1 else round(seconds, 3)
+    """Whole seconds (PromQL ranges read best so), milliseconds under one second; never more than `seconds`."""
+    return float(int(seconds)) if seconds >= 1 else max(0.001, math.floor(seconds * 1000) / 1000)
+
+
+def age_window(age: float) -> float:
+    """The longest window that fits in a run `age` seconds old, as PromQL can say it (at least 1 ms)."""
+    return _whole(max(0.001, age))
 
 
 def _ranges(expr: str) -> Iterator[tuple[int, int, float]]:

@@ -24,6 +24,7 @@ from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, SignalConfig
 from cockpit.engine.comparison import mann_whitney_u
 from cockpit.engine.model import SignalReading, SignalState
+from cockpit.engine.promql_parts import age_window
 from cockpit.engine.promql_text import promql_duration, render_query
 from cockpit.engine.trend import crossing, fit_trend, real_points
 from cockpit.format import format_duration, format_value
@@ -216,7 +217,7 @@ class SignalBoard:
         """What {window} starts as: [canary] window, cut to the run's age when bound to a run."""
         base = float(self.canary.window)
         age = self.run_age(now)
-        return base if age is None else min(base, float(math.floor(age)))
+        return base if age is None else min(base, age_window(age))
 
     def too_young(self, now: float) -> str | None:
         """Why nothing can be judged yet (the run's own data is shorter than min_window), or None."""

@@ -23,7 +23,7 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, TriggerConfig
 from cockpit.engine.model import TriggerReading
-from cockpit.engine.promql_parts import bound_ranges
+from cockpit.engine.promql_parts import age_window, bound_ranges
 from cockpit.engine.promql_text import render_query
 from cockpit.engine.signals import ForTimer, ask, query_deadline
 
@@ -61,10 +61,10 @@ class TriggerBoard:
     def render(self, trigger: TriggerConfig, now: float | None = None) -> str:
         """The trigger's expression as it is sent to Prometheus (at `now`, its ranges cut to the run's age)."""
         age = None if now is None or self.since is None else max(0.0, now - self.since)
-        if age is None or age < 1:
+        if age is None:
             return render_query(trigger.expr, self.canary.window, self.canary)
-        window = min(float(self.canary.window), float(int(age)))
-        return bound_ranges(render_query(trigger.expr, window, self.canary), float(int(age)))
+        fits = age_window(age)
+        return bound_ranges(render_query(trigger.expr, min(float(self.canary.window), fits), self.canary), fits)
 
     def waiting(self, now: float) -> str | None:
         """Why no trigger is asked yet (the run's own data is shorter than min_window), or None."""

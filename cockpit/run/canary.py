@@ -259,8 +259,11 @@ class CanaryRun(CanaryRollback, JournaledRun):
                                         f"{len(report.dark_triggers)} TRIGGER(S) CAN NEVER FIRE (metrics missing): {names}")
 
     def _bind_boards(self) -> None:
-        """From the run's first shift on, no window reaches back before it: the run is judged on its own data."""
-        if not self.state.stages:
+        """From the run's first shift on, no window reaches back before it: the run is judged on its own data.
+
+        Not in a drill: its simulated service starts with the drill, so it has no earlier run's data to keep out.
+        """
+        if self.drill or not self.state.stages:
             return
         since = min(stage.started_at for stage in self.state.stages.values())
         for board in (self.signal_board, self.trigger_board):
