@@ -230,6 +230,10 @@ class CanaryConfig(Strict):
     stable_selector: str = 'track="stable"'
     # How far {window} may widen on low volume (None: up to the stage's elapsed time).
     max_window: Duration | None = None
+    # A run is judged only on its own traffic: every window is cut to the time since its first
+    # shift. Shorter than this (two scrape intervals) a window holds no data yet: the signals
+    # read INSUFFICIENT and the triggers wait, so the first seconds never count as blind.
+    min_window: Duration = 30.0
     # Kayenta-style: the canary's samples against the stable track's (Mann-Whitney U);
     # only judged with at least min_comparison_samples on each side.
     compare_with_stable: bool = False

@@ -34,6 +34,7 @@ class Event(StrEnum):
     ROLLBACK_STARTED = "rollback_started"
     ROLLBACK_DONE = "rollback_done"
     SIGNALS_RECOVERED = "signals_recovered"
+    SIGNALS_PROBED = "signals_probed"
     CANARY_DONE = "canary_done"
     OPERATOR = "operator"
     NOTE = "note"
@@ -77,7 +78,7 @@ SPECS: dict[Event, EventSpec] = {
     Event.TRAFFIC_SHIFTED: EventSpec(
         "Traffic was moved (ok) or could not be (error) to the stage's weight.",
         _WHERE + ("ok", "attempts", "duration_s", "error"),
-        ("dry", "target"),
+        ("dry", "target", "read_back", "read_back_weight"),
     ),
     Event.SAMPLE: EventSpec(
         "One evaluation's signals and triggers (phase: none in a stage, `recovery` after a rollback, `first_night`).",
@@ -108,6 +109,12 @@ SPECS: dict[Event, EventSpec] = {
     ),
     Event.SIGNALS_RECOVERED: EventSpec(
         "After a rollback every signal came back within its limits, `after_s` seconds later.", _WHERE + ("at", "after_s")
+    ),
+    Event.SIGNALS_PROBED: EventSpec(
+        "Before the first shift every armed signal and trigger was probed; `dark_triggers` can never fire "
+        "(their metrics do not exist).",
+        ("signals", "triggers", "dark_triggers"),
+        ("strict",),
     ),
     Event.CANARY_DONE: EventSpec(
         "The canary's result: promoted, rolled_back or aborted.",

@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
     "promql": "cockpit.checks.promql:run_promql",
     "prom_targets": "cockpit.checks.promql:run_targets",
     "baseline": "cockpit.checks.promql:run_baseline",
+    "signals_probe": "cockpit.checks.signals_probe:run_signals_probe",
     "feature_flags": "cockpit.checks.feature_flags:run_feature_flags",
     "files": "cockpit.checks.files:run_files",
     "sbom": "cockpit.checks.sbom:run_sbom",

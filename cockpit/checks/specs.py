@@ -171,6 +171,15 @@ class BaselineSpec(SpecBase):
     min_signals: int = 1
 
 
+class SignalsProbeSpec(SpecBase):
+    """Every armed signal evaluated once and every trigger's metrics asked for: can they be judged at all?"""
+
+    kind: Literal["signals_probe"]
+    strict: bool = False  # triggers whose metrics do not exist FAIL (not WARN)
+    # Judge relative limits against the version's baseline; in preflight the baseline is being taken alongside.
+    judge_baseline: bool = False
+
+
 class FeatureFlagsSpec(SpecBase):
     """Flags read from a JSON file or URL, compared with `expect` and with the previous release's flags."""
 
@@ -239,6 +248,7 @@ CheckSpec = Annotated[
     | PromqlSpec
     | PromTargetsSpec
     | BaselineSpec
+    | SignalsProbeSpec
     | FeatureFlagsSpec
     | FilesSpec
     | SbomSpec

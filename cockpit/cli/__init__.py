@@ -18,6 +18,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cockpit.cli.checks": ("preflight", "redteam", "blast-radius", "artifacts", "check", "checks",
                                "evidence"),
     "cockpit.cli.canary": ("canary", "ctl"),
+    "cockpit.cli.signals": ("signals",),
     "cockpit.cli.ticks": ("tick",),
     "cockpit.cli.gate": ("go", "signoff", "accept", "seal"),
     "cockpit.cli.screens": ("tui", "attach", "watch"),

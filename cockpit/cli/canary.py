@@ -55,6 +55,7 @@ def register(subparsers: Any) -> None:
                      help="start without GO (needs --reason and --by): journaled as an override and shown everywhere")
     run.add_argument("--reason", help="why the run starts without GO (with --without-go)")
     run.add_argument("--by", metavar="INITIALS", help="who decided to start without GO (with --without-go)")
+    _add_probe_arguments(run)
     run.set_defaults(func=_cmd_canary)
 
     ctl = subparsers.add_parser(
@@ -107,6 +108,12 @@ def _ic_call_request(args: argparse.Namespace, request: dict[str, Any], text: st
 
 
 # ---------------------------------------------------------------- cockpit canary
+
+
+def _add_probe_arguments(run: Any) -> None:
+    """The probe before the first shift (cockpit/engine/probe.py): --strict makes dark triggers stop the start."""
+    run.add_argument("--strict", action="store_true",
+                     help="a trigger whose metrics do not exist in Prometheus stops the start too (not only a warning)")
 
 
 def _check_runnable(config: CockpitConfig, dry_traffic: bool) -> None:
@@ -269,15 +276,14 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
         return await run_canary(
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
             dry_traffic=args.dry_traffic, say=say, notifier=notifier, ic=args.ic,
-            override=getattr(args, "override", None),
+            override=getattr(args, "override", None), strict_probe=getattr(args, "strict", False),
         )
 
     try:
         with registered(live_run("canary", version, store, getattr(args, "config_path", None))):
             outcome = asyncio.run(main())
     except (asyncio.CancelledError, KeyboardInterrupt):
-        print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
-        return 130
+        return _stopped(store, version)
     except OSError as exc:
         # The evidence folder became unwritable mid-run (disk full, read-only): the run said what it did.
         print(f"cockpit: canary {version} stopped: cannot write its evidence: {exc}", file=sys.stderr)
@@ -290,6 +296,28 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
     print(line, file=progress if outcome.result == "promoted" else sys.stderr, flush=True)
     _record_log(store, version)
     return outcome.exit_code
+
+
+def _stopped(store: EvidenceStore, version: str) -> int:
+    """A stop (SIGINT/SIGTERM) ended the process: say where the run stands by its journal, and exit with that.
+
+    After the rollback command was done the run's result is the rollback's (exit 1), never "paused".
+    """
+    from cockpit.run.journal import JOURNAL_NAME, read_journal
+
+    records = read_journal(store.dir / JOURNAL_NAME).records
+    done = next((r for r in reversed(records) if r.get("event") == Event.ROLLBACK_DONE), None)
+    started = next((r for r in reversed(records) if r.get("event") == Event.ROLLBACK_STARTED), None)
+    if done is not None and done.get("ok"):
+        where = f"stage {done.get('stage')} ({format_weight(done.get('weight'))})"
+        print(f"cockpit: stopped during the recovery watch: {version}: rolled back at {where}", file=sys.stderr)
+        return EXIT_ROLLED_BACK
+    if started is not None:
+        print(f"cockpit: stopped; the rollback of {version} is not recorded as done: the same command runs it again",
+              file=sys.stderr)
+        return 130
+    print(f"cockpit: stopped; run {version} is paused in its journal: the same command resumes it", file=sys.stderr)
+    return 130
 
 
 def outcome_line(outcome: Any, head: str, *, recovery: bool = False) -> str:

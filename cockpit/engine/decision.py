@@ -11,7 +11,8 @@ never looks at a clock or a source. In order:
 4. a bad trend (WARN) or an active hold trigger     -> HOLD
 5. the stage's time is up but it is not clean
    (BREACHING, INSUFFICIENT, BLIND, a trigger firing
-   but not yet for its `for`)                       -> HOLD
+   but not yet for its `for`, or waiting for its
+   window to fit the run)                           -> HOLD
 6. not clean, stage time left                       -> CONTINUE (never PROCEED)
 7. every signal PASS and no trigger firing, at or
    after the stage's end                            -> PROCEED (on the last stage: promote)
@@ -148,6 +149,8 @@ def trigger_reason(reading: TriggerReading, verdict: str | None = None) -> Reaso
             text = f"active ({'auto ' if reading.auto else ''}{reading.action})"
         elif reading.firing:
             text = f"firing, not yet for its `for` ({reading.action})"
+        elif reading.waiting:
+            text = reading.waiting
         else:
             text = "quiet"
     message = f"{reading.name}: {text}"
@@ -215,6 +218,9 @@ def decide(signals: list[SignalReading], triggers: list[TriggerReading], stage: 
         trigger_reason(t) for t in live if t.error is None and t.firing and not t.active and t.action in ("rollback", "hold")
     ]
     insufficient = [signal_reason(s, stage) for s in acting if s.state == SignalState.INSUFFICIENT]
+    # A trigger not asked yet (its window would reach back before the run) is not quiet: never PROCEED on it,
+    # never roll back on it either.
+    insufficient += [trigger_reason(t) for t in live if t.waiting and t.action in ("rollback", "hold")]
     if not acting:
         insufficient.append(_stage_reason("no signal to judge the stage on (every signal is disabled or dry-run)"))
     serious = trends + holds + breaching + pending  # would justify a rollback once every hold is spent

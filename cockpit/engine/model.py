@@ -74,6 +74,7 @@ class TriggerReading:
     value: float | None = None
     error: str | None = None  # could not evaluate: the trigger is blind
     dry_run: bool = False
+    waiting: str | None = None  # not asked yet: its window cannot hold the run's own data yet (never quiet)
 
 
 @dataclass

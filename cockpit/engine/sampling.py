@@ -72,7 +72,8 @@ def triggers_json(readings: list[TriggerReading], *, quiet: bool = True) -> dict
     """Trigger readings as a journal record's `triggers`; quiet=False leaves out those not firing, active or erroring."""
     return {
         t.name: {"firing": t.firing, "active": t.active, "action": t.action, "auto": t.auto, "value": t.value,
-                 "error": t.error, "dry_run": t.dry_run, "since": t.since}
+                 "error": t.error, "dry_run": t.dry_run, "since": t.since,
+                 **({"waiting": t.waiting} if t.waiting else {})}
         for t in readings
-        if quiet or t.firing or t.active or t.error
+        if quiet or t.firing or t.active or t.error or t.waiting
     }

@@ -5,6 +5,11 @@ it BLIND (with the age of the last good sample); too little traffic, even after
 widening {window} up to the stage's elapsed time, makes it INSUFFICIENT. Neither
 moves the `for` timers: a breach that was 50 s old before a blind minute is
 still 50 s old after it.
+
+A canary run bounds the board to its own data (`since`, its first shift): no
+window reaches back before it, and while the run is younger than
+`[canary] min_window` (two scrapes) a signal reads INSUFFICIENT, not BLIND: a
+window that cannot hold data yet says nothing about the service.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, SignalConfig
 from cockpit.engine.comparison import mann_whitney_u
 from cockpit.engine.model import SignalReading, SignalState
+from cockpit.engine.promql_parts import age_window
 from cockpit.engine.promql_text import promql_duration, render_query
 from cockpit.engine.trend import crossing, fit_trend, real_points
 from cockpit.format import format_duration, format_value
@@ -140,6 +146,15 @@ class SignalBoard:
         self._timers: dict[str, ForTimer] = {}
         self._last_good: dict[str, float] = {}
         self.query_timeout = query_deadline(config)
+        self.since: float | None = None  # the run's first shift: no window reaches back before it
+
+    def bound_to(self, since: float | None) -> None:
+        """Judge only data from `since` on (the canary run's first shift); None lifts the bound."""
+        self.since = since
+
+    def run_age(self, now: float) -> float | None:
+        """Seconds of the run's own data at `now`; None when the board is not bound to a run."""
+        return None if self.since is None else max(0.0, now - self.since)
 
     # ------------------------------------------------------------ state
 
@@ -192,11 +207,26 @@ class SignalBoard:
 
     def widest_window(self, now: float, stage_started_at: float) -> float:
         """How far {window} may widen: the stage's elapsed time (capped by max_window), never below window."""
-        base = float(self.canary.window)
+        base = self.base_window(now)
         widest = max(0.0, now - stage_started_at)
         if self.canary.max_window is not None:
             widest = min(widest, float(self.canary.max_window))
         return max(base, float(math.floor(widest)))
+
+    def base_window(self, now: float) -> float:
+        """What {window} starts as: [canary] window, cut to the run's age when bound to a run."""
+        base = float(self.canary.window)
+        age = self.run_age(now)
+        return base if age is None else min(base, age_window(age))
+
+    def too_young(self, now: float) -> str | None:
+        """Why nothing can be judged yet (the run's own data is shorter than min_window), or None."""
+        age = self.run_age(now)
+        need = float(self.canary.min_window)
+        if age is None or age >= need:
+            return None
+        return (f"the run's own data is {format_duration(age, 'measured')} old; a window under "
+                f"{format_duration(need)} (two scrapes) holds none yet")
 
     def limits(self, name: str, signal: SignalConfig) -> _Limits:
         """The signal's limits now: absolute, or relative to the baseline with `max` as a floor."""
@@ -217,7 +247,7 @@ class SignalBoard:
 
     async def _gather(self, signal: SignalConfig, now: float, stage_started_at: float) -> _Gathered:
         """Run the volume query (widening the window while traffic is too low), then the signal's query."""
-        window = float(self.canary.window)
+        window = self.base_window(now)
         need = self.canary.min_requests
         requests: float | None = None
         insufficient: str | None = None
@@ -270,7 +300,9 @@ class SignalBoard:
         self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
     ) -> SignalReading:
         limits = self.limits(name, signal)
-        got = await self._gather(signal, now, stage_started_at)
+        young = self.too_young(now)
+        got = _Gathered(self._render(signal.query, float(self.canary.window)), 0.0, insufficient=young) if young \
+            else await self._gather(signal, now, stage_started_at)
         timer = self._timers.setdefault(name, ForTimer())
         history = self.history(name)
 
@@ -282,7 +314,7 @@ class SignalBoard:
                 limit=limits.shown,
                 query=got.query,
                 at=now,
-                window=got.window,
+                window=got.window or None,  # 0: no window was asked (the run is too young)
                 requests=got.requests,
                 reason=reason,
                 last_good_at=self._last_good.get(name),
@@ -290,6 +322,11 @@ class SignalBoard:
                 unit=signal.unit,
             )
 
+        if young is not None:
+            # Not judged, and not blind either: the service may be fine, the window is just too new.
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.INSUFFICIENT, None, young)
         if got.blind is not None or got.result is None:
             timer.pause(now)
             history.append((now, None))

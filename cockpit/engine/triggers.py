@@ -6,6 +6,11 @@ carries `canary.alerts_action_label` (e.g. cockpit_action="rollback") is a
 trigger too: "pending" is firing but not yet for its `for` (Prometheus keeps that
 timer), "firing" is active. A trigger that cannot be evaluated has `error` set:
 the decision treats it as blind, never as quiet.
+
+Bound to a canary run (`bound_to(first shift)`), a trigger judges only the run's
+own data: {window} and every literal range (`[2m]`, `[5m:30s]`) are cut to the
+time since the first shift, and while that is under `[canary] min_window` the
+trigger is `waiting` (not asked; the stage cannot proceed, nor is it blind).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, TriggerConfig
 from cockpit.engine.model import TriggerReading
+from cockpit.engine.promql_parts import age_window, bound_ranges
 from cockpit.engine.promql_text import render_query
 from cockpit.engine.signals import ForTimer, ask, query_deadline
 
@@ -38,6 +44,11 @@ class TriggerBoard:
         self.clock = clock
         self._timers: dict[str, ForTimer] = {}
         self.query_timeout = query_deadline(config)
+        self.since: float | None = None  # the run's first shift: no window reaches back before it
+
+    def bound_to(self, since: float | None) -> None:
+        """Judge only data from `since` on (the canary run's first shift); None lifts the bound."""
+        self.since = since
 
     def snapshot(self) -> dict[str, Any]:
         """The `for` timers, as JSON-ready data for a resume."""
@@ -47,9 +58,22 @@ class TriggerBoard:
         for name, data in ((state or {}).get("timers") or {}).items():
             self._timers[str(name)] = ForTimer.from_dict(data)
 
-    def render(self, trigger: TriggerConfig) -> str:
-        """The trigger's expression as it is sent to Prometheus."""
-        return render_query(trigger.expr, self.canary.window, self.canary)
+    def render(self, trigger: TriggerConfig, now: float | None = None) -> str:
+        """The trigger's expression as it is sent to Prometheus (at `now`, its ranges cut to the run's age)."""
+        age = None if now is None or self.since is None else max(0.0, now - self.since)
+        if age is None:
+            return render_query(trigger.expr, self.canary.window, self.canary)
+        fits = age_window(age)
+        return bound_ranges(render_query(trigger.expr, min(float(self.canary.window), fits), self.canary), fits)
+
+    def waiting(self, now: float) -> str | None:
+        """Why no trigger is asked yet (the run's own data is shorter than min_window), or None."""
+        if self.since is None:
+            return None
+        age, need = max(0.0, now - self.since), float(self.canary.min_window)
+        if age >= need:
+            return None
+        return f"not asked yet: the run's own data is {age:.1f}s old, its window needs {need:g}s (two scrapes)"
 
     async def evaluate(self) -> list[TriggerReading]:
         """One reading per enabled trigger, then one per alert carrying the action label."""
@@ -60,11 +84,11 @@ class TriggerBoard:
         return readings
 
     async def _evaluate(self, trigger: TriggerConfig, now: float) -> TriggerReading:
-        expr = self.render(trigger)
-        result = await ask(self.source, expr, self.query_timeout)
+        expr = self.render(trigger, now)
         timer = self._timers.setdefault(trigger.name, ForTimer())
 
-        def reading(firing: bool, active: bool, value: float | None = None, error: str | None = None) -> TriggerReading:
+        def reading(firing: bool, active: bool, value: float | None = None, error: str | None = None,
+                    waiting: str | None = None) -> TriggerReading:
             return TriggerReading(
                 name=trigger.name,
                 firing=firing,
@@ -77,8 +101,14 @@ class TriggerBoard:
                 value=value,
                 error=error,
                 dry_run=trigger.dry_run,
+                waiting=waiting,
             )
 
+        waiting = self.waiting(now)
+        if waiting is not None:
+            timer.pause(now)  # neither firing nor quiet: its window would reach back before the run
+            return reading(False, False, waiting=waiting)
+        result = await ask(self.source, expr, self.query_timeout)
         if result.error is not None:
             timer.pause(now)  # unknown: neither firing nor quiet
             return reading(False, False, error=result.error)

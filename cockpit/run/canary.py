@@ -19,6 +19,13 @@ Operator commands (rollback, hold, resume, promote, note) arrive on the
 control socket and are applied at once: a rollback interrupts whatever the
 stage was doing (a running shift command is killed).
 
+Before the first shift the run probes its signals and triggers
+(cockpit.engine.probe): a signal that cannot be judged stops the start before
+any traffic moves (ProbeStopped, exit 2), a trigger whose metrics do not exist
+is said loudly and journaled (`signals_probed`). A resumed run that already
+shifted does not probe again. From the first shift on the boards are bound to
+the run: no window reaches back before it (the run is judged on its own data).
+
 Without a traffic adapter the runner does not pretend: it journals
 traffic_shifted ok=false "no [traffic] configured" and ends the run as
 aborted, unless `dry_traffic` (drills, `--dry-traffic`) asks it to watch the
@@ -69,6 +76,10 @@ class CanaryError(CockpitError):
     """The run cannot start or continue (lock held, journal changed, socket unusable): one line."""
 
 
+class ProbeStopped(CanaryError):
+    """The probe found signals (or, strict, triggers) that cannot be judged: the run did not start."""
+
+
 @dataclass
 class CanaryOutcome:
     result: str  # "promoted" | "rolled_back" | "aborted"
@@ -113,10 +124,15 @@ class CanaryRun(CanaryRollback, JournaledRun):
         notifier: Any = None,
         ic: str | None = None,
         override: dict[str, Any] | None = None,
+        probe: bool = True,
+        strict_probe: bool = False,
     ) -> None:
         super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say)
         self.ic = ic
         self.override = override  # started without GO: journaled right after run_started
+        self.probe = probe
+        self.strict_probe = strict_probe
+        self.probe_report: Any = None
         self.config = config
         self.canary = config.canary
         self.source = source
@@ -167,6 +183,8 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 return self._outcome(resumed=False, already_finished=True)
             resumed = self.state.started
             self._prepare()
+            if not self.state.shifted:
+                await self._probe()
             loop = asyncio.get_running_loop()
             self.operator_rollback = loop.create_future()
             self.rollback_finished = loop.create_future()
@@ -212,6 +230,51 @@ class CanaryRun(CanaryRollback, JournaledRun):
         elif getattr(self.traffic, "on_attempt", False) is None:
             self.traffic.on_attempt = self._on_attempt  # type: ignore[attr-defined]
 
+    async def _probe(self) -> None:
+        """Probe the signals and triggers before any traffic moves; ProbeStopped when one cannot be judged."""
+        if not self.probe or self.drill or self.source is None:
+            return  # drills and injected boards have no Prometheus to ask
+        from cockpit.engine.probe import probe
+
+        self.say(f"probing {len(self.config.enabled_signals())} signal(s) and "
+                 f"{sum(1 for t in self.config.triggers if t.enabled)} trigger(s) before any traffic moves")
+        report = await probe(self.config, self.source, baseline=self.baseline, version=self.version)
+        stops = report.stopping(self.strict_probe)
+        for finding in stops:
+            self.say(f"CANNOT START: {finding.line()}", loud=True)
+        if stops:
+            strict = " (--strict: dark triggers stop it too)" if self.strict_probe and report.dark_triggers else ""
+            raise ProbeStopped(f"canary {self.version} not started, no traffic moved: {len(stops)} signal(s)/trigger(s) "
+                               f"above cannot be judged{strict}")
+        for finding in report.dark_triggers:
+            self.say(f"TRIGGER CAN NEVER FIRE: {finding.line()}", loud=True)
+        self.probe_report = report
+
+    def _journal_probe(self) -> None:
+        """The probe's result, kept with the run it let start (the dark triggers above all)."""
+        report = self.probe_report
+        if report is None:
+            return
+        self.emit(Event.SIGNALS_PROBED, signals=report.signals, triggers=report.triggers,
+                  dark_triggers=[f.as_dict() for f in report.dark_triggers], strict=self.strict_probe)
+        if report.dark_triggers:
+            names = ", ".join(f.name for f in report.dark_triggers)
+            self.evidence.warroom_event(1, self.plan[0]["weight"] if self.plan else 0.0,
+                                        f"{len(report.dark_triggers)} TRIGGER(S) CAN NEVER FIRE (metrics missing): {names}")
+
+    def _bind_boards(self) -> None:
+        """From the run's first shift on, no window reaches back before it: the run is judged on its own data.
+
+        Not in a drill: its simulated service starts with the drill, so it has no earlier run's data to keep out.
+        """
+        if self.drill or not self.state.stages:
+            return
+        since = min(stage.started_at for stage in self.state.stages.values())
+        for board in (self.signal_board, self.trigger_board):
+            binder = getattr(board, "bound_to", None)
+            if binder is not None:
+                binder(since)
+
     async def _start_control(self) -> None:
         from cockpit.run.control import ControlError, ControlServer, socket_path
 
@@ -252,6 +315,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
             self.emit(Event.GO_OVERRIDE, version=self.version, **self.override)
             self.say(f"STARTED WITHOUT GO by {self.override.get('by')}: {self.override.get('reason')}", loud=True)
         self.plan = self.state.plan
+        self._journal_probe()
         if self.state.rollback_started is not None:
             started = self.state.rollback_started
             await self._roll_back(
@@ -301,6 +365,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
             return Ending("rollback", [Reason("stage", "engine", message).as_dict()], self.clock.now(), decided_perf=time.perf_counter())
 
     async def _advance(self) -> Ending:
+        self._bind_boards()  # a resumed run keeps the bound of its first shift
         while True:
             stage = self.state.next_stage()
             if stage > len(self.plan):
@@ -316,6 +381,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
                     if ending is not None:
                         return ending
                 self.emit(Event.STAGE_STARTED, stage=stage, weight=weight, hold=hold, ends_at=self.clock.now() + hold)
+                self._bind_boards()
                 self.shifting = None
                 self.say(f"stage {stage}/{len(self.plan)} ({format_weight(weight)}) started for {format_duration(hold)}")
             self.phase = "stage"
@@ -344,10 +410,13 @@ class CanaryRun(CanaryRollback, JournaledRun):
                       error="interrupted: a rollback was ordered while the shift ran")
             raise
         self.emit(Event.TRAFFIC_SHIFTED, stage=stage, weight=weight, ok=result.ok, attempts=result.attempt_count,
-                  duration_s=round(result.duration_s, 3), error=result.error, target=result.target)
+                  duration_s=round(result.duration_s, 3), error=result.error, target=result.target,
+                  read_back=result.read_back_text,
+                  read_back_weight=(result.read_back.value if result.read_back else None))
         self.evidence.write_rollout(stage, weight, result.as_text())
         if result.ok:
-            self.say(f"traffic at {format_weight(weight)} ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)")
+            self.say(f"traffic at {format_weight(weight)} ({result.attempt_count} attempt(s), {result.duration_s:.2f}s); "
+                     f"{result.read_back_text}")
             return None
         message = f"traffic shift to {format_weight(weight)} FAILED: {result.error}"
         self.say(f"{message}: rolling back", loud=True)
@@ -568,6 +637,8 @@ async def run_canary(
     notifier: Any = None,
     ic: str | None = None,
     override: dict[str, Any] | None = None,
+    probe: bool = True,
+    strict_probe: bool = False,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -582,7 +653,9 @@ async def run_canary(
     notifier: a cockpit.run.notify.Notifier; every journaled event is offered to it (it filters and queues).
     ic: the incident commander's initials, journaled in run_started and shown beside their calls.
     override: {"reason", "by", "user", "missing"} when the run starts without GO (journaled as go_override).
-    Raises CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
+    probe: probe the signals and triggers on `source` before the first shift (never for drills or without a source).
+    strict_probe: a trigger whose metrics do not exist stops the start too.
+    Raises ProbeStopped (a CanaryError) when the probe finds something that cannot be judged, and CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
         config,
@@ -603,5 +676,7 @@ async def run_canary(
         notifier=notifier,
         ic=ic,
         override=override,
+        probe=probe,
+        strict_probe=strict_probe,
     )
     return await run.run()

@@ -6,7 +6,9 @@ cause was first seen bad), then the traffic adapter's rollback command runs and
 rollback journaled as started but never done (a crash) is run again on resume.
 An unwritable journal never keeps traffic on a bad canary: the command runs
 anyway, said loudly. Afterwards the signals are sampled for `recovery_window`
-to record when they all came back within limits.
+to record when they all came back within limits; the run says so first, and a
+stop (SIGINT/SIGTERM) during that watch only ends the watch: the rollback is
+done, so the run finishes as rolled back, never as paused.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ class CanaryRollback:
             return
         result = await self.traffic.rollback(self.version, stage, weight)
         if result.ok:
-            self.say(f"rollback command done ({result.attempt_count} attempt(s)); the journal does not record it", loud=True)
+            self.say(f"rollback command done ({result.attempt_count} attempt(s)); the journal does not record it; "
+                     f"{result.read_back_text}", loud=True)
         else:
             self.say(f"rollback command FAILED: {result.error} — ROLL BACK BY HAND", loud=True)
 
@@ -168,7 +171,8 @@ class CanaryRollback:
         first_seen = iso_utc(fired_at) if fired_at is not None else "?"
         self.evidence.write(self._rollback_file, rollback_evidence(title, why, result, done, first_seen))
         if result.ok:
-            self.say(f"rollback command done ({result.attempt_count} attempt(s), {result.duration_s:.2f}s)", loud=True)
+            self.say(f"rollback command done ({result.attempt_count} attempt(s), {result.duration_s:.2f}s); "
+                     f"{result.read_back_text}", loud=True)
         else:
             self.say(f"ROLLBACK COMMAND FAILED: {result.error}", loud=True)
 
@@ -183,6 +187,20 @@ class CanaryRollback:
         current = self.state.stages.get(stage)
         started_at = current.started_at if current else rolled_back_at
         ends_at = current.ends_at if current else rolled_back_at
+        self.say(f"watching recovery for up to {format_duration(max(0.0, deadline - self.clock.now()))}; "
+                 "ctrl-c ends the watch")
+        try:
+            await self._watch(stage, weight, rolled_back_at, deadline, started_at, ends_at)
+        except asyncio.CancelledError:
+            # The stop is for the watch: consume it, so the run still journals its result (rolled back).
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            self.say("recovery watch ended by a stop; the rollback's result stands", loud=True)
+
+    async def _watch(self, stage: int, weight: float, rolled_back_at: float, deadline: float, started_at: float,
+                     ends_at: float) -> None:
+        """The recovery watch's loop: sample until every acting signal is within limits or the deadline passes."""
         while self.clock.now() < deadline:
             await self._pause(min(self.evaluate_every, deadline - self.clock.now()))
             signals = await sample_signals(self.signal_board, self.config, self.clock, started_at, ends_at)

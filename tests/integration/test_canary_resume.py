@@ -47,6 +47,7 @@ dir = "evidence"
 [canary]
 evaluate_every = "0.5s"
 window = "30s"
+min_window = "100ms"  # its signals are gauges read without a range: no window to wait for
 recovery_window = "2s"
 stages = [{{weight = 10, hold = "{hold}"}}, {{weight = 50, hold = "{hold}"}}, {{weight = 100, hold = "{hold}"}}]
 

@@ -118,13 +118,16 @@ def test_preflight_runs_all_ten_checks_concurrently_and_writes_the_seed_evidence
     started = time.perf_counter()
     done = cockpit("preflight", VERSION, "--config", str(config), "--json", cwd=folder)
     wall = time.perf_counter() - started
-    assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)
     statuses = {r["id"]: r["status"] for r in document["results"]}
-    assert len(statuses) == 10
+    assert len(statuses) == 11
+    # The e2e exporter has none of the default golden signals: the signals probe says the canary could not
+    # start on them (FAIL, exit 1); the seed's 10 checks pass.
+    probe = statuses.pop("preflight.signals_probe")
+    assert probe == "FAIL" and done.returncode == 1 and document["exit_code"] == 1, done.stdout + done.stderr
     assert set(statuses.values()) <= {"PASS", "WARN"}, statuses
-    assert document["exit_code"] == 0
     evidence = folder / "evidence" / VERSION
+    assert "STOPS   signal ws_staleness:" in (evidence / f"signals_probe_{VERSION}.txt").read_text()
     for name in (
         "preflight.txt", f"pgbouncer_pools_{VERSION}.tsv", f"prisma_status_{VERSION}.txt",
         f"csp_headers_{VERSION}.txt", f"sequences_{VERSION}.txt", f"feature_flags_{VERSION}.txt",

@@ -24,7 +24,9 @@ def error_of(tmp_path: Path, text: str) -> str:
 
 def test_default_playbook_has_the_seed_checks():
     config = load_config(None)
-    assert len(config.enabled_checks("preflight")) == 10
+    # the seed's 10, and the signals probe (whether each signal and trigger can be judged at all)
+    assert len(config.enabled_checks("preflight")) == 11
+    assert config.enabled_checks("preflight")[-1].kind == "signals_probe"
     assert len(config.enabled_checks("redteam")) == 15
     assert len(config.enabled_checks("gonogo")) == 10
     assert [s.weight for s in config.canary.stages] == [1, 5, 25, 50, 100]

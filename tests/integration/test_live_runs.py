@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from cockpit.run.live_runs import LiveRun, find_live_run, register_run, runtime_dir
 
-CONFIG = ('[playbook]\nfile = "empty.toml"\n[prometheus]\nurl = "http://127.0.0.1:9"\ntimeout = "1s"\n'
-          '[signals.p95]\nquery = "q"\nunit = "s"\nmax = 0.2\n'
+# A signal the real Prometheus answers (the probe before the start asks it once); evaluate_every 1h keeps the
+# run sitting in stage 1 while ctl asks it.
+CONFIG = ('[playbook]\nfile = "empty.toml"\n[prometheus]\nurl = "{url}"\ntimeout = "1s"\n'
+          '[signals.p95]\nquery = "vector(0.1)"\nunit = "s"\nmax = 0.2\n'
           '[canary]\nevaluate_every = "1h"\nblind_action = "hold"\n'
           'stages = [ {weight = 1, hold = "1h"}, {weight = 100, hold = "1h"} ]\n')
 
@@ -22,11 +25,11 @@ def _cockpit(cwd: Path, *argv: str, timeout: float = 60) -> subprocess.Completed
                           timeout=timeout, env=os.environ.copy())
 
 
-def test_ctl_finds_a_detached_canary_from_another_folder(tmp_path: Path) -> None:
+def test_ctl_finds_a_detached_canary_from_another_folder(tmp_path: Path, prometheus: Any) -> None:
     here, elsewhere = tmp_path / "release", tmp_path / "elsewhere"
     here.mkdir(), elsewhere.mkdir()
     (here / "empty.toml").write_text("")
-    (here / "cockpit.toml").write_text(CONFIG)
+    (here / "cockpit.toml").write_text(CONFIG.replace("{url}", prometheus.url))
     started = _cockpit(here, "canary", "v9.1.0", "--detach", "--dry-traffic",
                        "--without-go", "--reason", "test", "--by", "TS")  # no GO here: the run registry is the point
     assert started.returncode == 0, started.stderr
