@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ NO_PROMETHEUS = "drill: Prometheus not installed here: apt-get install prometheu
 PROMETHEUS_STARTING = "drill: Prometheus is starting"
 BLAST_SECONDS = 5.0
 DB_KINDS = frozenset({"sql", "pgbouncer_pools", "pgbouncer_leaks"})
-PROM_KINDS = frozenset({"prom_targets", "baseline", "promql"})
+PROM_KINDS = frozenset({"prom_targets", "baseline", "promql", "signals_probe"})
 ARTIFACTS = ("CHANGELOG.md", "sbom.cdx.json", "rollback.md")
 
 
@@ -165,6 +166,10 @@ class DrillEnvironment:
 
     def wait_prometheus(self, timeout: float = 30.0) -> bool:
         """Wait until Prometheus is ready and has scraped the simulator (blocking)."""
+        deadline = time.monotonic() + timeout
+        # The App launches it once the config has loaded; a check started in between waits for the launch.
+        while self.prometheus is None and self.prometheus_problem is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         if self.prometheus is None or self.prometheus_problem is not None:
             return False
         if not self.prometheus.wait_ready(timeout):

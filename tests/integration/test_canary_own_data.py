@@ -113,7 +113,9 @@ retries = 0
 
 
 def _canary(config: Path, version: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "cockpit", "canary", version, "--config", str(config), "--headless", *extra]
+    # Past the GO gate on record: these runs are about what the probe and the windows judge, not about GO.
+    return [sys.executable, "-m", "cockpit", "canary", version, "--config", str(config), "--headless",
+            "--without-go", "--reason", "test of the probe and windows", "--by", "TS", *extra]
 
 
 def _wait(predicate, timeout: float, what: str, *logs: Path):

@@ -62,7 +62,7 @@ def _port_open(port: int) -> bool:
 @needs_prometheus
 def test_a_healthy_drill_turns_every_pre_t0_check_green(drill: DrillEnvironment, tmp_path: Path) -> None:
     results = run_all(drill, tmp_path)
-    assert len(results) == 27  # 10 preflight, the blast radius, 15 red team, the artifacts
+    assert len(results) == 28  # 11 preflight (the signals probe too), the blast radius, 15 red team, the artifacts
     not_green = {i: f"{r.status.value}: {r.summary}" for i, r in results.items() if r.status is not Status.PASS}
     assert not_green == {}
     # Exactly one effect for 20 requests with one key: counted in the drill's PostgreSQL by the check itself.

@@ -148,7 +148,9 @@ FAULTS = {
     "latency_spike": ("p95_latency", ["p95_latency_breach"]),
     "error_burst": ("error_rate", ["error_rate_breach", "error_budget_fast_burn", "error_risk_correlation"]),
     "slow_creep": ("p95_latency", ["p95_latency_breach"]),
-    "eventloop_stall": ("eventloop_lag", ["eventloop_backpressure", "p95_latency_breach"]),
+    # The loop stalls while requests stay fast: only the event-loop signal crosses (the triggers that also
+    # need p95 over its limit stay quiet, as test_drill_runs asserts of the rollback's cause).
+    "eventloop_stall": ("eventloop_lag", []),
     "gc_pauses": ("gc_pause", ["gc_pause_hold"]),
     "connection_creep": (None, ["connection_creep", "pgbouncer_saturation"]),
 }

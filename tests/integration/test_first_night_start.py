@@ -96,6 +96,7 @@ dir = "evidence"
 [canary]
 evaluate_every = "0.5s"
 window = "30s"
+min_window = "100ms"  # one-second stages: judge from the first tenth of a second of the run's own data
 min_requests = 0
 stages = [{{weight = 50, hold = "1s"}}, {{weight = 100, hold = "1s"}}]
 [signals.p95]
@@ -112,7 +113,8 @@ hour_length = "3s"
 """)
     run_dir = tmp_path / "evidence" / version
     base = [sys.executable, "-m", "cockpit"]
-    started = subprocess.run([*base, "canary", version, "--config", str(config), "--detach"],
+    started = subprocess.run([*base, "canary", version, "--config", str(config), "--detach",
+                              "--without-go", "--reason", "test of the hand-over", "--by", "TS"],
                              cwd=REPO, capture_output=True, text=True, timeout=30, env=ENV)
     assert started.returncode == 0, started.stdout + started.stderr
     pid = int(started.stdout.split("pid ", 1)[1].split()[0])

@@ -85,6 +85,7 @@ dir = "evidence"
 [canary]
 evaluate_every = "0.3s"
 window = "30s"
+min_window = "100ms"  # one-second stages: judge from the first tenth of a second of the run's own data
 stages = [{{weight = 100, hold = "1s"}}]
 
 [signals.p95]
