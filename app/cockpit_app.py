@@ -52,16 +52,16 @@ from cockpit.app.messages import (
 from cockpit.app.status_line import Said, StatusLine
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.checklist_panes import CHECKLISTS
+from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
+from cockpit.events import Event
+from cockpit.format import format_clock, format_weight
 from cockpit.run.journal import JOURNAL_NAME
 from cockpit.run.journal_tail import JournalTail
-from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
-from cockpit.format import format_clock, format_weight
-from cockpit.views.canary import CanaryView
 from cockpit.screens.base import CockpitScreen
 from cockpit.screens.warroom import WarRoomScreen
-from cockpit.views.face import ScreenFace, face_of
 from cockpit.themes.palette import DEFAULT, LOW_COLOR, register_themes
-from cockpit.events import Event
+from cockpit.views.canary import CanaryView
+from cockpit.views.face import ScreenFace, face_of
 
 if TYPE_CHECKING:
     from rich.text import Text

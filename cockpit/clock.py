@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -18,7 +18,7 @@ class Clock(Protocol):
 
 def utc_datetime(ts: float) -> datetime:
     """A UTC datetime for an epoch timestamp."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def iso_utc(ts: float) -> str:

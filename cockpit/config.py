@@ -16,14 +16,23 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cockpit.checks.specs import CHECK_KINDS, CheckSpec
 from cockpit.config_file import ConfigError, find_config  # noqa: F401 (imported from here by the commands)
 from cockpit.duration_field import Duration
 from cockpit.engine.run_of_show import parse_offset
-from cockpit.redaction import Redactor, dsn_password
 from cockpit.events import NOTIFIABLE, Event
+from cockpit.redaction import Redactor, dsn_password
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -102,7 +111,7 @@ class PrometheusConfig(Strict):
         return os.path.expanduser(value) if value is not None else None
 
     @model_validator(mode="after")
-    def _pairs(self) -> "PrometheusConfig":
+    def _pairs(self) -> PrometheusConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together (basic auth)")
         if self.bearer_token is not None and self.username is not None:
@@ -181,7 +190,7 @@ class SignalConfig(Strict):
     dry_run: bool = False
 
     @model_validator(mode="after")
-    def _has_limit(self) -> "SignalConfig":
+    def _has_limit(self) -> SignalConfig:
         if self.max is None and self.min is None and self.max_vs_baseline is None:
             raise ValueError("a signal needs a limit: max, min or max_vs_baseline")
         return self
@@ -297,7 +306,7 @@ class TrafficConfig(Strict):
         return argv
 
     @model_validator(mode="after")
-    def _one_way_each(self) -> "TrafficConfig":
+    def _one_way_each(self) -> TrafficConfig:
         if self.read_weight is not None and self.weight_query is not None:
             raise ValueError("read_weight and weight_query both read the weight back: keep one")
         if self.weight_query is not None and self.prometheus is None:
@@ -368,7 +377,7 @@ class NotifyConfig(Strict):
         return data
 
     @model_validator(mode="after")
-    def _routing_key(self) -> "NotifyConfig":
+    def _routing_key(self) -> NotifyConfig:
         if self.format == "pagerduty" and self.routing_key is None:
             raise ValueError('format = "pagerduty" needs routing_key (e.g. "${PD_ROUTING_KEY}")')
         if self.format != "pagerduty" and self.routing_key is not None:

@@ -23,7 +23,7 @@ class CockpitScreen(Screen):
     BINDINGS = [ROLLBACK_BINDING]
 
     @property
-    def cockpit(self) -> "CockpitApp":
+    def cockpit(self) -> CockpitApp:
         return cast("CockpitApp", self.app)
 
     def on_screen_resume(self) -> None:

@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 
 from cockpit.format import MISSING, format_clock, format_duration, format_remaining, format_weight
-from cockpit.views.night import NightView, hour_lines
 from cockpit.run.night_hours import hour_label
 from cockpit.screens.base import CockpitScreen
+from cockpit.views.night import NightView, hour_lines
 from cockpit.widgets.hour_table import HourTable
 from cockpit.widgets.night_header import NightHeader
 from cockpit.widgets.signal_table import SignalTable

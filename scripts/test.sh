@@ -27,9 +27,11 @@ fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test,web]' 'playwright>=1.40'
-# The layers first (a broken contract or an engine type error fails the run before the suite starts):
-# lint-imports, seeing app/ widgets/ screens/ themes/ as the cockpit.* packages they install as.
+# The house first (a broken layer, a lint error or an engine type error fails the run before the suite
+# starts): lint-imports, seeing app/ widgets/ screens/ themes/ as the cockpit.* packages they install as;
+# ruff over the whole tree; mypy on the engine.
 .venv/bin/python -m tests.import_graph --no-logo
+.venv/bin/ruff check --quiet .
 .venv/bin/mypy cockpit/engine
 export TEXTUAL_ANIMATIONS=none
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -16,7 +16,7 @@ HEALTHY_DB = "cockpit_healthy"
 BROKEN_DB = "cockpit_broken"
 DEAD_TUPLES = 3000  # enough to cross a lowered threshold; the playbook's default is 1M
 
-BROKEN = """
+BROKEN = f"""
 CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE UNIQUE INDEX orders_idempotency_key_uq ON orders (idempotency_key COLLATE case_insensitive)
     WHERE idempotency_key IS NOT NULL;
@@ -28,7 +28,7 @@ INSERT INTO orders (id, instrument_id, price, quantity) VALUES (1000000, 1, 1.00
 SELECT setval('outbox_id_seq', 2000000000);  -- 93% of an int4 serial
 ALTER TABLE outbox SET (autovacuum_enabled = false);
 INSERT INTO outbox (topic, created_at, processed_at)
-    SELECT 'old.processed', clock_timestamp() - interval '1 day', clock_timestamp() FROM generate_series(1, {dead});
+    SELECT 'old.processed', clock_timestamp() - interval '1 day', clock_timestamp() FROM generate_series(1, {DEAD_TUPLES});
 DELETE FROM outbox WHERE topic = 'old.processed';
 INSERT INTO outbox (topic, created_at, processed_at) VALUES
     ('order.created', clock_timestamp() - interval '10 minutes', NULL),            -- unpublished for 10 min
@@ -36,7 +36,7 @@ INSERT INTO outbox (topic, created_at, processed_at) VALUES
 INSERT INTO idempotency_keys (key, created_at, expires_at) VALUES
     ('k-1', now() - interval '1 day', now() - interval '2 hours'),
     ('k-2', now() - interval '1 hour', now() + interval '23 hours');
-""".format(dead=DEAD_TUPLES)
+"""
 
 
 def create_database(postgres: Postgres, name: str, broken: bool) -> str:

@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms a request
     disable_nagle_algorithm = True
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
@@ -128,7 +128,7 @@ class _Server(ThreadingHTTPServer):
     # a burst of 200 requests opens many connections at once
     request_queue_size = 256
 
-    def __init__(self, app: "HttpApp", router: Any) -> None:
+    def __init__(self, app: HttpApp, router: Any) -> None:
         super().__init__(("127.0.0.1", free_port()), _Handler)
         self.app = app
         self.route = router

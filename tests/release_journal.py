@@ -40,11 +40,11 @@ class JournalWriter:
     def close(self) -> None:
         self.journal.close()
 
-    def at(self, ts: float) -> "JournalWriter":
+    def at(self, ts: float) -> JournalWriter:
         self.now = ts
         return self
 
-    def advance(self, seconds: float) -> "JournalWriter":
+    def advance(self, seconds: float) -> JournalWriter:
         self.now += seconds
         return self
 

@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -341,9 +342,9 @@ class Alertmanager:
 
     def create_silence(self, matchers: list[dict], created_by: str = "tests", comment: str = "test", minutes: float = 30) -> str:
         """POST /api/v2/silences; matchers like {"name": "severity", "value": "critical", "isRegex": False}."""
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = {
             "matchers": [{"isRegex": False, "isEqual": True, **m} for m in matchers],
             "startsAt": now.isoformat(),

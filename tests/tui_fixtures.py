@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.clock import ManualClock
-from cockpit.run.journal import Journal
 from cockpit.config import CockpitConfig, load_config
+from cockpit.run.journal import Journal
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 NOW = T0 + 1200  # T+20:00, stage 2 (5%)

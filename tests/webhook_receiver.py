@@ -48,7 +48,7 @@ class WebhookReceiver:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_port}/hook"
 
-    def start(self) -> "WebhookReceiver":
+    def start(self) -> WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

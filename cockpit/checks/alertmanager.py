@@ -29,7 +29,7 @@ class Matcher:
     is_equal: bool = True
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> "Matcher":
+    def from_api(cls, raw: dict[str, Any]) -> Matcher:
         return cls(
             name=str(raw.get("name", "")),
             value=str(raw.get("value", "")),
@@ -70,7 +70,7 @@ class Silence:
     comment: str
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> "Silence":
+    def from_api(cls, raw: dict[str, Any]) -> Silence:
         return cls(
             id=str(raw.get("id", "?")),
             state=str((raw.get("status") or {}).get("state", "unknown")),

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 PART_FILES = {"api": "micro_api_{version}.log", "ws": "micro_ws_{version}.log", "prom": "micro_prom_{version}.promql"}
 
 
-def part_file(ctx: "CheckContext", part: str) -> str:
+def part_file(ctx: CheckContext, part: str) -> str:
     """A part's evidence file as the seed names it, with {version} filled in."""
     return PART_FILES[part].replace("{version}", ctx.version)
 
@@ -75,14 +75,14 @@ class LoadReport:
 
 
 async def open_loop(
-    client: "httpx.AsyncClient",
+    client: httpx.AsyncClient,
     urls: list[str],
     rate: float,
     duration: float,
     max_requests: int,
     concurrency: int,
     timeout: float,
-    on_second: "callable | None" = None,  # type: ignore[valid-type]
+    on_second: callable | None = None,  # type: ignore[valid-type]
 ) -> LoadReport:
     """GET the URLs in turn at `rate` per second for `duration`; at most `concurrency` in flight."""
     import httpx
@@ -120,7 +120,7 @@ async def open_loop(
             second += 1
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, t0 + second - time.perf_counter()))
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 pass
             if on_second is not None:
                 await on_second(second, report)
@@ -133,7 +133,7 @@ async def open_loop(
             if delay > 0:
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
-                except (asyncio.TimeoutError, TimeoutError):
+                except TimeoutError:
                     pass
             if stop.is_set():
                 report.scheduled = i
@@ -149,7 +149,7 @@ async def open_loop(
     return report
 
 
-def _endpoint_urls(spec: "BlastRadiusSpec", ctx: "CheckContext") -> list[str] | None:
+def _endpoint_urls(spec: BlastRadiusSpec, ctx: CheckContext) -> list[str] | None:
     base = ctx.service_url(spec.url)
     if base is None:
         return None
@@ -173,11 +173,11 @@ class Part:
     data: dict[str, object] = field(default_factory=dict)
 
 
-async def _write(ctx: "CheckContext", name: str, lines: list[str]) -> str:
+async def _write(ctx: CheckContext, name: str, lines: list[str]) -> str:
     return await asyncio.to_thread(ctx.evidence.write_text, name, "\n".join(lines) + "\n")
 
 
-async def api_part(spec: "BlastRadiusSpec", ctx: "CheckContext", log: "callable") -> Part:  # type: ignore[valid-type]
+async def api_part(spec: BlastRadiusSpec, ctx: CheckContext, log: callable) -> Part:  # type: ignore[valid-type]
     """The open-loop load against the endpoints: p95 from the schedule and error rate against the limits."""
     name = part_file(ctx, "api")
     urls = _endpoint_urls(spec, ctx)
@@ -247,7 +247,7 @@ async def api_part(spec: "BlastRadiusSpec", ctx: "CheckContext", log: "callable"
                                   "window": report.elapsed})
 
 
-async def ws_part(spec: "BlastRadiusSpec", ctx: "CheckContext") -> Part:
+async def ws_part(spec: BlastRadiusSpec, ctx: CheckContext) -> Part:
     """Connect to [service] ws_url and time one message round trip."""
     from cockpit.sources.websocket import ws_round_trip
 
@@ -274,7 +274,7 @@ async def ws_part(spec: "BlastRadiusSpec", ctx: "CheckContext") -> Part:
     return Part("ws", outcome, {"connect": trip.connect_s, "round_trip": trip.round_trip_s})
 
 
-async def prom_part(spec: "BlastRadiusSpec", ctx: "CheckContext", window_s: float) -> Part:
+async def prom_part(spec: BlastRadiusSpec, ctx: CheckContext, window_s: float) -> Part:
     """The golden signals `prom_signals` read from Prometheus over the test window, each judged on its max/min."""
     from cockpit.checks.runner import prometheus_source
     from cockpit.engine.promql_text import render_query
@@ -319,7 +319,7 @@ async def prom_part(spec: "BlastRadiusSpec", ctx: "CheckContext", window_s: floa
     return Part("prom", outcome, data)
 
 
-async def run_blast_radius(spec: "BlastRadiusSpec", ctx: "CheckContext") -> Outcome:
+async def run_blast_radius(spec: BlastRadiusSpec, ctx: CheckContext) -> Outcome:
     """The parts in `parts`, in turn (the PromQL part reads the API part's window); the worst verdict wins."""
     name = ctx.evidence_name(spec, "micro_blast_{version}.log")
 

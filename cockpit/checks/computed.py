@@ -16,7 +16,7 @@ _STATUS = {"PASS": Status.PASS, "SKIPPED": Status.PASS, "ACCEPTED": Status.WARN,
            "FAIL": Status.FAIL}
 
 
-async def run_computed(spec: "ComputedSpec", ctx: "CheckContext") -> Outcome:
+async def run_computed(spec: ComputedSpec, ctx: CheckContext) -> Outcome:
     """The item's line of the GO decision, from the recorded results (or the rollback proof)."""
     from cockpit.checks.go_loader import load_go
 

@@ -14,7 +14,7 @@ NO_POSTGRES = "no [postgres] section in cockpit.toml (add its dsn): the database
 NO_PGBOUNCER = "no [pgbouncer] section in cockpit.toml (add its admin_dsn): pgBouncer cannot be asked"
 
 
-def postgres_source(ctx: "CheckContext") -> "PostgresSource | None":
+def postgres_source(ctx: CheckContext) -> PostgresSource | None:
     """The run's PostgresSource (one pool for all checks), or None without [postgres]."""
     if ctx.config.postgres is None:
         return None
@@ -25,7 +25,7 @@ def postgres_source(ctx: "CheckContext") -> "PostgresSource | None":
     return ctx.shared["postgres"]
 
 
-def pgbouncer_source(ctx: "CheckContext") -> "PgBouncerSource | None":
+def pgbouncer_source(ctx: CheckContext) -> PgBouncerSource | None:
     """The run's PgBouncerSource, or None without [pgbouncer]."""
     if ctx.config.pgbouncer is None:
         return None
@@ -36,6 +36,6 @@ def pgbouncer_source(ctx: "CheckContext") -> "PgBouncerSource | None":
     return ctx.shared["pgbouncer"]
 
 
-async def write_evidence(ctx: "CheckContext", name: str, text: str) -> str:
+async def write_evidence(ctx: CheckContext, name: str, text: str) -> str:
     """Write one evidence file off the event loop (it fsyncs); returns its name."""
     return await asyncio.to_thread(ctx.evidence.write_text, name, text)

@@ -79,7 +79,7 @@ def flag_matches(actual: Any, expected: Any) -> bool:
     return type(actual) is type(expected) and actual == expected
 
 
-async def load_flags(source: str, ctx: "CheckContext") -> tuple[dict[str, Any] | None, str]:
+async def load_flags(source: str, ctx: CheckContext) -> tuple[dict[str, Any] | None, str]:
     """The flags object from a JSON file or http(s) URL: (flags, "") or (None, why not)."""
     if source.startswith(("http://", "https://")):
         import httpx
@@ -121,7 +121,7 @@ class Previous:
     problem: str = ""
 
 
-def find_previous(spec: "FeatureFlagsSpec", ctx: "CheckContext") -> Previous:
+def find_previous(spec: FeatureFlagsSpec, ctx: CheckContext) -> Previous:
     """The previous release's flag evidence, from the evidence root (see the module docstring)."""
     root = ctx.evidence.root
     current = version_key(ctx.version)
@@ -161,7 +161,7 @@ def find_previous(spec: "FeatureFlagsSpec", ctx: "CheckContext") -> Previous:
     return Previous(version, flags)
 
 
-async def run_feature_flags(spec: "FeatureFlagsSpec", ctx: "CheckContext") -> Outcome:
+async def run_feature_flags(spec: FeatureFlagsSpec, ctx: CheckContext) -> Outcome:
     """Read the flags; judge them against `expect` and the previous release (see the module docstring)."""
     flags, problem = await load_flags(spec.source, ctx)
     if flags is None:
@@ -207,7 +207,7 @@ async def run_feature_flags(spec: "FeatureFlagsSpec", ctx: "CheckContext") -> Ou
     return outcome
 
 
-def _verdict(flags: dict[str, Any], spec: "FeatureFlagsSpec", previous: Previous, failures: list[str],
+def _verdict(flags: dict[str, Any], spec: FeatureFlagsSpec, previous: Previous, failures: list[str],
              changed: list[str], unjudged: list[str]) -> Outcome:
     """FAIL on a mismatch or a new flag on; UNKNOWN on an unreadable previous file; WARN on a change or an unjudged flag."""
     if failures:

@@ -78,7 +78,7 @@ def inspect_entry(base: Path, entry: str) -> FileState:
     return FileState(entry, "present", f"{len(matches)} match{'es' if len(matches) != 1 else ''}")
 
 
-async def run_files(spec: "FilesSpec", ctx: "CheckContext") -> Outcome:
+async def run_files(spec: FilesSpec, ctx: CheckContext) -> Outcome:
     """Every listed path/glob (spec.paths + the manifest's lines, relative to base_dir) exists and is not empty.
 
     base_dir is relative to the current directory; the manifest is looked up in base_dir.

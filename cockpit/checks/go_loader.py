@@ -17,7 +17,14 @@ from cockpit.checks.ticks import read_ticks
 from cockpit.clock import SystemClock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.engine.go import (
-    GATING_PHASES, GateCheck, GoEvidence, GoState, RecordedResult, Role, Tally, decide_go,
+    GATING_PHASES,
+    GateCheck,
+    GoEvidence,
+    GoState,
+    RecordedResult,
+    Role,
+    Tally,
+    decide_go,
 )
 from cockpit.evidence import EvidenceStore
 from cockpit.results import Status
@@ -62,7 +69,7 @@ def prove_rollback(config: CockpitConfig, version: str, *, timeout: float = 10.0
             return result(Status.PASS, f"{how}; no weight read-back configured")
     try:
         weight, why = asyncio.run(asyncio.wait_for(reader.read(version, 0), timeout))  # type: ignore[attr-defined]
-    except (asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         weight, why = None, f"no answer ({type(exc).__name__})"
     except Exception as exc:  # noqa: BLE001 - any failure to read back is a FAIL with its reason, not a traceback
         weight, why = None, str(exc) or type(exc).__name__

@@ -70,7 +70,7 @@ class BurstReport:
 
 
 async def send_burst(
-    client: "httpx.AsyncClient",
+    client: httpx.AsyncClient,
     method: str,
     url: str,
     count: int,
@@ -105,7 +105,7 @@ def effect_sql(query: str) -> str:
     return query.replace("'{key}'", "$1").replace("{key}", "$1")
 
 
-async def count_effects(ctx: "CheckContext", query: str, args: list[str]) -> tuple[Any, str | None]:
+async def count_effects(ctx: CheckContext, query: str, args: list[str]) -> tuple[Any, str | None]:
     """The effect query's single value from [postgres] (the run's shared pool): (value, None) or (None, why not)."""
     from cockpit.checks.database import NO_POSTGRES, postgres_source
     from cockpit.sources.postgres import DatabaseError
@@ -122,7 +122,7 @@ async def count_effects(ctx: "CheckContext", query: str, args: list[str]) -> tup
     return rows.rows[0][0], None
 
 
-async def run_burst(spec: "HttpBurstSpec", ctx: "CheckContext") -> Outcome:
+async def run_burst(spec: HttpBurstSpec, ctx: CheckContext) -> Outcome:
     """N identical requests: status mix, minimum counts (e.g. some 429), effects and distinct bodies."""
     url = ctx.service_url(spec.url)
     if url is None:

@@ -95,7 +95,7 @@ def _compile(rules: dict[str, str], allow_empty: bool, key: str) -> dict[str, re
     return compiled
 
 
-def response_headers(response: "httpx.Response") -> dict[str, list[str]]:
+def response_headers(response: httpx.Response) -> dict[str, list[str]]:
     """Lower-case header name -> every value received for it."""
     table: dict[str, list[str]] = {}
     for name, value in response.headers.multi_items():
@@ -103,7 +103,7 @@ def response_headers(response: "httpx.Response") -> dict[str, list[str]]:
     return table
 
 
-async def run_headers(spec: "HttpHeadersSpec", ctx: "CheckContext") -> Outcome:
+async def run_headers(spec: HttpHeadersSpec, ctx: CheckContext) -> Outcome:
     """Fetch the URL once; required headers must match, forbidden ones must be absent."""
     import httpx
 
@@ -290,7 +290,7 @@ def resource_verdict(
     return verdict
 
 
-async def _probe(client: "httpx.AsyncClient", resource: Subresource, page_url: str, timeout: float) -> tuple[Status, str]:
+async def _probe(client: httpx.AsyncClient, resource: Subresource, page_url: str, timeout: float) -> tuple[Status, str]:
     """HEAD the resource (GET if HEAD is refused) as the browser would ask, and judge its headers."""
     import httpx
 
@@ -309,7 +309,7 @@ async def _probe(client: "httpx.AsyncClient", resource: Subresource, page_url: s
     return status, f"{reason} (HTTP {response.status_code} via {how})"
 
 
-async def run_subresources(spec: "SubresourcesSpec", ctx: "CheckContext") -> Outcome:
+async def run_subresources(spec: SubresourcesSpec, ctx: CheckContext) -> Outcome:
     """With COEP require-corp, every cross-origin sub-resource must opt in (CORP, or CORS when crossorigin)."""
     import httpx
 

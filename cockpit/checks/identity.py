@@ -47,7 +47,7 @@ async def git_head(cwd: str | None = None, timeout: float = GIT_TIMEOUT) -> tupl
         return None, f"git could not start: {exc.strerror or exc}"
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         process.kill()
         await process.wait()
         return None, f"git rev-parse did not finish within {timeout:g}s"

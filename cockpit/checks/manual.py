@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cockpit.checks.specs import ManualSpec
 
 
-async def run_manual(spec: "ManualSpec", ctx: "CheckContext") -> Outcome:
+async def run_manual(spec: ManualSpec, ctx: CheckContext) -> Outcome:
     """The latest tick for this id decides: ticked -> PASS, unticked or never ticked -> awaiting a human."""
     try:
         log = await asyncio.to_thread(read_ticks, ctx.evidence)

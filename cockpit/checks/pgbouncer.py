@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cockpit.checks.database import NO_PGBOUNCER, NO_POSTGRES, pgbouncer_source, postgres_source, write_evidence
@@ -284,7 +284,7 @@ def parse_console_time(text: Any) -> float | None:
     value = str(text).strip().removesuffix(" UTC").removesuffix("Z")
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
     return None

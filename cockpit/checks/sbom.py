@@ -193,7 +193,7 @@ def _label(component: Component) -> str:
     return f"{component.key}{version} ({', '.join(component.licenses)})"
 
 
-async def run_sbom(spec: "SbomSpec", ctx: "CheckContext") -> Outcome:
+async def run_sbom(spec: SbomSpec, ctx: CheckContext) -> Outcome:
     """presence: a usable CycloneDX SBOM; licenses: none restrictive; drift: none newly restrictive."""
     path = Path(spec.path)
     default_name = "sbom_restrictive_licenses.json" if spec.mode != "presence" else f"sbom_{spec.id}_{{version}}.json"

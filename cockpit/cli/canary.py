@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
-from cockpit.cli.common import cancel_on_signals, load_required_config, open_evidence, open_event_sink, progress_printer
+from cockpit.cli.common import cancel_on_signals, load_required_config, open_event_sink, open_evidence, progress_printer
 from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
+from cockpit.errors import CockpitError
+from cockpit.events import Event
 from cockpit.evidence import EvidenceStore
 from cockpit.format import format_duration, format_weight
 from cockpit.release_version import validate_version
-from cockpit.errors import CockpitError
-from cockpit.events import Event
 from cockpit.run.warroom_log import IC_CALLS
 
 EXIT_PROMOTED, EXIT_ROLLED_BACK, EXIT_USAGE = 0, 1, 2
@@ -252,8 +252,8 @@ def _result_words(done: dict[str, Any]) -> str:
 
 def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, store: EvidenceStore) -> int:
     from cockpit.clock import SystemClock
-    from cockpit.run.live_runs import live_run, registered
     from cockpit.run.canary import run_canary
+    from cockpit.run.live_runs import live_run, registered
     from cockpit.sources.prometheus import PrometheusSource
 
     # Losing the terminal must not stop a release in flight.

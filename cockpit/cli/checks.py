@@ -14,6 +14,7 @@ from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
 from cockpit.results import STATUS_SYMBOL, CheckResult, Status, exit_code_for, worst_status
 
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
     parser.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
@@ -75,7 +76,7 @@ class RunDisplay:
         self.show_results = show_results
         self.live: Any = None
 
-    def __enter__(self) -> "RunDisplay":
+    def __enter__(self) -> RunDisplay:
         if self.stream.isatty():
             from rich.console import Console
             from rich.live import Live

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cockpit.cli import UsageError
-from cockpit.format import format_clock, format_weight
 from cockpit.cli.common import cancel_on_signals, open_event_sink
 from cockpit.events import Event
+from cockpit.format import format_clock, format_weight
 
 SOURCES = ("auto", "prometheus", "simulator")
 
@@ -140,8 +140,8 @@ class _Tee:
 
 
 def _run(args: argparse.Namespace, scenario: Any) -> int:
-    from cockpit.drill.session import DrillOptions, DrillSession
     from cockpit.cli.canary import outcome_line
+    from cockpit.drill.session import DrillOptions, DrillSession
 
     json_sink, progress = open_event_sink(args.events)
     printer = HeadlessPrinter(progress)

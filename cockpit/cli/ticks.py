@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cockpit.checks.ticks import record_tick, validate_initials
 from cockpit.cli.common import load_required_config, open_evidence
 from cockpit.config import ConfigError
 from cockpit.release_version import validate_version
-from cockpit.checks.ticks import record_tick, validate_initials
 
 
 def _cmd_tick(args: argparse.Namespace) -> int:

@@ -117,7 +117,7 @@ class DrillDatabase:
             return f"drill: PostgreSQL 127.0.0.1:{self.pg_port}, pgBouncer 127.0.0.1:{self.bouncer_port}"
         return self.problem or STARTING
 
-    def start_in_background(self) -> "DrillDatabase":
+    def start_in_background(self) -> DrillDatabase:
         """Start on a thread (call it from one that lives as long as the drill: the servers die with it); `wait()`."""
         missing = missing_programs(self.path)
         if missing:

@@ -136,7 +136,7 @@ class DrillEnvironment:
             self._config = validate_config(data, "(drill configuration)")
         return self._config
 
-    def start(self) -> "DrillEnvironment":
+    def start(self) -> DrillEnvironment:
         """The release's files, the simulated service (at once) and the database (in the background)."""
         from cockpit.drill.simulator import Simulator
 

@@ -57,7 +57,7 @@ class DrillPrometheus:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
-    def start(self, timeout: float = 20.0) -> "DrillPrometheus":
+    def start(self, timeout: float = 20.0) -> DrillPrometheus:
         """Launch and wait until ready (a port taken between picking and binding: try again, up to 3 times)."""
         for _ in range(3):
             self.launch()

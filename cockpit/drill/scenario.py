@@ -51,7 +51,7 @@ class _FaultBase(_Strict):
     duration: Duration | None = Field(None, gt=0)  # None: until the rollback
 
     @model_validator(mode="after")
-    def _one_start(self) -> "_FaultBase":
+    def _one_start(self) -> _FaultBase:
         if (self.at_weight is None) == (self.after is None):
             raise ValueError("give exactly one of at_weight (a canary weight, %) or after (a duration)")
         return self

@@ -32,9 +32,9 @@ from cockpit.drill.prometheus import DrillPrometheus, prometheus_binary
 from cockpit.drill.scenario import Scenario
 from cockpit.drill.simulator import Simulator
 from cockpit.errors import UnavailableError
-from cockpit.run.control import socket_path
-from cockpit.evidence import EvidenceStore
 from cockpit.events import Event
+from cockpit.evidence import EvidenceStore
+from cockpit.run.control import socket_path
 
 WARMUP_TIMEOUT_S = 30.0
 UNIX_PATH_MAX = 107  # sun_path's 108 bytes, less the NUL
@@ -106,7 +106,7 @@ class DrillSession:
             return f"Prometheus {self.prometheus.url} (started for this drill, scraping the simulator every 1s)"
         return "the simulator, read directly (no prometheus on PATH: DRILL source, no PromQL evaluated)"
 
-    async def __aenter__(self) -> "DrillSession":
+    async def __aenter__(self) -> DrillSession:
         try:
             await self.start()
         except BaseException:

@@ -196,7 +196,7 @@ class Simulator:
 
     # ------------------------------------------------------------ serving
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Simulator":
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
         """Serve /metrics, /weight, /rollback, /state on host:port (0: a free port) and start ticking."""
         from prometheus_client import CollectorRegistry
 

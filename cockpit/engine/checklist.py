@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.checks.ticks import Tick, validate_initials
 from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.engine.go import ACCEPTABLE, Acceptance, RecordedResult, accepts
-from cockpit.results import CheckResult, Status
-from cockpit.checks.ticks import Tick, validate_initials
 from cockpit.errors import CockpitError
+from cockpit.results import CheckResult, Status
 
 
 class TickError(CockpitError, ValueError):

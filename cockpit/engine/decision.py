@@ -39,9 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cockpit.format import format_duration
 from cockpit.engine.model import Action, Decision, Reason, SignalReading, SignalState, TriggerReading
 from cockpit.engine.triggers import ALERT_PREFIX
+from cockpit.format import format_duration
 
 
 @dataclass
@@ -61,7 +61,7 @@ class StageContext:
     hold_until: float | None = None  # when the hold in force ends, if one is
 
     @classmethod
-    def from_canary(cls, canary: Any, **fields: Any) -> "StageContext":
+    def from_canary(cls, canary: Any, **fields: Any) -> StageContext:
         """A context with max_holds, hold_extension, blind_limit and blind_action taken from [canary]."""
         defaults = {
             "max_holds": canary.max_holds,

@@ -39,7 +39,7 @@ class HAProxyRuntime:
         path = self.config.socket
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), self.timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise HAProxyError(f"HAProxy's admin socket {path} did not accept within {self.timeout:g}s") from None
         except OSError as exc:
             raise HAProxyError(f"cannot reach HAProxy's admin socket {path}: {exc.strerror or exc}") from None
@@ -51,7 +51,7 @@ class HAProxyRuntime:
             while answer:  # read to the end: HAProxy closes the connection when it has answered
                 answer = await asyncio.wait_for(reader.read(OUTPUT_LIMIT * 8), self.timeout)
                 chunks.append(answer)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise HAProxyError(f"HAProxy's admin socket {path} did not answer {line.split(';')[0]!r} "
                                f"within {self.timeout:g}s") from None
         except OSError as exc:

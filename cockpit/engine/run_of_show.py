@@ -16,7 +16,7 @@ the cockpit could read: they have no work attached and keep the clock's marks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cockpit.durations import parse_duration
@@ -164,12 +164,12 @@ def parse_t0(text: str, now: float) -> float:
         hours, minutes = int(value[:2]), int(value[3:])
         if hours > 23 or minutes > 59:
             raise ValueError(f"{text!r} is not a time of day (HH:MM, UTC)")
-        day = datetime.fromtimestamp(now, tz=timezone.utc).replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        day = datetime.fromtimestamp(now, tz=UTC).replace(hour=hours, minute=minutes, second=0, microsecond=0)
         return day.timestamp()
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not a T-0 (use +30m, 14:30 (UTC) or 2025-01-31T14:30:00Z)") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -70,7 +70,7 @@ class ForTimer:
         return {"since": self.since, "seen_at": self.seen_at, "paused_at": self.paused_at}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ForTimer":
+    def from_dict(cls, data: Any) -> ForTimer:
         if not isinstance(data, dict):
             return cls()
         return cls(_number(data.get("since")), _number(data.get("seen_at")), _number(data.get("paused_at")))
@@ -92,7 +92,7 @@ async def ask(source: Any, expr: str, deadline: float) -> QueryResult:
     """source.query(expr) under a deadline; a timeout or an exception becomes an error result."""
     try:
         return await asyncio.wait_for(source.query(expr), timeout=deadline)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return QueryResult(expr, error=f"no answer within {deadline:g}s")
     except Exception as exc:  # a source must never take the engine down
         return QueryResult(expr, error=f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -390,7 +390,7 @@ class SignalBoard:
 
     async def _compare(
         self, name: str, signal: SignalConfig, window: float, now: float, stage_started_at: float, limits: _Limits
-    ) -> "_Compared":
+    ) -> _Compared:
         if not self.canary.compare_with_stable:
             return _Compared()
         if signal.stable_query:

@@ -216,7 +216,7 @@ class CommandTemplate:
         try:
             try:
                 code = await asyncio.wait_for(process.wait(), timeout=self.timeout)
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 _kill_group(process)
                 await process.wait()
                 out, err = await self._collect(readers)
@@ -234,7 +234,7 @@ class CommandTemplate:
         try:
             out, err = await asyncio.wait_for(readers, timeout=2.0)
             return out, err
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return "", "(output not collected: the pipes stayed open after the command ended)"
 
 

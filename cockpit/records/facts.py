@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.run.journal import JOURNAL_NAME, read_journal
-from cockpit.evidence import EvidenceStore
 from cockpit.events import Event
+from cockpit.evidence import EvidenceStore
 from cockpit.format import format_duration, format_weight
+from cockpit.run.journal import JOURNAL_NAME, read_journal
 
 JUDGED = ("PASS", "WARN", "BREACHING", "FAIL")
 BAD_SIGNAL_STATES = ("BREACHING", "FAIL")

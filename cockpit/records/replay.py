@@ -23,7 +23,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cockpit.clock import ManualClock, iso_utc
@@ -32,8 +32,8 @@ from cockpit.durations import parse_duration
 from cockpit.engine.model import Action, SignalState
 from cockpit.engine.promql_text import render_query
 from cockpit.errors import CockpitError, UnavailableError
-from cockpit.sources.prometheus import QueryResult, Sample
 from cockpit.events import Event
+from cockpit.sources.prometheus import QueryResult, Sample
 
 MAX_POINTS = 11_000  # Prometheus' limit of points per series in one query_range
 MAX_EVALUATIONS = 250_000  # beyond this a replay takes minutes: ask for a coarser --step
@@ -82,7 +82,7 @@ def parse_time(text: str, now: float) -> float:
             f"{text!r} is not a time: use ISO-8601 (2024-05-01T14:00:00Z), 'now', or relative like -2h"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -355,9 +355,9 @@ async def replay(
 ) -> ReplayResult:
     """Replay [start, end] every `step` seconds; `live` is a PrometheusSource (query_range, query(at=))."""
     from cockpit.engine.decision import StageContext, decide, is_blind
-    from cockpit.run.state import RunState
     from cockpit.engine.signals import SignalBoard
     from cockpit.engine.triggers import TriggerBoard
+    from cockpit.run.state import RunState
 
     if step <= 0 or end <= start:
         raise ReplayError("the range is empty: --from must be before --to, and --step positive")

@@ -17,9 +17,9 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from cockpit.clock import iso_utc
+from cockpit.events import Event
 from cockpit.format import MISSING, format_clock, format_countdown, format_duration, format_value, format_weight
 from cockpit.records.facts import NIGHT, Incident, ReleaseFacts, SignalFigure
-from cockpit.events import Event
 
 # The seed's one-liner names the default playbook's signals its own way.
 ONELINER_LABELS = {
@@ -498,8 +498,9 @@ def report_markdown(
     lines += ["", "## Figures (canary samples)", "", "| signal | median | min | max | limit | baseline | verdict | samples |",
               "|---|---|---|---|---|---|---|---|"]
     for figure in facts.signals.values():
-        unit = figure.unit
-        show = (lambda v: format_value(v, unit))
+        def show(value: float | None, unit: str = figure.unit) -> str:
+            return format_value(value, unit)
+
         base = (baseline or {}).get(figure.name)
         unjudged = ", ".join(f"{figure.states[s]} {s}" for s in ("BLIND", "INSUFFICIENT") if figure.states.get(s))
         name = (labels or {}).get(figure.name) or figure.name

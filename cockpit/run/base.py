@@ -17,8 +17,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from cockpit.clock import Clock
-from cockpit.evidence import EvidenceStore
 from cockpit.events import Event
+from cockpit.evidence import EvidenceStore
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 from cockpit.run.lock import RunLock, RunLockHeld
 from cockpit.run.sinks import EventSink

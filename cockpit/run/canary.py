@@ -52,16 +52,16 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
 from cockpit.engine.model import Action, Decision, Reason
-from cockpit.errors import CockpitError
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, traffic_from_config
-from cockpit.format import format_duration, format_weight
+from cockpit.errors import CockpitError
+from cockpit.events import Event
 from cockpit.evidence import EvidenceStore
+from cockpit.format import format_duration, format_weight
 from cockpit.run.base import JournaledRun, Say
 from cockpit.run.canary_evidence import CanaryEvidence
 from cockpit.run.canary_operator import OperatorDesk
 from cockpit.run.canary_rollback import NO_TRAFFIC, CanaryRollback, Ending
-from cockpit.events import Event
 from cockpit.run.sinks import EventSink
 from cockpit.run.state import RunState, StageState
 
@@ -417,6 +417,8 @@ class CanaryRun(CanaryRollback, JournaledRun):
         if result.ok:
             self.say(f"traffic at {format_weight(weight)} ({result.attempt_count} attempt(s), {result.duration_s:.2f}s); "
                      f"{result.read_back_text}")
+            if result.read_back is not None:  # the weight the traffic system itself reports, on the war room's record
+                self.evidence.warroom_event(stage, weight, f"TRAFFIC AT {format_weight(weight)}: {result.read_back_text}")
             return None
         message = f"traffic shift to {format_weight(weight)} FAILED: {result.error}"
         self.say(f"{message}: rolling back", loud=True)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from cockpit.clock import iso_utc
 from cockpit.engine.model import SignalReading
-from cockpit.format import format_weight
 from cockpit.events import Event
+from cockpit.format import format_weight
 from cockpit.run.journal import JOURNAL_NAME
 from cockpit.run.stage_evidence import db_health_text, logs_text, pgbouncer_text, stage_file, summary_text
 from cockpit.run.warroom_log import cells_from_readings, event_line, warroom_line

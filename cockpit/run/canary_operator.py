@@ -15,10 +15,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from cockpit.engine.model import Action, Reason
+from cockpit.events import Event
 from cockpit.format import format_weight
 from cockpit.run.canary_rollback import Ending
 from cockpit.run.warroom_log import IC_CALLS
-from cockpit.events import Event
 
 if TYPE_CHECKING:
     from cockpit.run.canary import CanaryRun
@@ -163,7 +163,7 @@ class OperatorDesk:
             return {"ok": True, "message": message}
         try:
             done = await asyncio.wait_for(asyncio.shield(self.run.rollback_finished), timeout=max(0.0, wait))
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return {"ok": True, "message": f"{message}; the rollback command is still running"}
         keys = ("ok", "attempts", "decided_at", "command_started_at", "command_ended_at", "decision_to_command_ms", "error")
         rollback = {k: done.get(k) for k in keys}

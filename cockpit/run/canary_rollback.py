@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
-from cockpit.format import format_duration
 from cockpit.engine.model import Action, SignalState
 from cockpit.engine.sampling import sample_signals, signals_json
 from cockpit.engine.traffic import TrafficAdapter, rollback_evidence, rollback_fields
-from cockpit.format import format_weight
-from cockpit.evidence import EvidenceStore
-from cockpit.run.canary_evidence import CanaryEvidence
 from cockpit.events import Event
+from cockpit.evidence import EvidenceStore
+from cockpit.format import format_duration, format_weight
+from cockpit.run.canary_evidence import CanaryEvidence
 from cockpit.run.journal import Journal
 from cockpit.run.state import RunState
 
@@ -108,7 +107,9 @@ class CanaryRollback:
                 self.store.append_line(self._rollback_file, "signals recovered: " + (
                     f"{iso_utc(recovered)}" if recovered is not None
                     else f"not within {format_duration(self.recovery_window)} of the rollback"))
-        self.evidence.warroom_event(stage, weight, "ROLLED BACK" if ok else f"ROLLBACK FAILED: {error}")
+        # What the traffic system itself said afterwards, when a read-back is configured.
+        read_back = f" ({done.get('read_back')})" if done.get("read_back_weight") is not None else ""
+        self.evidence.warroom_event(stage, weight, f"ROLLED BACK{read_back}" if ok else f"ROLLBACK FAILED: {error}")
         self.emit(Event.CANARY_DONE, result=result, stage=stage, weight=weight, reasons=list(started.get("reasons") or []),
                   recovered_at=self.state.recovered_at, error=error)
         self.evidence.write_stage_files(stage, weight)

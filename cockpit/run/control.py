@@ -157,7 +157,7 @@ class ControlServer:
             while True:
                 try:
                     line = await asyncio.wait_for(reader.readline(), timeout=self.idle_timeout)
-                except (asyncio.TimeoutError, TimeoutError):
+                except TimeoutError:
                     return
                 except (ValueError, asyncio.LimitOverrunError):
                     await self._reply(writer, {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"})
@@ -230,7 +230,7 @@ def control_request(path: Path, request: dict[str, Any], timeout: float = 10.0) 
             data += chunk
             if len(data) > 4 * MAX_REQUEST:
                 raise ControlError("the run's reply is too long")
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise ControlError(f"the run did not answer within {timeout:g}s") from None
     except ControlError:
         raise

@@ -34,19 +34,19 @@ from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
-from cockpit.errors import CockpitError
-from cockpit.format import format_clock, format_duration
-from cockpit.run.base import JournaledRun, Say
-from cockpit.events import RECORD_FIELDS, Event
-from cockpit.run.journal import Journal
 from cockpit.engine.model import TriggerReading
 from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import rollback_evidence, rollback_fields
+from cockpit.errors import CockpitError
+from cockpit.events import RECORD_FIELDS, Event
 from cockpit.evidence import EvidenceStore
+from cockpit.format import format_clock, format_duration
+from cockpit.run.base import JournaledRun, Say
+from cockpit.run.journal import Journal
 from cockpit.run.night_hours import (
     HourAggregate,
-    hourly_log_file,
     hour_line,
+    hourly_log_file,
     hourly_log_text,
     night_verdict,
     stability_report_file,
@@ -600,7 +600,7 @@ class FirstNight(JournaledRun):
             async with gate:
                 try:
                     return await asyncio.wait_for(fetch(expr, first, last, step), timeout=deadline)
-                except (asyncio.TimeoutError, TimeoutError):
+                except TimeoutError:
                     return _RangeError(f"no answer within {deadline:g}s")
                 except Exception as exc:  # a source must never take the night down
                     return _RangeError(f"{type(exc).__name__}: {str(exc)[:200]}")

@@ -18,13 +18,14 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
 from cockpit.config import PAGERDUTY_URL, CockpitConfig, NotifyConfig, secret_text
+from cockpit.events import Event
 from cockpit.format import MISSING, format_clock, format_duration, format_value, format_weight
 from cockpit.redaction import Redactor
-from cockpit.events import Event
 
 DEFAULT_QUEUE_SIZE = 100
 MAX_TEXT = 600  # one line a phone shows without "show more"
@@ -194,7 +195,7 @@ class Notifier:
         self._closing = False
 
     @classmethod
-    def from_config(cls, config: CockpitConfig, version: str | None = None, **options: Any) -> "Notifier | None":
+    def from_config(cls, config: CockpitConfig, version: str | None = None, **options: Any) -> Notifier | None:
         """A notifier for the config's [[notify]] webhooks; None when there are none."""
         if not config.notify:
             return None
@@ -396,9 +397,8 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:  # HTTP dates are GMT
-        from datetime import timezone
 
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 

@@ -58,7 +58,7 @@ class RunState:
     last_seq: int = 0
 
     @classmethod
-    def replay(cls, records: list[dict[str, Any]]) -> "RunState":
+    def replay(cls, records: list[dict[str, Any]]) -> RunState:
         state = cls()
         for record in records:
             state.apply(record)

@@ -28,7 +28,7 @@ def http_client(
     concurrency: int | None = None,
     follow_redirects: bool = False,
     timeout: float | None = None,
-) -> "httpx.AsyncClient":
+) -> httpx.AsyncClient:
     """A new AsyncClient with [service]'s timeout and TLS verification; use it with `async with`."""
     import httpx  # lazily: start-up time of the TUI
 
@@ -128,7 +128,7 @@ async def connect_problem(url: str, timeout: float) -> str | None:
         return f"{url}: not a usable URL (no host)"
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (TimeoutError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         return describe_http_error(exc if isinstance(exc, OSError) else TimeoutError(), url, timeout)
     except UnicodeError:  # a label the IDNA codec refuses (empty, over 63 characters): no such host name
         import socket
@@ -154,7 +154,7 @@ def _mask_cookie(value: str) -> str:
     return f"{name.strip()}{eq}{'***' if eq else ''}{sep}{attributes}"
 
 
-def header_lines(response: "httpx.Response") -> list[str]:
+def header_lines(response: httpx.Response) -> list[str]:
     """Status line and every response header as received (cookie values masked), for evidence."""
     lines = [f"HTTP {response.status_code} {response.reason_phrase}".rstrip()]
     for raw_name, raw_value in response.headers.raw:

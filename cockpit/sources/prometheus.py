@@ -13,6 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from cockpit.config import PrometheusConfig
@@ -210,7 +211,7 @@ class PrometheusSource:
         try:
             client = self._connect()
             data = await self._call(client.custom_query, expr, params)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return QueryResult(expr, error=self._late())
         except Exception as exc:  # the library raises many kinds; each becomes a result
             return QueryResult(expr, error=self._explain(exc, expr))
@@ -228,18 +229,18 @@ class PrometheusSource:
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> RangeResult:
         """A range query; never raises."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         try:
             client = self._connect()
             data = await self._call(
                 client.custom_query_range,
                 expr,
-                datetime.fromtimestamp(start, tz=timezone.utc),
-                datetime.fromtimestamp(end, tz=timezone.utc),
+                datetime.fromtimestamp(start, tz=UTC),
+                datetime.fromtimestamp(end, tz=UTC),
                 f"{max(step, 0.001):g}s",
             )
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return RangeResult(expr, error=self._late())
         except Exception as exc:
             return RangeResult(expr, error=self._explain(exc, expr))
@@ -254,7 +255,7 @@ class PrometheusSource:
         try:
             client = self._connect()
             data = await self._call(client.get_targets)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return [], self._late()
         except Exception as exc:
             return [], self._explain(exc)
@@ -277,7 +278,7 @@ class PrometheusSource:
 
         try:
             return await self._call(fetch), None
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return [], self._late()
         except Exception as exc:
             return [], self._explain(exc)

@@ -51,7 +51,7 @@ class Rows:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_dicts(cls, items: list[dict[str, Any]], columns: list[str] | None = None) -> "Rows":
+    def from_dicts(cls, items: list[dict[str, Any]], columns: list[str] | None = None) -> Rows:
         """Rows from dicts; columns default to the first dict's keys."""
         names = columns if columns is not None else (list(items[0]) if items else [])
         return cls(names, [tuple(item.get(c) for c in names) for item in items])

@@ -47,7 +47,7 @@ async def ws_round_trip(url: str, message: str, timeout: float, verify_tls: bool
             await socket.send(message)
             try:
                 reply = await asyncio.wait_for(socket.recv(), timeout)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 result.error = f"{url}: connected, but no reply to a message within {timeout:g}s"
                 return result
             result.round_trip_s = time.perf_counter() - sent
@@ -61,7 +61,7 @@ async def ws_round_trip(url: str, message: str, timeout: float, verify_tls: bool
         result.error = f"{url}: WebSocket handshake failed ({exc})"
     except ConnectionClosed as exc:
         result.error = f"{url}: the server closed the WebSocket ({exc})"
-    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+    except (OSError, TimeoutError) as exc:
         # the same words for an unreachable host as every HTTP check
         result.error = describe_http_error(exc if isinstance(exc, OSError) else TimeoutError(), url, timeout)
     return result

@@ -57,7 +57,7 @@ class ScreenFace:
         return asdict(self)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "ScreenFace":
+    def from_data(cls, data: dict[str, Any]) -> ScreenFace:
         """The inverse of to_data."""
         return cls(
             signals=tuple(SignalFace(**s) for s in data["signals"]),
@@ -73,7 +73,7 @@ class ScreenFace:
         )
 
 
-def face_of(config: "CockpitConfig") -> ScreenFace:
+def face_of(config: CockpitConfig) -> ScreenFace:
     """The screen's face of a validated config."""
     from cockpit.engine.run_of_show import milestones_for
 

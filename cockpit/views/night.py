@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.format import MISSING, format_clock, format_duration
-from cockpit.views.reading import STATUS_SYMBOL, RollbackView, finite_number, format_reason, whole_number
 from cockpit.run.night_hours import hour_label, hourly_log_file, night_verdict, worst_of
+from cockpit.views.reading import STATUS_SYMBOL, RollbackView, finite_number, format_reason, whole_number
 
 MAX_HOURS = 168  # `cockpit first-night --hours` accepts at most a week
 # The night's one-word states (cockpit.run.night_hours.SEVERITY) as screen statuses: a blind hour is never PASS.
@@ -53,7 +53,7 @@ class HourRow:
     sight: dict[str, dict[str, int]] = field(default_factory=dict)  # signal -> judged / samples (the blind-night rule)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], ts: float) -> "HourRow | None":
+    def from_record(cls, record: dict[str, Any], ts: float) -> HourRow | None:
         hour = whole_number(record.get("hour"))
         if hour is None or not 0 <= hour < MAX_HOURS:
             return None

@@ -12,7 +12,6 @@ from typing import Any
 
 from cockpit.format import format_duration
 
-
 STATUS_SYMBOL = {"PASS": "✔", "WARN": "!", "FAIL": "▲", "UNKNOWN": "?", "STALE": "◷"}
 
 
@@ -64,7 +63,7 @@ class RollbackView:
     error: str | None = None
 
     @classmethod
-    def from_started(cls, event: dict[str, Any], ts: float) -> "RollbackView":
+    def from_started(cls, event: dict[str, Any], ts: float) -> RollbackView:
         """A `rollback_started` record as the view keeps it."""
         reasons = event.get("reasons")
         return cls(

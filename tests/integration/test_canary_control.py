@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from cockpit.clock import SystemClock
+from cockpit.evidence import EvidenceStore
 from cockpit.run.canary import run_canary
 from cockpit.run.control import control_request, socket_path
 from cockpit.run.journal import read_journal
-from cockpit.evidence import EvidenceStore
 from tests.canary_boards import ScriptedSignalBoard, ScriptedTriggerBoard, healthy, make_config, recording_command
 from tests.services import temp_root
 

@@ -44,7 +44,7 @@ class Traffic:
             if self.failing:
                 self.errors.inc()
 
-    def __enter__(self) -> "Traffic":
+    def __enter__(self) -> Traffic:
         self.thread.start()
         return self
 
@@ -206,7 +206,7 @@ action = "rollback"
     from cockpit.engine.read_back import NOT_CONFIGURED
 
     assert first_shift["read_back"] == NOT_CONFIGURED and first_shift["read_back_weight"] is None
-    assert f"traffic at 10% (1 attempt(s)" in run.stdout and f"; {NOT_CONFIGURED}" in run.stdout
+    assert "traffic at 10% (1 attempt(s)" in run.stdout and f"; {NOT_CONFIGURED}" in run.stdout
 
 
 def test_a_fix_canaried_right_after_a_rollback_is_judged_on_its_own_data(tmp_path, prometheus, exporter):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from cockpit.clock import ManualClock
+from cockpit.evidence import EvidenceStore
 from cockpit.run.canary import CanaryError, run_canary
 from cockpit.run.journal import read_journal, verify_journal
-from cockpit.evidence import EvidenceStore
 from tests.canary_boards import (
     ScriptedSignalBoard,
     ScriptedTriggerBoard,
@@ -114,6 +115,36 @@ async def test_the_default_90_minute_plan_runs_in_seconds(tmp_path):
     assert len([r for r in run.of("warroom") if "minute" in r]) == 91  # minutes 0 to 90, the last evaluation's included
     print(f"\nthe default 90-minute plan (360 evaluations) in {elapsed:.2f} s")
     assert elapsed < 5
+
+
+def reading_command(log: Path) -> list[str]:
+    """A real read-back: prints the weight the recording command last set (0 before any shift)."""
+    code = (f"import pathlib; p = pathlib.Path({str(log)!r}); "
+            "lines = p.read_text().split(chr(10)) if p.exists() else []; "
+            "lines = [line.split() for line in lines if line.strip()]; print(lines[-1][1] if lines else 0)")
+    return [sys.executable, "-c", code]
+
+
+async def test_the_weight_read_back_after_each_shift_and_the_rollback_is_on_the_war_rooms_record(tmp_path):
+    def values():
+        return {"p95": 0.350 if current_weight(log) >= 25 else 0.142, "errors": 0.002}
+
+    run = Run(tmp_path, values=values)
+    log = run.log
+    signals = {"p95": {"short": "p95", "query": "q", "unit": "s", "max": 0.2},
+               "errors": {"short": "5xx", "query": "q", "unit": "ratio", "max": 0.01}}
+    run.config = make_config(tmp_path, stages=SHORT_PLAN, signals=signals, traffic={
+        "set_weight": recording_command(log), "read_weight": reading_command(log), "read_timeout": "5s",
+    })
+    outcome = await run()
+    assert outcome.result == "rolled_back"
+    warroom = (run.store.dir / "warroom_log.txt").read_text()
+    for weight in ("1%", "5%", "25%"):
+        assert f"TRAFFIC AT {weight}: read back {weight} after" in warroom, warroom
+    assert "ROLLED BACK (read back 0% after" in warroom, warroom
+    shifted = run.of("traffic_shifted")
+    assert [r["read_back_weight"] for r in shifted] == [1, 5, 25]
+    assert "read back:" in (run.store.dir / "rollout_stage_25.txt").read_text()
 
 
 async def test_a_fail_at_stage_3_runs_the_rollback_command_and_records_its_timings(tmp_path):

@@ -97,7 +97,7 @@ async def responder() -> AsyncIterator[Callable[[Callable[[bytes], bytes | None]
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: Responder(craft), local_addr=("127.0.0.1", 0))
         transports.append(transport)
-        return "127.0.0.1:%d" % transport.get_extra_info("sockname")[1]
+        return f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
 
     yield start
     for transport in transports:

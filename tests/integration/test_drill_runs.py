@@ -40,7 +40,7 @@ class Drill:
     stdout: str = ""
     stderr: str = ""
 
-    def finish(self) -> "Drill":
+    def finish(self) -> Drill:
         if self.code is None:
             try:
                 self.stdout, self.stderr = self.process.communicate(timeout=RUN_TIMEOUT_S)

@@ -20,9 +20,9 @@ import pytest
 
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
-from cockpit.run.journal import read_journal
 from cockpit.evidence import EvidenceStore
 from cockpit.run.first_night import run_first_night
+from cockpit.run.journal import read_journal
 from cockpit.sources.prometheus import PrometheusSource
 from tests.exporter import JOB
 from tests.release_journal import JournalWriter, promoted_journal

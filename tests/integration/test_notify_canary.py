@@ -13,10 +13,16 @@ from pathlib import Path
 
 from cockpit.clock import ManualClock
 from cockpit.config import NotifyConfig
-from cockpit.run.canary import run_canary
 from cockpit.evidence import EvidenceStore
+from cockpit.run.canary import run_canary
 from cockpit.run.notify import ChainSink, Notifier
-from tests.canary_boards import ScriptedSignalBoard, ScriptedTriggerBoard, current_weight, make_config, recording_command
+from tests.canary_boards import (
+    ScriptedSignalBoard,
+    ScriptedTriggerBoard,
+    current_weight,
+    make_config,
+    recording_command,
+)
 from tests.webhook_receiver import WebhookReceiver
 
 VERSION = "v1.4.0"

@@ -170,7 +170,13 @@ async def test_a_canary_that_rolls_back_pages_once_and_resolves_on_recovery(rece
     from cockpit.evidence import EvidenceStore
     from cockpit.run.canary import run_canary
     from cockpit.run.journal import read_journal
-    from tests.canary_boards import ScriptedSignalBoard, ScriptedTriggerBoard, current_weight, make_config, recording_command
+    from tests.canary_boards import (
+        ScriptedSignalBoard,
+        ScriptedTriggerBoard,
+        current_weight,
+        make_config,
+        recording_command,
+    )
 
     log = tmp_path / "traffic.log"
     config = make_config(

@@ -61,8 +61,8 @@ def shape(prometheus: Any, exporter: Any) -> Shape:
     wait_until(lambda: _scraped_at(prometheus, P95) >= bad_seen + 4, 20, "4 s of bad scrapes", interval=0.1)
     end = float(int(time.time()))
     # the truth to check against: the first second of the grid where Prometheus itself says p95 > 0.2
-    from urllib.parse import urlencode
     import urllib.request
+    from urllib.parse import urlencode
 
     query = urlencode({"query": f"max({P95}) > 0.2", "start": int(start), "end": int(end), "step": "1s"})
     with urllib.request.urlopen(f"{prometheus.url}/api/v1/query_range?{query}", timeout=5) as response:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from textual.message import Message
 
 from cockpit.app.messages import CheckFinished, ControlReplied, SealDone, TickFailed, TickRecorded, WorkFailed

@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.tui_fixtures import (NIGHT_HOUR, NIGHT_NOW, NIGHT_T0, VERSION, cockpit_config, journal_of, make_app,
-                                night_events, wait_for)
+from tests.tui_fixtures import (
+    NIGHT_HOUR,
+    NIGHT_NOW,
+    NIGHT_T0,
+    VERSION,
+    cockpit_config,
+    journal_of,
+    make_app,
+    night_events,
+    wait_for,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

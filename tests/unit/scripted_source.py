@@ -27,7 +27,7 @@ class ScriptedSource:
         self.queries: list[str] = []
         self.alert_answer: tuple[list[dict[str, Any]], str | None] = ([], None)
 
-    def on(self, fragment: str, answer: Any) -> "ScriptedSource":
+    def on(self, fragment: str, answer: Any) -> ScriptedSource:
         """Answer queries containing `fragment`: a number, NAN, NO_DATA, an error text ("error: ..."),
         a list of (labels, value), an exception instance, Hang(), or a callable(expr) -> any of those.
         Later rules for the same fragment replace earlier ones."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cockpit.config import load_config
 from cockpit.checks.specs import FilesSpec, ManualSpec
+from cockpit.checks.ticks import Tick
+from cockpit.config import load_config
 from cockpit.engine.checklist import Checklist, ChecklistItem, TickError, build_checklists
 from cockpit.engine.go import Acceptance
 from cockpit.results import CheckResult, Status
-from cockpit.checks.ticks import Tick
 
 
 def tick(check_id: str, ticked: bool = True, note: str = "") -> Tick:

@@ -89,7 +89,7 @@ def test_init_then_listing_commands_work_without_secrets(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "COCKPIT_CONFIG")}
     assert _cockpit(tmp_path, "init", env=env).returncode == 0
     artifacts = (tmp_path / "release-artifacts.txt").read_text()
-    assert "sbom.cdx.json" in artifacts and all(not l.strip() or l.startswith("#") for l in artifacts.splitlines())
+    assert "sbom.cdx.json" in artifacts and all(not line.strip() or line.startswith("#") for line in artifacts.splitlines())
     for argv in (["checks"], ["config", "path"], ["export", "rules", "--out", str(tmp_path / "r.yml")]):
         done = _cockpit(tmp_path, *argv, env=env)
         assert done.returncode == 0, (argv, done.stderr)

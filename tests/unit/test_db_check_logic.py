@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -83,7 +83,7 @@ def test_measure_value_row_count_and_what_goes_wrong():
 def test_rows_tsv_keeps_decimals_nulls_and_escapes():
     rows = Rows(
         ["price", "note", "at", "gone"],
-        [(Decimal("100.030"), "a\tb\nc", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), None)],
+        [(Decimal("100.030"), "a\tb\nc", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), None)],
     )
     assert rows.to_tsv() == "price\tnote\tat\tgone\n100.030\ta\\tb\\nc\t2026-01-02T03:04:05+00:00\tNULL\n"
     assert Rows.from_dicts([{"a": 1, "b": 2}, {"a": 3}]).rows == [(1, 2), (3, None)]
@@ -145,7 +145,7 @@ def test_the_cockpits_own_connections_are_not_the_services_load():
 
 
 def test_console_times_and_ages():
-    assert parse_console_time("2026-11-25 19:49:10 UTC") == datetime(2026, 11, 25, 19, 49, 10, tzinfo=timezone.utc).timestamp()
+    assert parse_console_time("2026-11-25 19:49:10 UTC") == datetime(2026, 11, 25, 19, 49, 10, tzinfo=UTC).timestamp()
     assert parse_console_time("2026-11-25 19:49:10.250000 UTC") % 1 == pytest.approx(0.25)
     assert parse_console_time("") is None and parse_console_time("yesterday") is None
     now = parse_console_time("2026-11-25 20:00:00 UTC")

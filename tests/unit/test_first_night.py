@@ -22,10 +22,10 @@ import pytest
 from cockpit.cli import main
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
-from cockpit.run.journal import read_journal
 from cockpit.engine.traffic import traffic_from_config
 from cockpit.evidence import EvidenceStore
 from cockpit.run.first_night import FirstNightError, run_first_night
+from cockpit.run.journal import read_journal
 from cockpit.sources.prometheus import QueryResult, RangeResult, RangeSeries, Sample
 from tests.canary_boards import recording_command
 from tests.release_journal import JournalWriter, promoted_journal

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from cockpit.engine.go import (
-    Acceptance, GateCheck, GoEvidence, RecordedResult, Role, SealRecord, Signature, Tally, decide_go,
+    Acceptance,
+    GateCheck,
+    GoEvidence,
+    RecordedResult,
+    Role,
+    SealRecord,
+    Signature,
+    Tally,
+    decide_go,
 )
 from cockpit.results import Status
 

@@ -10,11 +10,11 @@ import pytest
 from cockpit import cli
 from cockpit.checks.runner import CheckContext, run_check
 from cockpit.checks.specs import ManualSpec
+from cockpit.checks.ticks import TICKS_FILE, read_ticks, record_tick, validate_initials
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
 from cockpit.evidence import EvidenceStore
 from cockpit.results import Status
-from cockpit.checks.ticks import TICKS_FILE, read_ticks, record_tick, validate_initials
 
 VERSION = "v1.4.0"
 ONCALL = ManualSpec(id="gonogo.oncall", title="On-call staffed", phase="gonogo", kind="manual", prompt="Primary and secondary on-call confirmed.")

@@ -14,14 +14,14 @@ import pytest
 
 from cockpit.clock import ManualClock
 from cockpit.config import CockpitConfig
-from cockpit.run.journal import read_journal
-from cockpit.views.night import HourRow, hour_lines, hour_mark, hour_status
 from cockpit.engine.traffic import traffic_from_config
-from cockpit.views.canary import CanaryView
 from cockpit.evidence import EvidenceStore
 from cockpit.run.first_night import run_first_night
+from cockpit.run.journal import read_journal
 from cockpit.run.night_hours import night_verdict
 from cockpit.sources.prometheus import QueryResult, RangeResult, Sample
+from cockpit.views.canary import CanaryView
+from cockpit.views.night import HourRow, hour_lines, hour_mark, hour_status
 from tests.canary_boards import recording_command
 from tests.release_journal import JournalWriter, promoted_journal
 

@@ -98,7 +98,7 @@ def test_oneliner_reproduces_the_seed_line_in_english_and_turkish(tmp_path: Path
 def test_every_number_in_the_oneliner_is_the_median_of_the_journaled_samples(tmp_path: Path) -> None:
     rng = random.Random(7)
     values: dict[str, list[float | None]] = {}
-    for name, (unit, limit) in DEFAULT_SIGNALS.items():
+    for name, (_unit, limit) in DEFAULT_SIGNALS.items():
         # Skewed (a few large outliers), so a mean would not pass for the median.
         series = [limit * rng.uniform(0.2, 0.5) for _ in range(17)] + [limit * rng.uniform(2.0, 4.0) for _ in range(6)]
         rng.shuffle(series)

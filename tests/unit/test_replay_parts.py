@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,9 +20,9 @@ NOW = 1_800_000_000.0
         ("now-90m", NOW - 5400),
         ("now - 1h30m", NOW - 5400),
         ("+15m", NOW + 900),
-        ("2027-01-15T08:00:00Z", datetime(2027, 1, 15, 8, tzinfo=timezone.utc).timestamp()),
-        ("2027-01-15T10:00:00+02:00", datetime(2027, 1, 15, 8, tzinfo=timezone.utc).timestamp()),
-        ("2027-01-15 08:00", datetime(2027, 1, 15, 8, tzinfo=timezone.utc).timestamp()),  # naive is UTC
+        ("2027-01-15T08:00:00Z", datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()),
+        ("2027-01-15T10:00:00+02:00", datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()),
+        ("2027-01-15 08:00", datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()),  # naive is UTC
         ("1700000000", 1_700_000_000.0),
     ],
 )

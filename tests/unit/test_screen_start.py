@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.app.config_aside import ConfigAside
 from cockpit.cli import COMMAND_MODULES, DEFAULT_MODULE, modules_for
 from cockpit.config import load_config
-from cockpit.app.config_aside import ConfigAside
 from cockpit.config_file import ConfigError
 from cockpit.views.face import ScreenFace, face_of
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -123,7 +123,7 @@ async def test_alerts_with_the_action_label_become_triggers() -> None:
     high = readings["alert:HighLatency"]
     assert high.firing and high.active and high.action == "rollback" and high.value == 7.5
     assert high.expr == 'ALERTS{alertname="HighLatency",cockpit_action="rollback"}'
-    assert high.since == pytest.approx(datetime(2027, 1, 15, 8, 0, 0, 123456, tzinfo=timezone.utc).timestamp())
+    assert high.since == pytest.approx(datetime(2027, 1, 15, 8, 0, 0, 123456, tzinfo=UTC).timestamp())
     pending = readings["alert:SlowGC"]
     assert pending.firing and not pending.active and pending.action == "hold"
     assert readings["alert:Meltdown"].auto and readings["alert:Meltdown"].action == "rollback"
@@ -154,7 +154,7 @@ def test_alert_reading_parses_prometheus_timestamps_and_escapes_labels() -> None
     )
     assert reading is not None
     assert reading.action == "hold"
-    assert reading.since == datetime(2027, 1, 15, 8, 0, 0, 500000, tzinfo=timezone.utc).timestamp()
+    assert reading.since == datetime(2027, 1, 15, 8, 0, 0, 500000, tzinfo=UTC).timestamp()
     assert reading.expr == 'ALERTS{alertname="A",cockpit_action="HOLD",msg="say \\"hi\\""}'
     assert alert_reading({"labels": {"alertname": "B"}}, "cockpit_action", 0.0) is None
     assert alert_reading("junk", "cockpit_action", 0.0) is None
