@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
