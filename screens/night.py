@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static
 
 from cockpit.format import MISSING, format_clock, format_duration, format_remaining, format_weight
 from cockpit.run.night_hours import hour_label
-from cockpit.screens.base import CockpitScreen
+from cockpit.screens.base import ROLL_BACK_BY_HAND_BINDING, CockpitScreen
 from cockpit.views.night import NightView, hour_lines
 from cockpit.widgets.hour_table import HourTable
 from cockpit.widgets.night_header import NightHeader
@@ -66,6 +66,7 @@ class NightScreen(CockpitScreen):
         Binding("k,up", "scroll_hours(-1)", "Older hours", id="hours-up", tooltip="Scroll the hours table up"),
         Binding("j,down", "scroll_hours(1)", "Newer", show=False),
         Binding("G,end", "scroll_hours(0)", "Newest hour", show=False),
+        ROLL_BACK_BY_HAND_BINDING,
     ]
 
     def compose(self) -> ComposeResult:

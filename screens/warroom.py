@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Input
 
-from cockpit.screens.base import ROLLBACK_BINDING, CockpitScreen
+from cockpit.screens.base import ROLL_BACK_BY_HAND_BINDING, ROLLBACK_BINDING, CockpitScreen
 from cockpit.widgets.decision_panel import DecisionPanel
 from cockpit.widgets.note_input import NoteInput
 from cockpit.widgets.run_of_show import RunOfShowHeader
@@ -41,10 +41,8 @@ class WarRoomScreen(CockpitScreen):
         Binding("j", "scroll(1)", "Down", show=False),
         Binding("k", "scroll(-1)", "Up", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
-        Binding("b", "rollback_by_hand", "ROLL BACK BY HAND", id="runbook-rollback",
-                tooltip="The rollback command failed: the runbook for moving the traffic yourself"),
+        ROLL_BACK_BY_HAND_BINDING,
     ]
-    _by_hand = False  # the rollback failed: `b` is in the footer (bindings refreshed only when this changes)
 
     def compose(self) -> ComposeResult:
         yield RunOfShowHeader(id="ros")
@@ -59,9 +57,7 @@ class WarRoomScreen(CockpitScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("note", "ic_call"):
             return not self.cockpit.options.read_only
-        if action == "rollback_by_hand":
-            return self._by_hand
-        return True
+        return super().check_action(action, parameters)
 
     def show_state(self) -> None:
         app = self.cockpit
@@ -72,15 +68,7 @@ class WarRoomScreen(CockpitScreen):
         self.query_one(SignalTable).show(view, now, app.stale_limit())
         self.query_one(DecisionPanel).show(view, now, app.stale_after)
         self.query_one(WarRoomLog).sync(view)
-        if app.rollback_failed() != self._by_hand:
-            self._by_hand = not self._by_hand
-            self.refresh_bindings()
         super().show_state()
-
-    def action_rollback_by_hand(self) -> None:
-        from cockpit.runbooks import ROLLBACK_BY_HAND
-
-        self.cockpit.action_runbook(ROLLBACK_BY_HAND)
 
     async def action_note(self) -> None:
         if self.cockpit.options.read_only:

@@ -28,6 +28,25 @@ def failed_rollback_events() -> list[dict[str, Any]]:
     ]
 
 
+async def test_the_watch_screen_offers_the_runbook_when_the_nights_rollback_failed(tmp_path: Path) -> None:
+    from cockpit.screens.runbook import RunbookScreen
+    from tests.tui_fixtures import night_events
+
+    events = night_events(rollback=True)
+    for event in events:  # the night's rollback command failed
+        if event["event"] == "rollback_done":
+            event.update(ok=False, error="kubectl: error: You must be logged in to the server (Unauthorized)")
+    app = make_app(tmp_path / "ev", events=events, mode="watch")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.rollback_failed() and app.options.read_only
+        binding = app.screen.active_bindings["b"].binding
+        assert binding.description == "ROLL BACK BY HAND"
+        await pilot.press("b")  # a viewer reads the runbook too: it moves nothing
+        await pilot.pause()
+        assert isinstance(app.screen, RunbookScreen) and app.screen.runbook.name == "rollback-by-hand"
+
+
 async def test_a_failed_rollback_offers_the_roll_back_by_hand_runbook(tmp_path: Path) -> None:
     from cockpit.screens.runbook import RunbookScreen
     from cockpit.screens.warroom import WarRoomScreen
