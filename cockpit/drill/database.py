@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cockpit.drill.prometheus import free_port
 
@@ -171,18 +172,31 @@ class DrillDatabase:
             self._postgres = subprocess.Popen(_server(argv, "INT"), stdin=subprocess.DEVNULL,
                                               stdout=subprocess.DEVNULL, stderr=log)
         self._wait_port(self.pg_port, self._postgres, "PostgreSQL", 30)
-        import psycopg
-
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres", autocommit=True) as conn:
+        with self._connect_when_up(f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres", 30) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
         seed_healthy(self.dsn, failed_migration=self.failed_migration, sequence_near_end=self.sequence_near_end)
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
+        with self._connect_when_up(self.dsn, 10) as conn:
             conn.execute("SELECT pg_switch_wal()")  # one archived segment: the PITR check sees a recent archive
         self._start_bouncer()
         deadline = time.monotonic() + 10
         while not self._archived() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.ready = True
+
+    def _connect_when_up(self, dsn: str, timeout: float) -> Any:
+        """A connection once PostgreSQL accepts one: a listening port may still answer "starting up"."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return psycopg.connect(dsn, autocommit=True)
+            except psycopg.OperationalError:
+                if self._postgres is not None and self._postgres.poll() is not None:
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _archived(self) -> bool:
         import psycopg
