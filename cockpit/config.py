@@ -188,12 +188,57 @@ class SignalConfig(Strict):
     stable_query: str | None = None
     enabled: bool = True
     dry_run: bool = False
+    # How the signal is judged. "sequential" (the default when the signal has a count form): from
+    # counts over the run's own window, with anytime-valid bounds (cockpit.engine.sequential);
+    # "threshold": the value of `query` against the limit, as a point estimate.
+    judge: Literal["threshold", "sequential"] | None = None
+    # The count form of a rate: bad events and requests, counter increases over {window}.
+    events_query: str | None = None
+    requests_query: str | None = None
+    # The count form of a latency quantile: cumulative histogram buckets by `le` over {window};
+    # `max` limits the `quantile` (0.95 for a p95).
+    buckets_query: str | None = None
+    quantile: float | None = Field(None, gt=0, lt=1)
+    # The canary's rate may be at most this many times the stable track's (a count test, per stage).
+    max_vs_stable: float | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _has_limit(self) -> SignalConfig:
-        if self.max is None and self.min is None and self.max_vs_baseline is None:
-            raise ValueError("a signal needs a limit: max, min or max_vs_baseline")
+        if self.max is None and self.min is None and self.max_vs_baseline is None and self.max_vs_stable is None:
+            raise ValueError("a signal needs a limit: max, min, max_vs_baseline or max_vs_stable")
         return self
+
+    @model_validator(mode="after")
+    def _count_form(self) -> SignalConfig:
+        rate = self.events_query is not None or self.requests_query is not None
+        if rate and (self.events_query is None or self.requests_query is None):
+            raise ValueError("events_query and requests_query go together (the count form of a rate)")
+        if (self.buckets_query is None) != (self.quantile is None):
+            raise ValueError("buckets_query and quantile go together (the count form of a latency quantile)")
+        if rate and self.buckets_query is not None:
+            raise ValueError("a signal has one count form: events_query/requests_query or buckets_query")
+        if self.judge == "sequential" and not self.counted:
+            raise ValueError('judge = "sequential" needs a count form: events_query and requests_query, '
+                             'or buckets_query and quantile')
+        if self.judge == "sequential" and self.min is not None:
+            raise ValueError('judge = "sequential" judges upper limits (max, max_vs_baseline, max_vs_stable); '
+                             'a `min` needs judge = "threshold"')
+        if self.max_vs_stable is not None and not self.counted:
+            raise ValueError("max_vs_stable is judged from counts: add events_query and requests_query "
+                             "(or buckets_query and quantile)")
+        return self
+
+    @property
+    def counted(self) -> bool:
+        """Whether the signal has a count form (a rate's events and requests, or a histogram's buckets)."""
+        return self.events_query is not None or self.buckets_query is not None
+
+    @property
+    def judge_rule(self) -> Literal["threshold", "sequential"]:
+        """The rule that judges it: the one named, else sequential when it has a count form (and no `min`)."""
+        if self.judge is not None:
+            return self.judge
+        return "sequential" if self.counted and self.min is None else "threshold"
 
 
 class TriggerConfig(Strict):
@@ -208,6 +253,17 @@ class TriggerConfig(Strict):
     description: str = ""
     enabled: bool = True
     dry_run: bool = False
+    # The signal this trigger restates as an alert rule. While that signal is judged by the
+    # sequential rule, the canary leaves the threshold to it (the expression is not asked: a
+    # ratio of a few dozen requests is noise); exported rules keep the expression as a warning.
+    signal: str | None = None
+
+    def follows(self, config: CockpitConfig) -> str | None:
+        """The signal whose sequential judgement stands in for this trigger in the canary, or None."""
+        followed = config.signals.get(self.signal) if self.signal else None
+        if followed is None or not followed.enabled or followed.judge_rule != "sequential":
+            return None
+        return self.signal
 
 
 class StageConfig(Strict):
@@ -248,6 +304,9 @@ class CanaryConfig(Strict):
     compare_with_stable: bool = False
     min_comparison_samples: int = Field(20, ge=3)
     comparison_alpha: float = Field(0.01, gt=0, lt=1)
+    # The sequential rule's error: the chance of rolling back a canary that is within the limits
+    # of its sequentially judged signals, over the whole run, every evaluation included.
+    alpha: float = Field(0.01, gt=0, lt=0.5)
     # After a rollback, keep sampling this long to record when the signals recovered.
     recovery_window: Duration = 300.0
     # The control socket is owner-only (0600); a group name makes it 0660 for that group.
@@ -453,6 +512,14 @@ class CockpitConfig(Strict):
         if isinstance(traffic, dict) and traffic.get("weight_query") and "prometheus" not in traffic and data.get("prometheus"):
             data = {**data, "traffic": {**traffic, "prometheus": data["prometheus"]}}
         return data
+
+    @model_validator(mode="after")
+    def _followed_signals(self) -> CockpitConfig:
+        for index, trigger in enumerate(self.triggers):
+            if trigger.signal is not None and trigger.signal not in self.signals:
+                raise ValueError(f"triggers[{index}].signal: {trigger.signal!r} is not a signal "
+                                 f"(one of {', '.join(sorted(self.signals)) or 'none'})")
+        return self
 
     @field_validator("checks")
     @classmethod
@@ -660,4 +727,25 @@ def load_config(path: str | Path | None, base_dir: Path | None = None) -> Cockpi
             raise ConfigError(f"{label}: playbook.name: {name!r} is not a shipped playbook "
                               f"({', '.join(SHIPPED_PLAYBOOKS)}; or set playbook.file)")
         base = default_playbook(name)
-    return validate_config(merge_tables(base, user), label)
+    return validate_config(merge_tables(_own_queries(base, user), user), label)
+
+
+_COUNT_KEYS = ("events_query", "requests_query", "buckets_query", "quantile")
+
+
+def _own_queries(base: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """The playbook without the count form of a signal whose `query` the user replaced and whose counts they did not.
+
+    The playbook's counts read the playbook's metrics: judging a team's own query by them would judge
+    something else than the screen shows. Such a signal is judged by the threshold rule on its query.
+    """
+    signals, own = base.get("signals"), user.get("signals")
+    if not isinstance(signals, dict) or not isinstance(own, dict):
+        return base
+    trimmed = dict(signals)
+    for name, table in own.items():
+        inherited = trimmed.get(name)
+        if (isinstance(table, dict) and isinstance(inherited, dict) and "query" in table
+                and not any(key in table for key in _COUNT_KEYS)):
+            trimmed[name] = {k: v for k, v in inherited.items() if k not in _COUNT_KEYS and k != "max_vs_stable"}
+    return {**base, "signals": trimmed}

@@ -97,6 +97,17 @@ class SeriesView:
             return None
         return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var
 
+    def latency_buckets(self, track: str, window: float) -> list[Sample]:
+        """sum by (le) (increase(..._bucket[window])): cumulative counts per bound, +Inf last; none with no data."""
+        got = [self.increase(track, (name,), window) for name in LATENCY]
+        if any(count is None for count in got):
+            return []
+        samples, running = [], 0.0
+        for bound, count in zip([*LATENCY_BUCKETS, math.inf], got):
+            running += count or 0.0
+            samples.append(Sample({"le": "+Inf" if math.isinf(bound) else f"{bound:g}"}, running))
+        return samples
+
     def latency_quantile(self, q: float, track: str, window: float) -> float | None:
         """histogram_quantile(q, rate of the latency buckets over the window); NaN with no requests."""
         points = self._points(track, window)
@@ -369,6 +380,26 @@ VOLUMES: dict[str, Evaluator] = {
 }
 
 
+def _events(names: Sequence[str]) -> Evaluator:
+    # "... or vector(0)": no series of events is none.
+    return lambda v, t, w: _one(v.increase(t, names, _w(w, 0)) or 0.0)
+
+
+# The sequential rule's count queries, by fingerprint as the volumes (the requests are the volumes' text).
+COUNTS: dict[str, Evaluator] = {
+    **VOLUMES,
+    # sum(increase(http_requests_total{code=~"5..",{selector}}[{window}])) or vector(0)
+    "55e0790350d1ad5d": _events(ERRORS),
+    # sum(increase(idempotency_conflicts_total{{selector}}[{window}])) or vector(0)
+    "d63ad9a282057ca9": _events(("idem_conf",)),
+    # sum(increase(csp_violations_total{{selector}}[{window}])) or vector(0)
+    "4a9b0eea094f2a88": _events(("csp",)),
+    # sum by (le) (increase(http_request_duration_seconds_bucket{{selector}}[{window}]))
+    "947ea325f2b740f9": lambda v, t, w: v.latency_buckets(t, _w(w, 0)),
+}
+COUNT_KEYS = ("events_query", "requests_query", "buckets_query")
+
+
 def fingerprint(text: str) -> str:
     """A query's identity for the mirrors: whitespace collapsed, literal range windows ignored."""
     return hashlib.sha256(_RANGE.sub("[R]", " ".join(text.split())).encode()).hexdigest()[:16]
@@ -427,6 +458,11 @@ def routes_for(config: CockpitConfig) -> list[Route]:
         volume = VOLUMES.get(fingerprint(signal.volume_query)) if signal.volume_query else None
         if volume is not None:
             routes.append(route(f"volume of {name}", signal.volume_query or "", volume))
+        for field_name in COUNT_KEYS:
+            text = getattr(signal, field_name)
+            counted = COUNTS.get(fingerprint(text)) if text else None
+            if counted is not None:
+                routes.append(route(f"{field_name.removesuffix('_query')} of {name}", text, counted))
     for trigger in config.triggers:
         evaluate = mirror("trigger", trigger.name, trigger.expr) if trigger.enabled else None
         if evaluate is not None:
@@ -440,6 +476,10 @@ def unanswered(config: CockpitConfig) -> list[str]:
     missing += [
         f"volume of {n}" for n, s in config.enabled_signals().items()
         if s.volume_query and fingerprint(s.volume_query) not in VOLUMES
+    ]
+    missing += [
+        f"{k.removesuffix('_query')} of {n}" for n, s in config.enabled_signals().items() for k in COUNT_KEYS
+        if getattr(s, k) and fingerprint(getattr(s, k)) not in COUNTS
     ]
     missing += [f"trigger {t.name}" for t in config.triggers if t.enabled and mirror("trigger", t.name, t.expr) is None]
     return missing

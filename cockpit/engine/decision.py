@@ -151,6 +151,8 @@ def trigger_reason(reading: TriggerReading, verdict: str | None = None) -> Reaso
             text = f"firing, not yet for its `for` ({reading.action})"
         elif reading.waiting:
             text = reading.waiting
+        elif reading.follows:
+            text = f"judged by the signal {reading.follows} from its counts (sequential rule)"
         else:
             text = "quiet"
     message = f"{reading.name}: {text}"

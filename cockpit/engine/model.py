@@ -59,6 +59,8 @@ class SignalReading:
     last_good_at: float | None = None  # when the signal last had a real value
     dry_run: bool = False
     unit: str = ""
+    # The sequential rule's counts and bounds (cockpit.engine.count_judge); None under the threshold rule.
+    evidence: dict[str, Any] | None = None
 
 
 @dataclass
@@ -75,6 +77,7 @@ class TriggerReading:
     error: str | None = None  # could not evaluate: the trigger is blind
     dry_run: bool = False
     waiting: str | None = None  # not asked yet: its window cannot hold the run's own data yet (never quiet)
+    follows: str | None = None  # not asked: the signal of that name judges it from counts (sequential rule)
 
 
 @dataclass

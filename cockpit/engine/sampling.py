@@ -63,7 +63,7 @@ def signals_json(readings: list[SignalReading]) -> dict[str, dict[str, Any]]:
     """Signal readings as a journal record's `signals`."""
     return {
         s.name: {"value": s.value, "state": str(s.state), "limit": s.limit, "unit": s.unit, "window": s.window,
-                 "reason": s.reason, "dry_run": s.dry_run}
+                 "reason": s.reason, "dry_run": s.dry_run, **({"evidence": s.evidence} if s.evidence else {})}
         for s in readings
     }
 
@@ -73,7 +73,7 @@ def triggers_json(readings: list[TriggerReading], *, quiet: bool = True) -> dict
     return {
         t.name: {"firing": t.firing, "active": t.active, "action": t.action, "auto": t.auto, "value": t.value,
                  "error": t.error, "dry_run": t.dry_run, "since": t.since,
-                 **({"waiting": t.waiting} if t.waiting else {})}
+                 **({"waiting": t.waiting} if t.waiting else {}), **({"follows": t.follows} if t.follows else {})}
         for t in readings
         if quiet or t.firing or t.active or t.error or t.waiting
     }

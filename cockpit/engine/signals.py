@@ -17,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig, SignalConfig
 from cockpit.engine.comparison import mann_whitney_u
+from cockpit.engine.count_judge import Verdict, alpha_plan, compare_latency, compare_rate, judge_latency, judge_rate
 from cockpit.engine.model import SignalReading, SignalState
 from cockpit.engine.promql_parts import age_window
 from cockpit.engine.promql_text import promql_duration, render_query
+from cockpit.engine.sequential import Buckets, buckets_from
 from cockpit.engine.trend import crossing, fit_trend, real_points
 from cockpit.format import format_duration, format_value
 from cockpit.sources.prometheus import QueryResult
@@ -147,6 +149,8 @@ class SignalBoard:
         self._last_good: dict[str, float] = {}
         self.query_timeout = query_deadline(config)
         self.since: float | None = None  # the run's first shift: no window reaches back before it
+        self.alpha = alpha_plan(config)
+        self.counting_from: float | None = None  # counts start here instead (the recovery watch)
 
     def bound_to(self, since: float | None) -> None:
         """Judge only data from `since` on (the canary run's first shift); None lifts the bound."""
@@ -246,44 +250,54 @@ class SignalBoard:
         return render_query(query, window, self.canary)
 
     async def _gather(self, signal: SignalConfig, now: float, stage_started_at: float) -> _Gathered:
-        """Run the volume query (widening the window while traffic is too low), then the signal's query."""
+        """Run the volume query (widening the window while traffic is too low), then the signal's query.
+
+        The value at the first window is asked together with its volume: most evaluations need one round.
+        """
         window = self.base_window(now)
+        first = asyncio.ensure_future(ask(self.source, self._render(signal.query, window), self.query_timeout))
+        try:
+            requests, insufficient, wide, blind = await self._volume(signal, now, stage_started_at, window)
+            if blind is not None:
+                return _Gathered(self._render(signal.query, wide), wide, blind=blind)
+            if wide == window:
+                return _Gathered(self._render(signal.query, window), window, await first, requests, insufficient=insufficient)
+            expr = self._render(signal.query, wide)
+            return _Gathered(expr, wide, await ask(self.source, expr, self.query_timeout), requests, insufficient=insufficient)
+        finally:
+            first.cancel()
+
+    async def _volume(
+        self, signal: SignalConfig, now: float, stage_started_at: float, window: float
+    ) -> tuple[float | None, str | None, float, str | None]:
+        """(requests, why too few, the window they were counted over, why blind) from the volume query."""
         need = self.canary.min_requests
-        requests: float | None = None
-        insufficient: str | None = None
-        if signal.volume_query and need > 0:
-            widest = self.widest_window(now, stage_started_at)
-            for _ in range(_MAX_WIDENINGS + 1):
-                volume_expr = self._render(signal.volume_query, window)
-                volume = await ask(self.source, volume_expr, self.query_timeout)
-                if volume.error is not None:
-                    return _Gathered(self._render(signal.query, window), window, blind=f"volume query failed: {volume.error}")
-                if volume.no_data:
-                    scraped = await self._canary_scraped()
-                    if scraped is not True:
-                        return _Gathered(
-                            self._render(signal.query, window),
-                            window,
-                            blind=f"volume query returned no data ({scraped})",
-                        )
-                    requests = 0.0
-                else:
-                    requests = volume.scalar()
-                    if requests is None:
-                        return _Gathered(
-                            self._render(signal.query, window), window, blind=f"volume query: {volume.describe_missing()}"
-                        )
-                if requests >= need or window >= widest:
-                    break
-                window = _wider(window, requests, need, widest)
-            if requests is not None and requests < need:
-                insufficient = (
-                    f"{requests:g} requests in {promql_duration(window)} (need {need}), "
-                    f"already the widest window the stage allows"
-                )
-        expr = self._render(signal.query, window)
-        result = await ask(self.source, expr, self.query_timeout)
-        return _Gathered(expr, window, result, requests, insufficient=insufficient)
+        if not signal.volume_query or need <= 0:
+            return None, None, window, None
+        widest = self.widest_window(now, stage_started_at)
+        requests = 0.0
+        for _ in range(_MAX_WIDENINGS + 1):
+            volume = await ask(self.source, self._render(signal.volume_query, window), self.query_timeout)
+            if volume.error is not None:
+                return None, None, window, f"volume query failed: {volume.error}"
+            if volume.no_data:
+                scraped = await self._canary_scraped()
+                if scraped is not True:
+                    return None, None, window, f"volume query returned no data ({scraped})"
+                requests = 0.0
+            else:
+                value = volume.scalar()
+                if value is None:
+                    return None, None, window, f"volume query: {volume.describe_missing()}"
+                requests = value
+            if requests >= need or window >= widest:
+                break
+            window = _wider(window, requests, need, widest)
+        insufficient = None
+        if requests < need:
+            insufficient = (f"{requests:g} requests in {promql_duration(window)} (need {need}), "
+                            f"already the widest window the stage allows")
+        return requests, insufficient, window, None
 
     async def _canary_scraped(self) -> bool | str:
         """True when Prometheus scrapes the canary and it is up; otherwise why not, in words."""
@@ -299,6 +313,8 @@ class SignalBoard:
     async def _read(
         self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
     ) -> SignalReading:
+        if signal.judge_rule == "sequential":
+            return await self._read_counts(name, signal, now, stage_started_at)
         limits = self.limits(name, signal)
         young = self.too_young(now)
         got = _Gathered(self._render(signal.query, float(self.canary.window)), 0.0, insufficient=young) if young \
@@ -386,6 +402,175 @@ class SignalBoard:
         note = f"; {compared.text}" if compared.text else ""
         return reading(SignalState.PASS, value, f"{show(value)} {within} over {promql_duration(got.window)}{note}")
 
+    # ------------------------------------------------------------ the sequential rule: counts
+
+    def count_from(self, since: float | None) -> None:
+        """Count only from `since` on (the recovery watch: the data after the rollback); None counts the run's."""
+        self.counting_from = since
+
+    def _count_start(self) -> float | None:
+        starts = [t for t in (self.since, self.counting_from) if t is not None]
+        return max(starts) if starts else None
+
+    def count_window(self, now: float, stage_started_at: float) -> float:
+        """The window counts are read over: the run's own data (from its first shift), capped by max_window.
+
+        A board not bound to a run (the first night, a replay) counts over the stage so far, at least {window}.
+        """
+        start = self._count_start()
+        if start is None:
+            return self.widest_window(now, stage_started_at)
+        window = age_window(max(0.0, now - start))
+        if self.canary.max_window is not None:
+            window = min(window, float(self.canary.max_window))
+        return window
+
+    def _counts_too_young(self, now: float) -> str | None:
+        start = self._count_start()
+        if start is None or self.counting_from is None or self.counting_from < (self.since or -math.inf):
+            return self.too_young(now)
+        age, need = max(0.0, now - start), min(float(self.canary.min_window), float(self.canary.window))
+        if age >= need:
+            return None
+        return (f"the data since the rollback is {format_duration(age, 'measured')} old; a window under "
+                f"{format_duration(need)} (two scrapes) holds none yet")
+
+    async def _read_counts(self, name: str, signal: SignalConfig, now: float, stage_started_at: float) -> SignalReading:
+        """One reading under the sequential rule (cockpit.engine.count_judge)."""
+        limits = self.limits(name, signal)
+        timer = self._timers.setdefault(name, ForTimer())
+        history = self.history(name)
+        window = self.count_window(now, stage_started_at)
+        shown_query = self._render(signal.buckets_query or signal.events_query or signal.query, window)
+        young = self._counts_too_young(now)
+        counts: _Counts | None = None
+        if young is None:
+            counts = await self._counts(signal, window, self.canary.selector)
+
+        def reading(state: SignalState, value: float | None, reason: str, evidence: dict[str, Any] | None = None,
+                    requests: float | None = None) -> SignalReading:
+            return SignalReading(name=name, state=state, value=value, limit=limits.shown, query=shown_query, at=now,
+                                 window=window if young is None else None, requests=requests, reason=reason,
+                                 last_good_at=self._last_good.get(name), dry_run=signal.dry_run, unit=signal.unit,
+                                 evidence=evidence)
+
+        if young is not None or counts is None:
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.INSUFFICIENT, None, young or "no counts")
+        if counts.blind is not None:
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.BLIND, None, counts.blind)
+        alpha = self.alpha.per_test
+        if signal.buckets_query is not None:
+            verdict = judge_latency(counts.buckets, float(signal.quantile or 0.95), limits.upper, alpha)
+        else:
+            verdict = judge_rate(counts.events, counts.requests, limits.upper, alpha, signal.unit or "ratio")
+        requests = verdict.requests or 0.0
+        evidence = {"judge": "sequential", "window": window, **verdict.evidence, "plan": self.alpha.describe()}
+        if requests <= 0 and counts.scraped is not True:
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.BLIND, None, f"no requests counted ({counts.scraped})", evidence, requests)
+        if requests < self.canary.min_requests:
+            # Shown, not judged either way: the stage cannot pass on it, and a handful of requests proves nothing.
+            timer.pause(now)
+            history.append((now, None))
+            return reading(SignalState.INSUFFICIENT, verdict.value,
+                           f"{verdict.text}; {requests:g} requests over {promql_duration(window)} (need "
+                           f"{self.canary.min_requests} to pass)", evidence, requests)
+        history.append((now, verdict.value))
+        self._last_good[name] = now
+        if limits.missing is not None and signal.max_vs_stable is None:
+            timer.pause(now)
+            return reading(SignalState.BLIND, verdict.value, limits.missing, evidence, requests)
+        parts = [verdict.text if limits.missing is None else f"{verdict.text}; {limits.missing}"]
+        breach = verdict.breach and limits.missing is None
+        versus = await self._versus_stable(signal, now, stage_started_at, alpha)
+        if versus is not None:
+            parts.append(versus.text)
+            evidence["stable"] = versus.evidence
+            breach = breach or versus.breach
+        text = "; ".join(parts)
+        if breach:
+            held = timer.hold(now)
+            need = float(signal.for_)
+            if held >= need:
+                return reading(SignalState.FAIL, verdict.value, f"{text}, for {_span(held)} (for {_span(need)})",
+                               evidence, requests)
+            return reading(SignalState.BREACHING, verdict.value, f"{text}, for {_span(held)} of its {_span(need)}",
+                           evidence, requests)
+        timer.clear()
+        return reading(SignalState.PASS, verdict.value, text, evidence, requests)
+
+    async def _counts(self, signal: SignalConfig, window: float, selector: str) -> _Counts:
+        """The signal's counts on one track over `window`: events and requests, or the histogram's buckets."""
+        view = self.canary.model_copy(update={"selector": selector})
+
+        def render(query: str) -> str:
+            return render_query(query, window, view)
+
+        if signal.buckets_query is not None:
+            result = await ask(self.source, render(signal.buckets_query), self.query_timeout)
+            if result.error is not None:
+                return _Counts(blind=f"buckets query failed: {result.error}")
+            pairs = [(_bound(s.labels.get("le")), s.value) for s in result.samples]
+            if any(not math.isfinite(v) for _, v in pairs):
+                return _Counts(blind="buckets query: a bucket count is NaN or infinite")
+            if result.no_data:
+                return _Counts(buckets=[(math.inf, 0.0)], requests=0.0, scraped=await self._scraped(selector))
+            buckets = buckets_from(pairs)
+            if not buckets or not math.isinf(buckets[-1][0]):
+                return _Counts(blind="buckets query: no +Inf bucket (keep `le`: sum by (le) (increase(..._bucket[...])))")
+            return _Counts(buckets=buckets, requests=buckets[-1][1], scraped=True)
+        assert signal.events_query is not None and signal.requests_query is not None
+        events, requests = await asyncio.gather(
+            ask(self.source, render(signal.events_query), self.query_timeout),
+            ask(self.source, render(signal.requests_query), self.query_timeout),
+        )
+        for what, result in (("requests", requests), ("events", events)):
+            if result.error is not None:
+                return _Counts(blind=f"{what} query failed: {result.error}")
+        if requests.no_data:
+            return _Counts(requests=0.0, scraped=await self._scraped(selector))
+        total = _total(requests)
+        if total is None:
+            return _Counts(blind=f"requests query: {requests.describe_missing()}")
+        # No series of events yet (a client library creates a label's series on its first event): none happened.
+        counted = 0.0 if events.no_data else _total(events)
+        if counted is None:
+            return _Counts(blind=f"events query: {events.describe_missing()}")
+        return _Counts(events=counted, requests=total, scraped=True)
+
+    async def _scraped(self, selector: str) -> bool | str:
+        if selector == self.canary.selector:
+            return await self._canary_scraped()
+        return True  # the stable track: no requests there is no stable traffic, said by the comparison
+
+    async def _versus_stable(self, signal: SignalConfig, now: float, stage_started_at: float, alpha: float) -> Verdict | None:
+        """The stage's canary counts against the stable track's (max_vs_stable); None when there is nothing to compare."""
+        tolerance = signal.max_vs_stable
+        if tolerance is None or self.counting_from is not None:
+            return None
+        elapsed = now - stage_started_at
+        age = self.run_age(now)
+        if age is not None:
+            elapsed = min(elapsed, age)
+        if elapsed < float(self.canary.min_window):
+            return None
+        window = age_window(elapsed)
+        canary, stable = await asyncio.gather(
+            self._counts(signal, window, self.canary.selector), self._counts(signal, window, self.canary.stable_selector)
+        )
+        if canary.blind is not None or stable.blind is not None:
+            return Verdict(False, None, None, f"vs stable: not compared ({canary.blind or stable.blind})")
+        if signal.buckets_query is not None:
+            verdict = compare_latency(canary.buckets, stable.buckets, tolerance, alpha)
+        else:
+            verdict = compare_rate((canary.events, canary.requests), (stable.events, stable.requests), tolerance, alpha)
+        return verdict or Verdict(False, None, None, "vs stable: no stable traffic this stage to compare with")
+
     # ------------------------------------------------------------ comparison with the stable track
 
     async def _compare(
@@ -421,6 +606,32 @@ class SignalBoard:
                 f"(Mann-Whitney p={test.p_value:.3g} < {alpha:g}, {test.n_canary}/{test.n_stable} samples)",
             )
         return _Compared(False, f"vs stable: p={test.p_value:.3g} ({test.n_canary}/{test.n_stable} samples)")
+
+
+@dataclass
+class _Counts:
+    """A track's counts over a window, or why they cannot be had."""
+
+    events: float = 0.0
+    requests: float = 0.0
+    buckets: Buckets = field(default_factory=list)
+    scraped: bool | str = True  # with no requests: whether the track is scraped at all (False/why: blind)
+    blind: str | None = None
+
+
+def _total(result: QueryResult) -> float | None:
+    """The sum of a count query's series; None when one is NaN or infinite."""
+    values = [s.value for s in result.samples]
+    if not values or any(not math.isfinite(v) for v in values):
+        return None
+    return float(sum(values))
+
+
+def _bound(le: str | None) -> float:
+    try:
+        return float(le) if le is not None else math.nan  # "+Inf" parses
+    except ValueError:
+        return math.nan
 
 
 @dataclass

@@ -88,7 +88,7 @@ class TriggerBoard:
         timer = self._timers.setdefault(trigger.name, ForTimer())
 
         def reading(firing: bool, active: bool, value: float | None = None, error: str | None = None,
-                    waiting: str | None = None) -> TriggerReading:
+                    waiting: str | None = None, follows: str | None = None) -> TriggerReading:
             return TriggerReading(
                 name=trigger.name,
                 firing=firing,
@@ -102,8 +102,13 @@ class TriggerBoard:
                 error=error,
                 dry_run=trigger.dry_run,
                 waiting=waiting,
+                follows=follows,
             )
 
+        follows = trigger.follows(self.config)
+        if follows is not None:
+            timer.clear()  # the signal's own evidence and `for` decide; its threshold on a ratio would be noise
+            return reading(False, False, follows=follows)
         waiting = self.waiting(now)
         if waiting is not None:
             timer.pause(now)  # neither firing nor quiet: its window would reach back before the run

@@ -185,7 +185,11 @@ class RuleExport:
         return head + to_yaml(self.document())
 
 
-def _action_label(trigger: TriggerConfig) -> str:
+def _action_label(trigger: TriggerConfig, config: CockpitConfig) -> str:
+    # A trigger that restates a sequentially judged signal only warns as an alert: in the canary the
+    # signal's counts decide, and a cockpit reading the alerts API must not act on the bare threshold.
+    if trigger.follows(config) is not None:
+        return "warn"
     return AUTO_ROLLBACK if trigger.auto and trigger.action == "rollback" else trigger.action
 
 
@@ -227,7 +231,7 @@ def export_rules(config: CockpitConfig, baseline: dict[str, float | None] | None
                 alert=trigger.name,
                 expr=board.render(trigger).strip(),
                 for_s=float(trigger.for_),
-                labels={action_key: _action_label(trigger), "cockpit_auto": "true" if trigger.auto else "false", "group": trigger.group},
+                labels={action_key: _action_label(trigger, config), "cockpit_auto": "true" if trigger.auto else "false", "group": trigger.group},
                 annotations={
                     "summary": f"{trigger.name}: {'auto ' if trigger.auto else ''}{trigger.action}"
                     + (" (dry-run in the cockpit)" if trigger.dry_run else ""),

@@ -190,6 +190,9 @@ class CanaryRollback:
         ends_at = current.ends_at if current else rolled_back_at
         self.say(f"watching recovery for up to {format_duration(max(0.0, deadline - self.clock.now()))}; "
                  "ctrl-c ends the watch")
+        counting = getattr(self.signal_board, "count_from", None)
+        if counting is not None:
+            counting(rolled_back_at)  # recovered means the data after the rollback, not the run's whole count
         try:
             await self._watch(stage, weight, rolled_back_at, deadline, started_at, ends_at)
         except asyncio.CancelledError:
