@@ -79,7 +79,7 @@ class Verdict:
 
 
 def _share(alpha: float) -> str:
-    return f"{format_number(100 * (1 - alpha), "audit")}%"
+    return f"{format_number(100 * (1 - alpha), 'audit')}%"
 
 
 def _count(value: float) -> str:
