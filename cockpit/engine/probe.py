@@ -127,7 +127,7 @@ async def probe(
 
     wanted: set[str] = set()
     for signal in signals.values():
-        for text in (signal.query, signal.volume_query or ""):
+        for text in (signal.query, signal.volume_query or "", *_counted(signal)):
             wanted.update(metric_names(render(text)))
     for trigger in triggers:
         wanted.update(metric_names(render(trigger.expr)))
@@ -141,6 +141,13 @@ async def probe(
     )
     report.findings = [f for f in found if f is not None]
     return report
+
+
+def _counted(signal: SignalConfig) -> tuple[str, ...]:
+    """The count queries whose metrics must exist (the events' may not yet: a counter appears with its first event)."""
+    if signal.judge_rule != "sequential":
+        return ()
+    return tuple(q for q in (signal.requests_query, signal.buckets_query) if q)
 
 
 def _exists(answer: QueryResult) -> bool | str:
@@ -178,6 +185,12 @@ async def _signal(
             return Finding("signal", name, f"its volume_query needs {', '.join(volume_missing)}, which Prometheus does not have",
                            f"fix [signals.{name}] volume_query, or disable it with [signals.{name}] enabled = false",
                            True, volume_missing)
+    for key, text in zip(("requests_query", "buckets_query"), (signal.requests_query, signal.buckets_query)):
+        counted_missing = _missing(render(text), exists) if text and signal.judge_rule == "sequential" else ()
+        if counted_missing:
+            return Finding("signal", name, f"its {key} needs {', '.join(counted_missing)}, which Prometheus does not have",
+                           f"fix [signals.{name}] {key}, judge it by its query with [signals.{name}] judge = \"threshold\", "
+                           f"or disable it with [signals.{name}] enabled = false", True, counted_missing)
     if all(r.no_data for r in results):
         missing = _missing(canary_expr, exists)
         where = "the canary or the stable track" if len(exprs) == 2 else "its query"
