@@ -90,8 +90,13 @@ def _pct(value: float | None) -> str:
     return format_value(value, "ratio")
 
 
+def _bound(value: float) -> str:
+    # A bound's last digits of a thousandth of a percent say nothing to a person reading it at 03:00.
+    return "<0.001%" if 0 < value < 1e-5 else _pct(value)
+
+
 def _bounds_text(bounds: RateBounds) -> str:
-    return f"{_share(bounds.alpha)} bound {_pct(bounds.lower)}–{_pct(bounds.upper)}"
+    return f"{_share(bounds.alpha)} bound {_bound(bounds.lower)}–{_bound(bounds.upper)}"
 
 
 def judge_rate(

@@ -558,7 +558,8 @@ class SignalBoard:
         if age is not None:
             elapsed = min(elapsed, age)
         if elapsed < float(self.canary.min_window):
-            return None
+            return Verdict(False, None, None, f"vs stable: not yet, the stage's own data is "
+                           f"{format_duration(max(0.0, elapsed), 'measured')} old (min_window {format_duration(self.canary.min_window)})")
         window = age_window(elapsed)
         canary, stable = await asyncio.gather(
             self._counts(signal, window, self.canary.selector), self._counts(signal, window, self.canary.stable_selector)
