@@ -444,8 +444,13 @@ class SignalBoard:
         shown_query = self._render(signal.buckets_query or signal.events_query or signal.query, window)
         young = self._counts_too_young(now)
         counts: _Counts | None = None
+        versus: Verdict | None = None
         if young is None:
-            counts = await self._counts(signal, window, self.canary.selector)
+            # One round: the run's counts and the stage's on both tracks are asked at once.
+            counts, versus = await asyncio.gather(
+                self._counts(signal, window, self.canary.selector),
+                self._versus_stable(signal, now, stage_started_at, self.alpha.per_test),
+            )
 
         def reading(state: SignalState, value: float | None, reason: str, evidence: dict[str, Any] | None = None,
                     requests: float | None = None) -> SignalReading:
@@ -487,7 +492,6 @@ class SignalBoard:
             return reading(SignalState.BLIND, verdict.value, limits.missing, evidence, requests)
         parts = [verdict.text if limits.missing is None else f"{verdict.text}; {limits.missing}"]
         breach = verdict.breach and limits.missing is None
-        versus = await self._versus_stable(signal, now, stage_started_at, alpha)
         if versus is not None:
             parts.append(versus.text)
             evidence["stable"] = versus.evidence
@@ -512,28 +516,31 @@ class SignalBoard:
             return render_query(query, window, view)
 
         if signal.buckets_query is not None:
-            result = await ask(self.source, render(signal.buckets_query), self.query_timeout)
+            result, scraped = await asyncio.gather(
+                ask(self.source, render(signal.buckets_query), self.query_timeout), self._scraped(selector))
             if result.error is not None:
                 return _Counts(blind=f"buckets query failed: {result.error}")
             pairs = [(_bound(s.labels.get("le")), s.value) for s in result.samples]
             if any(not math.isfinite(v) for _, v in pairs):
                 return _Counts(blind="buckets query: a bucket count is NaN or infinite")
             if result.no_data:
-                return _Counts(buckets=[(math.inf, 0.0)], requests=0.0, scraped=await self._scraped(selector))
+                return _Counts(buckets=[(math.inf, 0.0)], requests=0.0, scraped=scraped)
             buckets = buckets_from(pairs)
             if not buckets or not math.isinf(buckets[-1][0]):
                 return _Counts(blind="buckets query: no +Inf bucket (keep `le`: sum by (le) (increase(..._bucket[...])))")
             return _Counts(buckets=buckets, requests=buckets[-1][1], scraped=True)
         assert signal.events_query is not None and signal.requests_query is not None
-        events, requests = await asyncio.gather(
+        # Whether the track is scraped matters only without requests, but asked now it costs no second round.
+        events, requests, scraped = await asyncio.gather(
             ask(self.source, render(signal.events_query), self.query_timeout),
             ask(self.source, render(signal.requests_query), self.query_timeout),
+            self._scraped(selector),
         )
         for what, result in (("requests", requests), ("events", events)):
             if result.error is not None:
                 return _Counts(blind=f"{what} query failed: {result.error}")
         if requests.no_data:
-            return _Counts(requests=0.0, scraped=await self._scraped(selector))
+            return _Counts(requests=0.0, scraped=scraped)
         total = _total(requests)
         if total is None:
             return _Counts(blind=f"requests query: {requests.describe_missing()}")
