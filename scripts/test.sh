@@ -14,6 +14,7 @@ command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=(openssh-client)   # signed evidence
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)
 command -v chromium >/dev/null || missing+=(chromium)   # cockpit serve in a real browser
 command -v zsh >/dev/null || missing+=(zsh)              # zsh -n on `cockpit completion zsh`
