@@ -17,6 +17,7 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=(openssh-client)   # signed evidence
 [ -x /usr/sbin/chronyd ] || missing+=(chrony)
 command -v chromium >/dev/null || missing+=(chromium)   # cockpit serve in a real browser
+command -v shellcheck >/dev/null || missing+=(shellcheck)  # actionlint checks exported CI scripts with it
 command -v zsh >/dev/null || missing+=(zsh)              # zsh -n on `cockpit completion zsh`
 command -v fish >/dev/null || missing+=(fish)            # fish -n on `cockpit completion fish`
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
