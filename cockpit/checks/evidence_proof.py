@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cockpit.checks.gate_records import SIGNOFFS_FILE
 from cockpit.evidence import EvidenceError, EvidenceStore
 from cockpit.run.journal import GENESIS, JOURNAL_NAME, read_journal
 from cockpit.ssh_signing import SignatureCheck, sign, verify
 
 STATEMENT_HEADER = "cockpit-evidence-statement: 1"
 SIGNOFF_HEADER = "cockpit-signoff: 1"
+SIGNOFFS_FILE = "signoffs.jsonl"  # the sign-offs' file (gate_records appends to it; its rows may carry `sig`)
 RECORD_DIGITS = 16
 _STATEMENT = re.compile(r"^signed_seal_(\d+)\.txt$")
 KINDS = {"green_button": "green button", "evidence_seal": "evidence seal"}

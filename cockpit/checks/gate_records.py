@@ -19,13 +19,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from cockpit.checks.evidence_proof import SIGNOFFS_FILE, sign_seal, sign_signoff
 from cockpit.checks.ticks import validate_initials
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.go import Acceptance, RecordedResult, SealRecord, Signature
 from cockpit.evidence import EvidenceError, EvidenceStore
 from cockpit.results import CheckResult, Status
 
-SIGNOFFS_FILE = "signoffs.jsonl"
 ACCEPTANCES_FILE = "acceptances.jsonl"
 RESEALS_FILE = "reseals.jsonl"
 MAX_TEXT = 500
@@ -112,8 +112,6 @@ def record_signoff(store: EvidenceStore, role: str, go: bool, by: str, note: str
     signature = Signature(role=role, go=go, by=validate_initials(by), note=_one_line(note), at=_now(clock))
     row: dict[str, Any] = asdict(signature)
     if sign_key is not None:
-        from cockpit.checks.evidence_proof import sign_signoff
-
         row = sign_signoff(store.version, row, sign_key)  # signed before it is written: a refusal writes nothing
     store.append_line(SIGNOFFS_FILE, json.dumps(row, ensure_ascii=False))
     return signature
@@ -197,8 +195,6 @@ def press_green_button(store: EvidenceStore, by: str, *, lines: list[str] | None
     body += [f"{digest}  {name}" for name, digest in sorted(manifest.items())]
     store.write_text(seal_file(store.version), "\n".join(body) + "\n")
     if sign_key is not None:
-        from cockpit.checks.evidence_proof import sign_seal
-
         sign_seal(store, sign_key, "green_button", initials, at)
     return SealRecord(initials, at, manifest)
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from cockpit.config_file import ConfigError
 from cockpit.durations import parse_duration
+from cockpit.errors import CockpitError
 from cockpit.format import format_duration
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -89,8 +90,11 @@ class AnalysisImport:
         return len(self.signals) + len(self.skipped)
 
 
-class Unmappable(Exception):
-    """One metric cannot become a signal (the rest of the file still can): the reason, in a few words."""
+class Unmappable(CockpitError):
+    """One metric cannot become a signal (the rest of the file still can): the reason, in a few words.
+
+    Caught per metric and turned into a SkippedMetric; only "nothing maps" reaches the person (ConfigError).
+    """
 
 
 def signal_name(text: str) -> str:
