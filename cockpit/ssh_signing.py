@@ -60,6 +60,8 @@ def sign(key: Path, data: bytes) -> str:
     text = done.stdout.decode("ascii", errors="replace")
     if done.returncode != 0 or "BEGIN SSH SIGNATURE" not in text:
         why = _last_line(done.stderr.decode(errors="replace"))
+        if "passphrase" in why:  # no terminal to ask on: ssh-keygen read the passphrase where the data was
+            why += f" (a key with a passphrase: ssh-add it to ssh-agent and pass {key}.pub)"
         raise SigningError(f"--sign {key}: ssh-keygen could not sign: {why}")
     return text if text.endswith("\n") else text + "\n"
 

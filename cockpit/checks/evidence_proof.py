@@ -32,7 +32,7 @@ from typing import Any
 
 from cockpit.evidence import EvidenceError, EvidenceStore
 from cockpit.run.journal import GENESIS, JOURNAL_NAME, read_journal
-from cockpit.ssh_signing import SignatureCheck, sign, verify
+from cockpit.ssh_signing import SignatureCheck, SigningError, sign, verify
 
 STATEMENT_HEADER = "cockpit-evidence-statement: 1"
 SIGNOFF_HEADER = "cockpit-signoff: 1"
@@ -52,8 +52,12 @@ def signature_file(name: str) -> str:
 
 def statements(store: EvidenceStore) -> list[str]:
     """The folder's signed seal statements, oldest first."""
-    found = [(int(m.group(1)), name) for name in store.files() if (m := _STATEMENT.match(name))]
-    return [name for _, name in sorted(found)]
+    return [name for _, name in sorted((_number(name), name) for name in store.files() if _STATEMENT.match(name))]
+
+
+def _number(name: str) -> int:
+    found = _STATEMENT.match(name)
+    return int(found.group(1)) if found else 0
 
 
 # ---------------------------------------------------------------- what a seal signs
@@ -130,9 +134,7 @@ def sign_seal(store: EvidenceStore, key: Path, kind: str, by: str, at: str) -> s
     if store.redactor.scrub(text) != text:
         raise EvidenceError("the seal statement would be changed by redaction: it cannot be signed as written")
     signature = sign(key, text.encode())  # before anything is written: a refused key leaves the folder as it was
-    existing = statements(store)
-    number = 1 + max((int(_STATEMENT.match(n).group(1)) for n in existing), default=0)  # type: ignore[union-attr]
-    name = statement_file(number)
+    name = statement_file(1 + max((_number(n) for n in statements(store)), default=0))
     store.write_text(name, text)
     store.write_text(signature_file(name), signature)
     return name
@@ -278,6 +280,8 @@ def _check_signoffs(store: EvidenceStore, allowed: Path, report: ProofReport) ->
 
 def verify_signatures(store: EvidenceStore, allowed_signers: Path) -> ProofReport:
     """Every signature in the folder against `allowed_signers`, then what each signed (see the module docstring)."""
+    if not allowed_signers.is_file():
+        raise SigningError(f"allowed_signers {allowed_signers}: no such file")
     report = ProofReport()
     _check_seals(store, allowed_signers, report)
     _check_signoffs(store, allowed_signers, report)

@@ -167,6 +167,10 @@ def test_verify_without_a_config_needs_the_folder_named(tmp_path: Path) -> None:
     release_folder(tmp_path)
     run = cockpit(tmp_path, "evidence", "verify", VERSION, "--evidence-dir", "evidence")
     assert run.returncode == 0 and "intact: 2 files match the manifest" in run.stdout
+    missing = cockpit(tmp_path, "evidence", "verify", VERSION, "--evidence-dir", "evidence", "--allowed-signers", "nope")
+    assert missing.returncode == 2 and missing.stderr == "cockpit: allowed_signers nope: no such file\n"
+    elsewhere = cockpit(tmp_path, "evidence", "verify", "v7.0.1", "--evidence-dir", "evidence")
+    assert elsewhere.returncode == 2 and "no evidence folder for v7.0.1" in elsewhere.stderr
 
 
 def test_a_seal_signed_through_a_real_ssh_agent(tmp_path: Path) -> None:
