@@ -18,8 +18,8 @@ what it signed: every journal record a statement names must still be the one sig
 (the first that is not is named), and every file the latest statement names must
 still have its signed hash. What no signature covers (records after the last signed
 seal, files added since) is reported, not failed: signing again covers it.
-A deleted statement leaves its file missing from nothing a signature covers: a
-verifier who was told the head hash (the notifications carry it) compares it too.
+A later signed seal lists the earlier statements among its files, so only the last one can be
+deleted unseen: the notifications carry the journal's head hash off the host for that case.
 """
 
 from __future__ import annotations
