@@ -154,6 +154,9 @@ class AlertmanagerConfig(Strict):
 
 class EvidenceConfig(Strict):
     dir: str = "evidence"
+    # Who may sign seals and sign-offs (ssh-keygen's ALLOWED SIGNERS format), relative to cockpit.toml:
+    # `cockpit evidence verify` checks every signature in the folder against it.
+    allowed_signers: str | None = None
 
 
 class PlaybookConfig(Strict):

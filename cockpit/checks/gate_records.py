@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+from cockpit.checks.evidence_proof import SIGNOFFS_FILE, sign_seal, sign_signoff
 from cockpit.checks.ticks import validate_initials
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.go import Acceptance, RecordedResult, SealRecord, Signature
 from cockpit.evidence import EvidenceError, EvidenceStore
 from cockpit.results import CheckResult, Status
 
-SIGNOFFS_FILE = "signoffs.jsonl"
 ACCEPTANCES_FILE = "acceptances.jsonl"
 RESEALS_FILE = "reseals.jsonl"
 MAX_TEXT = 500
@@ -106,10 +107,13 @@ def _read_lines(store: EvidenceStore, name: str) -> list[dict[str, Any]]:
 
 
 def record_signoff(store: EvidenceStore, role: str, go: bool, by: str, note: str = "",
-                   clock: Clock | None = None) -> Signature:
-    """Append one role's GO or NO-GO (initials validated: ValueError)."""
+                   clock: Clock | None = None, sign_key: Path | None = None) -> Signature:
+    """Append one role's GO or NO-GO (initials validated: ValueError); with `sign_key`, SSH-signed (`sig`)."""
     signature = Signature(role=role, go=go, by=validate_initials(by), note=_one_line(note), at=_now(clock))
-    store.append_line(SIGNOFFS_FILE, json.dumps(asdict(signature), ensure_ascii=False))
+    row: dict[str, Any] = asdict(signature)
+    if sign_key is not None:
+        row = sign_signoff(store.version, row, sign_key)  # signed before it is written: a refusal writes nothing
+    store.append_line(SIGNOFFS_FILE, json.dumps(row, ensure_ascii=False))
     return signature
 
 
@@ -172,15 +176,26 @@ def seal_folder(store: EvidenceStore, *, reseal_reason: str | None = None, by: s
 
 
 def press_green_button(store: EvidenceStore, by: str, *, lines: list[str] | None = None,
-                       reseal_reason: str | None = None, clock: Clock | None = None) -> SealRecord:
-    """The green-button ritual: seal the folder, then record who sealed which manifest, and when."""
+                       reseal_reason: str | None = None, clock: Clock | None = None,
+                       sign_key: Path | None = None) -> SealRecord:
+    """The green-button ritual: seal the folder, then record who sealed which manifest, and when.
+
+    With `sign_key` the sealed folder is then signed (signed_seal_<n>.txt and its .sig, see evidence_proof):
+    the manifest and the journal's head, under the sealer's SSH key.
+    """
     initials = validate_initials(by)
+    if sign_key is not None:
+        from cockpit.ssh_signing import check_key
+
+        check_key(sign_key)  # a missing key or ssh-keygen stops before the folder is sealed
     manifest = seal_folder(store, reseal_reason=reseal_reason, by=initials, clock=clock)
     manifest.pop(seal_file(store.version), None)  # the seal names what it sealed, not its own earlier self
     at = _now(clock)
     body = [f"sealed_by: {initials}", f"sealed_at: {at}", *(f"# {line}" for line in lines or []), "files:"]
     body += [f"{digest}  {name}" for name, digest in sorted(manifest.items())]
     store.write_text(seal_file(store.version), "\n".join(body) + "\n")
+    if sign_key is not None:
+        sign_seal(store, sign_key, "green_button", initials, at)
     return SealRecord(initials, at, manifest)
 
 

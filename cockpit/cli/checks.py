@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
 from cockpit.cli.common import load_required_config, open_evidence, positive_duration
 from cockpit.config import ConfigError
+from cockpit.evidence import EvidenceStore
 from cockpit.release_version import validate_version
 from cockpit.results import STATUS_SYMBOL, CheckResult, Status, exit_code_for, worst_status
 
@@ -184,31 +186,112 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evidence_folder(args: argparse.Namespace, version: str) -> tuple[EvidenceStore, Path | None]:
+    """The release's evidence folder and the allowed_signers file: from cockpit.toml, or --evidence-dir alone.
+
+    An auditor with only the folder has no cockpit.toml: --evidence-dir (and --allowed-signers) is all it takes.
+    """
+    from cockpit.config import find_config, load_config
+
+    path = find_config(getattr(args, "config", None))
+    allowed = Path(args.allowed_signers) if getattr(args, "allowed_signers", None) else None
+    if path is None:
+        if not args.evidence_dir:
+            from cockpit.config_file import search_order_text
+
+            raise ConfigError(f"no cockpit.toml found (looked at {search_order_text()}): "
+                              "pass --evidence-dir DIR to use a folder without one")
+        return EvidenceStore(Path(args.evidence_dir), version), allowed
+    config = load_config(path)
+    if allowed is None and config.evidence.allowed_signers:
+        allowed = Path(config.evidence.allowed_signers)
+        if not allowed.is_absolute():
+            allowed = path.parent / allowed
+    return open_evidence(config, path, args, version), allowed
+
+
 def _cmd_evidence(args: argparse.Namespace) -> int:
     version = validate_version(args.version)
-    config, path = load_required_config(args)
-    store = open_evidence(config, path, args, version)
+    store, allowed = _evidence_folder(args, version)
     if args.action == "seal":
         from cockpit.checks.gate_records import seal_folder
 
         if args.reseal and not (args.reason or "").strip():
             raise UsageError("--reseal needs --reason TEXT: why a changed file is sealed again (it is recorded)")
+        key = Path(args.sign) if args.sign else None
+        if key is not None:
+            from cockpit.ssh_signing import check_key
+
+            check_key(key)
         manifest = seal_folder(store, reseal_reason=args.reason if args.reseal else None, by=args.by or "")
-        print(f"sealed {len(manifest)} files in {store.dir}")
+        signed = ""
+        if key is not None:
+            from cockpit.checks.evidence_proof import sign_seal
+            from cockpit.clock import SystemClock, iso_utc
+
+            signed = f", SSH-signed with {key} ({sign_seal(store, key, 'evidence_seal', args.by or '', iso_utc(SystemClock().now()))})"
+        print(f"sealed {len(manifest)} files in {store.dir}{signed}")
         return 0
+    return _verify(store, version, allowed, args.json)
+
+
+def _verify(store: EvidenceStore, version: str, allowed: Path | None, as_json: bool) -> int:
+    from cockpit.checks.evidence_proof import count_signatures, verify_signatures
+    from cockpit.run.journal import JOURNAL_NAME, read_journal
+
+    if not store.dir.is_dir():
+        raise ConfigError(f"{store.dir}: no evidence folder for {version}")
     report = store.verify()
-    if args.json:
-        print(json.dumps({"version": version, "sealed": report.sealed, "intact": report.intact, "ok": report.ok,
-                          "changed": report.changed, "added": report.added, "missing": report.missing}, indent=2))
-    else:
-        if not report.sealed:
-            print(f"{store.dir}: no manifest: nothing has been sealed for {version}")
-        for label, names in (("changed", report.changed), ("added", report.added), ("missing", report.missing)):
-            for name in names:
-                print(f"{label:<8} {name}")
-        if report.intact:
-            print(f"intact: {len(report.ok)} files match the manifest")
-    return 0 if report.intact else 1
+    chain = read_journal(store.dir / JOURNAL_NAME)
+    proof = verify_signatures(store, allowed) if allowed is not None else None
+    unchecked = count_signatures(store) if proof is None else 0
+    intact = report.intact and chain.error is None
+    ok = intact and (proof is None or proof.holds)
+    if as_json:
+        document: dict[str, Any] = {
+            "version": version, "sealed": report.sealed, "intact": intact, "ok": report.ok,
+            "changed": report.changed, "added": report.added, "missing": report.missing,
+            "journal": {"seq": chain.last_seq, "head": chain.head, "error": chain.error},
+        }
+        if proof is not None:
+            document["signatures"] = {
+                "holds": proof.holds, "problems": proof.problems, "uncovered": proof.uncovered, "unsigned": proof.unsigned,
+                "signed": [{"what": i.what, "good": i.check.good, "signer": i.check.principal,
+                            "key": i.check.fingerprint, "reason": i.check.reason} for i in proof.signed],
+            }
+        else:
+            document["signatures"] = {"unchecked": unchecked}
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0 if ok else 1
+    if not report.sealed:
+        print(f"{store.dir}: no manifest: nothing has been sealed for {version}")
+    for label, names in (("changed", report.changed), ("added", report.added), ("missing", report.missing)):
+        for name in names:
+            print(f"{label:<8} {name}")
+    if chain.error is not None:
+        print(f"broken   {JOURNAL_NAME}: {chain.error}")
+    if intact:
+        head = f"; journal chain holds to seq {chain.last_seq} (head {chain.head})" if chain.records else ""
+        print(f"intact: {len(report.ok)} files match the manifest{head}")
+    if proof is None:
+        if unchecked:
+            print(f"{unchecked} signature(s) not checked: pass --allowed-signers FILE or set [evidence] allowed_signers "
+                  "(without them, intact only means the manifest and the chain agree with themselves)")
+        return 0 if ok else 1
+    for item in proof.signed:
+        if item.check.good:
+            print(f"signed   {item.what}: by {item.check.signer}")
+        else:
+            print(f"BAD      {item.what}: {item.check.reason}")
+    for what in proof.unsigned:
+        print(f"unsigned {what}")
+    for problem in proof.problems:
+        print(f"FAILED   {problem}")
+    for what in proof.uncovered:
+        print(f"not covered by a signature: {what}")
+    good = sum(item.check.good for item in proof.signed)
+    print(f"signatures: {good} good of {len(proof.signed)}; " + ("the signed evidence holds" if proof.holds else "the signed evidence does NOT hold"))
+    return 0 if ok else 1
 
 
 def register(subparsers: Any) -> None:
@@ -249,6 +332,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("version")
     p.add_argument("--reseal", action="store_true", help="seal files that changed since they were sealed (needs --reason)")
     p.add_argument("--reason", help="why a changed file is sealed again (recorded in reseals.jsonl)")
-    p.add_argument("--by", metavar="INITIALS", default="", help="your initials, recorded with a re-seal")
+    p.add_argument("--by", metavar="INITIALS", default="", help="your initials, recorded with a re-seal (and a signed seal)")
+    p.add_argument("--sign", metavar="KEY", help="seal: SSH-sign the manifest and the journal's head hash with this key "
+                   "(a private key file, or a public key file whose private key is in ssh-agent)")
+    p.add_argument("--allowed-signers", metavar="FILE", help="verify: check every signature against this allowed_signers "
+                   "file (default: [evidence] allowed_signers)")
     _common(p)
     p.set_defaults(func=_cmd_evidence)

@@ -1,4 +1,5 @@
-"""`cockpit export rules` (Prometheus alerting rules + promtool tests) and `cockpit export grafana` (a dashboard)."""
+"""`cockpit export rules` (Prometheus alerting rules + promtool tests), `cockpit export grafana` (a dashboard) and
+`cockpit export ci` (the release as a GitHub Actions or GitLab CI pipeline)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cockpit.config import CockpitConfig, ConfigError, find_config, load_config
 def register(subparsers: Any) -> None:
     export = subparsers.add_parser(
         "export",
-        help="write the guard for other tools: Prometheus rules (+ promtool tests), a Grafana dashboard",
+        help="write the guard for other tools: Prometheus rules (+ promtool tests), a Grafana dashboard, a CI pipeline",
         description="Export the configured triggers and signal limits so the same guard lives in Prometheus and Grafana.",
     )
     kinds = export.add_subparsers(dest="export_kind", metavar="KIND")
@@ -36,6 +37,23 @@ def register(subparsers: Any) -> None:
     )
     _common(grafana)
     grafana.set_defaults(func=_cmd_grafana)
+
+    ci = kinds.add_parser(
+        "ci",
+        help="the release as a CI pipeline: preflight, red team, blast radius, GO, the canary, on their exit codes",
+        description="A GitHub Actions workflow (--github) or a GitLab CI pipeline (--gitlab) that runs preflight -> "
+        "red team -> blast radius -> cockpit go -> cockpit canary --headless, each on its exit code, and keeps "
+        "the evidence folder as an artifact. The config's \"${NAME}\" placeholders become CI secrets.",
+    )
+    where = ci.add_mutually_exclusive_group(required=True)
+    where.add_argument("--github", dest="ci", action="store_const", const="github", help="a GitHub Actions workflow")
+    where.add_argument("--gitlab", dest="ci", action="store_const", const="gitlab", help="a .gitlab-ci.yml")
+    ci.add_argument("--config", metavar="FILE", help="cockpit.toml (default: the config search order)")
+    ci.add_argument("--out", metavar="FILE", help="write here instead of standard output "
+                    "(e.g. .github/workflows/canary-release.yml, .gitlab-ci.yml)")
+    ci.add_argument("--install", metavar="SPEC", default="release-cockpit",
+                    help="what the pipeline pip-installs for the cockpit (default: release-cockpit)")
+    ci.set_defaults(func=_cmd_ci)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -106,4 +124,41 @@ def _cmd_grafana(args: argparse.Namespace) -> int:
         raise ConfigError("no enabled signals: the dashboard would be empty")
     _write(args.out, grafana_json(config, baseline))
     print(f"{args.out or 'stdout'}: Grafana dashboard with {len(config.enabled_signals())} panels", file=sys.stderr)
+    return 0
+
+
+def _cmd_ci(args: argparse.Namespace) -> int:
+    import os
+
+    from cockpit.cli.common import load_required_config
+    from cockpit.config import find_config
+    from cockpit.records.ci_pipeline import github_workflow, gitlab_pipeline, settings_for, stand_ins
+
+    found = find_config(args.config)
+    standing: dict[str, str] = {}
+    if found is not None:
+        try:
+            standing = stand_ins(found.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # loading the config says what is wrong with it, in one line
+    # The pipeline sets the secrets; writing it needs only their names. Unset ones get a stand-in while the
+    # config loads in this process (nothing connects), and are removed after.
+    unset = [name for name in standing if name not in os.environ]
+    os.environ.update({name: standing[name] for name in unset})
+    try:
+        config, path = load_required_config(args)  # the pipeline runs this config's release: it must exist
+    finally:
+        for name in unset:
+            os.environ.pop(name, None)
+    settings = settings_for(config, path, path.read_text(encoding="utf-8"), install=args.install)
+    text = github_workflow(settings) if args.ci == "github" else gitlab_pipeline(settings)
+    if args.out and args.out != "-":
+        try:  # .github/workflows/ is often not there yet
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {args.out}: cannot make its folder: {exc.strerror or exc}") from None
+    _write(args.out, text)
+    what = "GitHub Actions workflow" if args.ci == "github" else "GitLab CI pipeline"
+    secrets = f"; secrets it needs: {', '.join(settings.secrets)}" if settings.secrets else ""
+    print(f"{args.out or 'stdout'}: {what} for {settings.config_path}{secrets}", file=sys.stderr)
     return 0

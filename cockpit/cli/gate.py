@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from cockpit.cli import UsageError
@@ -78,10 +79,11 @@ def _cmd_signoff(args: argparse.Namespace) -> int:
     if role is None:
         known = ", ".join(roles) or "none configured ([[roles]] in cockpit.toml)"
         raise ConfigError(f"--role: no role {args.role!r} (roles: {known})")
-    signed = record_signoff(store, role.id, args.go, by, args.note or "")
+    key = Path(args.sign) if args.sign else None
+    signed = record_signoff(store, role.id, args.go, by, args.note or "", sign_key=key)
     word = "GO" if signed.go else "NO-GO"
     print(f"{'✔' if signed.go else '✖'} {role.title} signed {word} for {version} by {signed.by} at {signed.at}"
-          + (f" ({signed.note})" if signed.note else ""))
+          + (f" ({signed.note})" if signed.note else "") + (f", SSH-signed with {key}" if key else ""))
     return 0
 
 
@@ -115,6 +117,7 @@ def _cmd_accept(args: argparse.Namespace) -> int:
 
 
 def _cmd_seal(args: argparse.Namespace) -> int:
+    from cockpit.checks.evidence_proof import statements
     from cockpit.checks.gate_records import press_green_button
     from cockpit.checks.go_loader import load_go
 
@@ -130,16 +133,23 @@ def _cmd_seal(args: argparse.Namespace) -> int:
         for line in state.missing:
             print(f"  {line}", file=sys.stderr)
         return 2
+    key = Path(args.sign) if args.sign else None
     seal = press_green_button(store, by, reseal_reason=args.reason if args.reseal else None,
-                              lines=[f"GO/NO-GO: every required item green for {version}"])
+                              lines=[f"GO/NO-GO: every required item green for {version}"], sign_key=key)
+    signed = f", SSH-signed with {key} ({statements(store)[-1]})" if key else ""
     print(f"✔ sealed {len(seal.files)} files for {version} by {seal.by} at {seal.at} "
-          f"(green_button_{version}.txt); T-0 is enabled")
+          f"(green_button_{version}.txt{signed}); T-0 is enabled")
     return 0
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
     p.add_argument("--evidence-dir", metavar="DIR", help="evidence root (default: [evidence] dir)")
+
+
+def _sign(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--sign", metavar="KEY", help=f"SSH-sign {what} with this key (a private key file, or a public "
+                   "key file whose private key is in ssh-agent); checked by cockpit evidence verify")
 
 
 def register(subparsers: Any) -> None:
@@ -157,6 +167,7 @@ def register(subparsers: Any) -> None:
     verdict.add_argument("--no-go", dest="go", action="store_false", help="sign NO-GO (blocks until the role signs again)")
     p.add_argument("--by", required=True, metavar="INITIALS", help="2 to 4 letters, e.g. AB")
     p.add_argument("--note", default="", help="optional note kept with the signature")
+    _sign(p, "the sign-off")
     _common(p)
     p.set_defaults(func=_cmd_signoff)
 
@@ -173,5 +184,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--by", required=True, metavar="INITIALS", help="2 to 4 letters, e.g. AB")
     p.add_argument("--reseal", action="store_true", help="seal files that changed since they were sealed (needs --reason)")
     p.add_argument("--reason", help="why a changed file is sealed again (recorded in reseals.jsonl)")
+    _sign(p, "the sealed manifest and the journal's head hash")
     _common(p)
     p.set_defaults(func=_cmd_seal)

@@ -20,8 +20,9 @@ def register(subparsers: Any) -> None:
         "analysis",
         help="AnalysisTemplate / MetricTemplate (Prometheus provider) YAML → [signals.*] TOML on stdout",
         description="Print [signals.*] tables for each Prometheus metric of an Argo Rollouts AnalysisTemplate "
-        "or a Flagger MetricTemplate (with the Canary that sets its thresholdRange). What does not map "
-        "is said on stderr; an unsupported provider or condition exits 2.",
+        "or a Flagger MetricTemplate (with the Canary that sets its thresholdRange), and Flagger's builtin "
+        "request-success-rate and request-duration. A metric that does not map is skipped with one line on "
+        "stderr (name, condition, why) and the rest imported; exit 2 only when nothing maps.",
     )
     analysis.add_argument("file", metavar="FILE.yaml", help="the template(s), several YAML documents allowed")
     analysis.set_defaults(func=_cmd_analysis)
@@ -41,6 +42,11 @@ def _cmd_analysis(args: argparse.Namespace) -> int:
         raise ConfigError(f"the imported signals do not validate: {exc}") from None
     for warning in imported.warnings:
         print(f"cockpit: import analysis: {warning}", file=sys.stderr)
+    for skipped in imported.skipped:  # one line each: the name, the condition it had, why it does not map
+        print(f"cockpit: import analysis: skipped metric {skipped.name!r} ({skipped.condition}): {skipped.why}",
+              file=sys.stderr)
     sys.stdout.write(text)
     sys.stdout.flush()
+    left = f", skipped {len(imported.skipped)}" if imported.skipped else ""
+    print(f"cockpit: import analysis: imported {len(imported.signals)} of {imported.metrics} metrics{left}", file=sys.stderr)
     return 0

@@ -30,7 +30,7 @@ AUTO_ROLLBACK = "immediate"
 
 # ---------------------------------------------------------------- a tiny YAML emitter
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # runs-on, timeout-minutes: plain in YAML
 
 
 def yaml_scalar(value: Any) -> str:

@@ -111,12 +111,25 @@ def event_text(record: Mapping[str, Any], version: str | None = None, units: Map
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+def journal_mark(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The journal's seq and head hash as of this record, or None for a record that is not from a journal.
+
+    Every notification carries it off the host: a journal rewritten later (and re-hashed) no longer has
+    this head at this seq, whatever the folder's own hashes say.
+    """
+    seq, head = record.get("seq"), record.get("hash")
+    if isinstance(seq, int) and not isinstance(seq, bool) and isinstance(head, str) and head:
+        return {"seq": seq, "head": head}
+    return None
+
+
 def payload(record: Mapping[str, Any], kind: str, version: str | None, units: Mapping[str, str] | None) -> dict[str, Any]:
-    """The body posted for `kind` ("json" | "slack")."""
+    """The body posted for `kind` ("json" | "slack"), with the journal's seq and head (see journal_mark)."""
     text = event_text(record, version, units)
+    mark = journal_mark(record)
     if kind == "slack":
-        return {"text": text}
-    return {
+        return {"text": text + (f"\njournal seq {mark['seq']} head {mark['head']}" if mark else "")}
+    body = {
         "source": "release-cockpit",
         "event": record.get("event"),
         "version": version or record.get("version"),
@@ -124,6 +137,9 @@ def payload(record: Mapping[str, Any], kind: str, version: str | None, units: Ma
         "text": text,
         "record": dict(record),
     }
+    if mark:
+        body["journal"] = mark
+    return body
 
 
 # ---------------------------------------------------------------- the notifier

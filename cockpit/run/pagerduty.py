@@ -55,6 +55,10 @@ def pagerduty_event(
         "group": "canary",
         "class": str(record.get("event")),
         **({"timestamp": iso_utc(float(ts))} if isinstance(ts, (int, float)) else {}),
-        "custom_details": {k: record[k] for k in ("stage", "weight", "action", "error", "seq") if k in record},
+        "custom_details": {
+            **{k: record[k] for k in ("stage", "weight", "action", "error", "seq") if k in record},
+            # the journal's head as of this page: a later rewrite of the journal shows against it
+            **({"journal_seq": record["seq"], "journal_head": record["hash"]} if record.get("hash") and "seq" in record else {}),
+        },
     }
     return body

@@ -60,7 +60,8 @@ def test_argo_success_rate_becomes_a_min_with_for_and_the_canary_selector(tmp_pa
     assert signal["query"].count('{reporter="source",') == 2 and signal["query"].count(",{selector}}[5m]") == 2
     assert "{{" not in signal["query"] and 'response_code!~"5.*"' in signal["query"]
     assert '# Argo measures every 5m: the cockpit evaluates every [canary] evaluate_every' in out
-    assert 'destination_service=~"{{args.service-name}}" became {selector}' in err and err.count("\n") == 1
+    assert 'destination_service=~"{{args.service-name}}" became {selector}' in err and err.count("\n") == 2
+    assert err.endswith("cockpit: import analysis: imported 1 of 1 metrics\n")
     config = load_with_playbook(tmp_path, out)
     loaded = config.signals["success_rate"]
     assert (loaded.min, loaded.for_) == (0.95, 900.0) and "p95_latency" in config.signals  # merged over the playbook
@@ -105,6 +106,11 @@ spec:
         ("successCondition: result[0] < 200", {"max": 200}),
         ("successCondition: 'result[0] >= 0.9 && result[0] <= 1'", {"min": 0.9, "max": 1}),
         ("successCondition: 'result >= 0.5'", {"min": 0.5}),
+        ("successCondition: 'isNaN(result[0]) || result[0] < 0.3'", {"max": 0.3}),
+        ("successCondition: 'len(result) == 0 || result[0] >= 0.95'", {"min": 0.95}),
+        ("successCondition: 'result[0] >= 0.5 && result[0] <= 2'", {"min": 0.5, "max": 2}),
+        ("successCondition: 'len(result) > 0 && result[0] < 0.05'", {"max": 0.05}),
+        ("failureCondition: 'isNaN(result[0]) || result[0] > 0.1'", {"max": 0.1}),
         ("successCondition: '0.2 > result[0]'", {"max": 0.2}),
         ("failureCondition: result[0] > 0.05", {"max": 0.05}),
         ("failureCondition: result[0] < 0.99", {"min": 0.99}),
@@ -126,11 +132,12 @@ def test_conditions_become_limits(tmp_path: Path, condition: str, limits: dict) 
         ("errors", "successCondition: result[0] >= 0.95", "datadog", "metric 'errors': provider datadog is not supported (only prometheus)"),
         (
             "latency",
-            "successCondition: 'len(result) == 0 || result[0] < 0.3'",
+            "successCondition: 'result[0] < 0.3 || result[1] < 0.5'",
             "prometheus",
-            "metric 'latency': condition 'len(result) == 0 || result[0] < 0.3' is not supported",
+            "metric 'latency': condition 'result[0] < 0.3 || result[1] < 0.5' is not supported",
         ),
         ("ok", "successCondition: result[0] == 1", "prometheus", "metric 'ok': condition 'result[0] == 1' is not supported"),
+        ("data", "successCondition: 'len(result) > 0'", "prometheus", "metric 'data': condition 'len(result) > 0' only asks for data"),
         ("bare", "count: 3", "prometheus", "metric 'bare': no successCondition or failureCondition"),
     ],
 )
@@ -170,3 +177,98 @@ def test_bad_files_are_one_line_and_exit_2(tmp_path: Path, text: str, words: str
 def test_a_missing_file_is_one_line() -> None:
     code, _, err = cli("import", "analysis", "/nonexistent/analysis.yaml")
     assert code == 2 and err == "cockpit: /nonexistent/analysis.yaml: file not found\n"
+
+
+FIVE = """apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: web}
+spec:
+  metrics:
+  - name: error-rate
+    interval: 1m
+    failureLimit: 2
+    successCondition: len(result) > 0 && result[0] < 0.05
+    provider: {prometheus: {query: 'sum(rate(http_requests_total{code=~"5..",job="{{args.job}}"}[1m])) / sum(rate(http_requests_total{job="{{args.job}}"}[1m]))'}}
+  - name: p99
+    successCondition: isNaN(result[0]) || result[0] < 0.5
+    provider: {prometheus: {query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="{{args.job}}"}[1m])))'}}
+  - name: throughput
+    successCondition: result[0] >= 10 && result[0] <= 5000
+    provider: {prometheus: {query: 'sum(rate(http_requests_total{job="{{args.job}}"}[1m]))'}}
+  - name: saturation
+    successCondition: len(result) == 0 || result[0] <= 0.9
+    provider: {prometheus: {query: 'max(rate(process_cpu_seconds_total{job="{{args.job}}"}[1m]))'}}
+  - name: apdex
+    successCondition: all(result, {# > 0.9})
+    provider: {prometheus: {query: 'apdex{job="{{args.job}}"}'}}
+"""
+
+
+def test_one_unmappable_metric_of_five_is_skipped_and_four_import(tmp_path: Path) -> None:
+    code, out, err = imported(tmp_path, FIVE)
+    assert code == 0, err
+    signals = tomllib.loads(out)["signals"]
+    assert sorted(signals) == ["error_rate", "p99", "saturation", "throughput"]
+    assert signals["error_rate"]["max"] == 0.05 and signals["error_rate"]["for"] == "2m"
+    assert (signals["throughput"]["min"], signals["throughput"]["max"]) == (10, 5000)
+    assert signals["p99"]["max"] == 0.5 and signals["saturation"]["max"] == 0.9
+    skipped = [line for line in err.splitlines() if "skipped metric" in line]
+    assert skipped == ["cockpit: import analysis: skipped metric 'apdex' (successCondition: all(result, {# > 0.9})): "
+                       "condition 'all(result, {# > 0.9})' is not supported (only result[0] compared with numbers, "
+                       "joined by &&, and the isNaN / len(result) idioms)"]
+    assert err.splitlines()[-1] == "cockpit: import analysis: imported 4 of 5 metrics, skipped 1"
+    # what Argo did on no data is said where the signal is, with what the cockpit does instead
+    assert "# Argo's successCondition: no data passes; here no data is BLIND and never PROCEED" in out
+    assert out.count("no data passes") == 2 and out.count("no data fails") == 1
+    assert "the signal's blind handling ([canary] blind_limit, blind_action) decides" in out
+    config = load_with_playbook(tmp_path, out)
+    rendered = {n: render_query(config.signals[n].query, 60, config.canary) for n in signals}
+    checked = promtool_parses(tmp_path, rendered)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+FLAGGER_BUILTINS = """apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: podinfo, namespace: test}
+spec:
+  analysis:
+    interval: 30s
+    threshold: 5
+    metrics:
+    - name: request-success-rate
+      thresholdRange: {min: 99}
+      interval: 1m
+    - name: request-duration
+      thresholdRange: {max: 500}
+      interval: 30s
+    - name: cpu-usage
+      thresholdRange: {max: 80}
+"""
+
+
+def test_flaggers_builtin_metrics_become_signals_on_the_red_playbooks_queries(tmp_path: Path) -> None:
+    code, out, err = imported(tmp_path, FLAGGER_BUILTINS)
+    assert code == 0, err
+    signals = tomllib.loads(out)["signals"]
+    success, duration = signals["request_success_rate"], signals["request_duration"]
+    red = tomllib.loads((Path(__file__).parents[2] / "cockpit" / "playbooks" / "red.toml").read_text())["signals"]
+    assert success["query"] == f"1 - ({red['error_rate']['query']})" and success["min"] == 0.99 and success["unit"] == "ratio"
+    assert duration["max"] == 0.5 and duration["unit"] == "s"
+    assert duration["query"] == red["p95_latency"]["query"].replace("histogram_quantile(0.95,", "histogram_quantile(0.99,")
+    assert success["for"] == duration["for"] == "2m"  # (threshold 5 - 1) x analysis.interval 30s
+    assert "# from Flagger Canary 'podinfo', builtin metric 'request-success-rate'" in out
+    assert "skipped metric 'cpu-usage' (thresholdRange max=80): not one of Flagger's builtin metrics" in err
+    assert err.splitlines()[-1] == "cockpit: import analysis: imported 2 of 3 metrics, skipped 1"
+    config = load_with_playbook(tmp_path, out)
+    rendered = {n: render_query(config.signals[n].query, 60, config.canary) for n in ("request_success_rate", "request_duration")}
+    checked = promtool_parses(tmp_path, rendered)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_nothing_that_maps_is_one_line_naming_each_metric(tmp_path: Path) -> None:
+    text = ARGO.format(name="a", condition="successCondition: result[0] == 1", provider="prometheus", query="up")
+    text += "  - name: b\n    successCondition: result[0] < 1\n    provider: {datadog: {query: x}}\n"
+    code, out, err = imported(tmp_path, text)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "nothing maps: metric 'a': condition 'result[0] == 1' is not supported" in err
+    assert "; metric 'b': provider datadog is not supported (only prometheus)" in err

@@ -211,3 +211,27 @@ def test_without_go_runs_on_record(tmp_path: Path, prometheus, exporter) -> None
     rca = cockpit(tmp_path, "rca", version)
     assert "STARTED WITHOUT GO by AB" in rca.stdout
     assert "STARTED WITHOUT GO" in (tmp_path / "evidence" / version / f"mini_rca_{version}.md").read_text()
+
+
+def test_the_green_button_and_a_sign_off_signed_with_ssh_keys_verify_from_the_config(tmp_path: Path, prometheus) -> None:
+    from tests.integration.test_signed_evidence import allowed_signers, keygen
+
+    _release(tmp_path, prometheus.url)
+    ab, se = keygen(tmp_path, "ab"), keygen(tmp_path, "se")
+    allowed_signers(tmp_path, ("ab@example.com", ab), ("se@example.com", se))
+    text = (tmp_path / "cockpit.toml").read_text().replace('[evidence]\ndir = "evidence"',
+                                                          '[evidence]\ndir = "evidence"\nallowed_signers = "allowed_signers"')
+    (tmp_path / "cockpit.toml").write_text(text)
+    version = "v5.4.0"
+    assert cockpit(tmp_path, "preflight", version).returncode == 3
+    assert cockpit(tmp_path, "accept", version, "preflight.db", "--by", "AB", "--reason", "no DB here").returncode == 0
+    assert cockpit(tmp_path, "tick", "gonogo.oncall", version, "--initials", "AB").returncode == 0
+    signed = cockpit(tmp_path, "signoff", version, "--role", "security", "--go", "--by", "SE", "--sign", str(se))
+    assert signed.returncode == 0 and f"SSH-signed with {se}" in signed.stdout, signed.stderr
+    sealed = cockpit(tmp_path, "seal", version, "--by", "AB", "--sign", str(ab))
+    assert sealed.returncode == 0 and "signed_seal_1.txt" in sealed.stdout, sealed.stderr
+    assert cockpit(tmp_path, "go", version).returncode == 0  # the signature's files do not make the seal stale
+    verified = cockpit(tmp_path, "evidence", "verify", version)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "signed   signed_seal_1.txt: green button by AB" in verified.stdout and "by ab@example.com" in verified.stdout
+    assert "signed   signoffs.jsonl line 1: security GO by SE" in verified.stdout and "by se@example.com" in verified.stdout

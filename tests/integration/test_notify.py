@@ -181,3 +181,65 @@ async def test_emit_from_another_thread_reaches_the_loop(receiver: WebhookReceiv
     await asyncio.to_thread(receiver.wait_for, 1)
     await notifier.aclose(2)
     assert receiver.bodies()[0]["text"] == ":clock3: v1.4.0 first night, hour 03: p95 max 190ms"
+
+
+async def test_every_notification_carries_the_journals_head_and_seq(receiver: WebhookReceiver, tmp_path) -> None:
+    """A real canary run: what left the host (JSON, Slack, PagerDuty) names the journal head at each event."""
+    import json
+
+    from cockpit.clock import ManualClock
+    from cockpit.evidence import EvidenceStore
+    from cockpit.run.canary import run_canary
+    from cockpit.run.journal import read_journal, record_hash
+    from tests.canary_boards import (
+        ScriptedSignalBoard,
+        ScriptedTriggerBoard,
+        current_weight,
+        make_config,
+        recording_command,
+    )
+
+    log = tmp_path / "traffic.log"
+    config = make_config(
+        tmp_path,
+        stages=[(1, 60), (5, 60), (100, 60)],
+        signals={"p95": {"short": "p95", "query": "q", "unit": "s", "max": 0.2}},
+        traffic={"set_weight": recording_command(log), "rollback": recording_command(log)[:3] + ["rollback", "0", "{version}", "{stage}"]},
+    )
+    hooks = [hook(receiver.url + "/json", format="json"), hook(receiver.url + "/slack", format="slack"),
+             NotifyConfig(format="pagerduty", routing_key="R0UT1NGKEY0123456789abcdefABCDEF", url=receiver.url + "/pd")]
+    config = config.model_copy(update={"notify": hooks})
+    clock = ManualClock()
+    store = EvidenceStore(tmp_path / "evidence", VERSION, config.redactor())
+    outcome = await run_canary(
+        config, VERSION, source=None, clock=clock, store=store, events=None, control=False,
+        notifier=Notifier.from_config(config, VERSION, warn=lambda _: None),
+        signal_board=ScriptedSignalBoard(config, clock, lambda: {"p95": 0.35 if current_weight(log) >= 5 else 0.12}),
+        trigger_board=ScriptedTriggerBoard(clock),
+    )  # fmt: skip
+    assert outcome.result == "rolled_back"
+    records = {r["seq"]: r for r in read_journal(store.dir / "journal.jsonl").records}
+    bodies = {path: [r.body for r in receiver.received if r.path == f"/hook/{path}"] for path in ("json", "slack", "pd")}
+    assert [b["event"] for b in bodies["json"]][:2] == ["stage_started", "stage_started"] and len(bodies["slack"]) == len(bodies["json"])
+    for body in bodies["json"]:
+        mark = body["journal"]
+        assert records[mark["seq"]]["hash"] == mark["head"] and records[mark["seq"]]["event"] == body["event"]
+    for body, sent in zip(bodies["slack"], bodies["json"]):
+        assert body["text"].endswith(f"\njournal seq {sent['journal']['seq']} head {sent['journal']['head']}")
+    [page] = [b for b in bodies["pd"] if b["event_action"] == "trigger"]
+    details = page["payload"]["custom_details"]
+    assert records[details["journal_seq"]]["hash"] == details["journal_head"]
+    assert records[details["journal_seq"]]["event"] == "rollback_started"
+
+    # A rewrite re-hashed after the fact: the folder's chain holds, but no longer has the head that was sent.
+    first = bodies["json"][0]["journal"]
+    rewritten = dict(records[1], version="v0.0.1")
+    rewritten["hash"] = record_hash(rewritten)
+    chain = [rewritten]
+    for seq in range(2, first["seq"] + 1):
+        record = dict(records[seq], prev=chain[-1]["hash"])
+        record["hash"] = record_hash(record)
+        chain.append(record)
+    (store.dir / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chain))
+    read = read_journal(store.dir / "journal.jsonl")
+    assert read.ok and read.records[first["seq"] - 1]["hash"] != first["head"]

@@ -57,7 +57,7 @@ def test_block_yaml_for_the_fixed_shapes() -> None:
         "    rules:\n"
         '      - alert: "a"\n'
         "        labels:\n"
-        '          "x-y": "1"\n'
+        '          x-y: "1"\n'
         "        annotations: {}\n"
         "empty: []\n"
     )
