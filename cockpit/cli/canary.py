@@ -56,6 +56,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--reason", help="why the run starts without GO (with --without-go)")
     run.add_argument("--by", metavar="INITIALS", help="who decided to start without GO (with --without-go)")
     _add_probe_arguments(run)
+    run.add_argument("--standby", action="store_true",
+                     help="with [state] dsn: wait for the run's lease and take the run over when its holder's lease lapses")
     run.set_defaults(func=_cmd_canary)
 
     ctl = subparsers.add_parser(
@@ -152,6 +154,30 @@ def _cmd_canary(args: argparse.Namespace) -> int:
     store = open_evidence(config, path, args, version)
     if args.detach and args.events == "-":
         raise UsageError("--events - cannot go with --detach (the detached run has no terminal): give a FILE")
+    if args.standby and config.state is None:
+        raise UsageError("--standby needs [state] dsn: the lease it waits for lives in PostgreSQL")
+    args.holding = None
+    if config.state is None:
+        return _start_canary(args, config, version, path, store)
+    from cockpit.cli import state
+
+    if args.detach:  # the detached process takes the lease itself; here only say now if the database is unreachable
+        state.connect(config).close()
+        return _start_canary(args, config, version, path, store)
+    from cockpit.run.state_store import LeaseLost
+
+    args.holding = state.hold_run(config, version, store, standby=args.standby)
+    lost = False
+    try:
+        return _start_canary(args, config, version, path, store)
+    except LeaseLost as exc:
+        lost = True
+        return state.stepped_down(version, exc.message)
+    finally:
+        state.release_run(args.holding, store, stepped_down=lost)
+
+
+def _start_canary(args: argparse.Namespace, config: CockpitConfig, version: str, path: Path, store: EvidenceStore) -> int:
     done = _finished_result(store)
     if done is not None:
         print(f"{version}: already finished: {_result_words(done)}")
@@ -277,6 +303,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
             dry_traffic=args.dry_traffic, say=say, notifier=notifier, ic=args.ic,
             override=getattr(args, "override", None), strict_probe=getattr(args, "strict", False),
+            holding=getattr(args, "holding", None),
         )
 
     try:
@@ -366,6 +393,8 @@ def _detach(args: argparse.Namespace, version: str, config_path: Path, store: Ev
         command += ["--ic", args.ic]
     if args.without_go:  # the detached run journals the override itself
         command += ["--without-go", "--reason", args.reason, "--by", args.by]
+    if args.standby:
+        command.append("--standby")
     store.dir.mkdir(parents=True, exist_ok=True)
     log_path = store.dir / _log_name(version)
     with open(log_path, "ab") as log:

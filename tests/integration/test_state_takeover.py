@@ -1,0 +1,331 @@
+"""Run state in a real PostgreSQL: two controllers as two real processes, each with its own evidence folder (two "hosts").
+
+The signals come from the session's Prometheus scraping the test exporter
+(healthy values). The traffic command is a real program that appends the
+weight, the time and its parent's pid (the controller that moved it) to one
+file both controllers share, like the one traffic system both hosts drive, so
+a weight shifted twice or by the wrong controller shows there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cockpit.run.journal import read_journal, verify_journal
+from tests.services import Postgres, free_port, running, temp_root
+
+REPO = Path(__file__).resolve().parents[2]
+WITHOUT_GO = ("--without-go", "--reason", "test", "--by", "TS")
+WEIGHTS = [1, 5, 25, 50, 100]
+TTL = 3.0
+EVALUATE = 0.5
+HOLD = "2s"
+TAKEOVERS: list[float] = []  # kill → the standby's next shift, seconds: printed at the end of the module
+
+
+@pytest.fixture(scope="module")
+def state_dsn(postgres) -> str:
+    """A database of this module's own in the session's PostgreSQL, with the schema made by `cockpit state init`."""
+    postgres.psql("CREATE DATABASE cockpit_state_takeover")
+    return postgres.dsn("cockpit_state_takeover")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_takeovers():
+    yield
+    if TAKEOVERS:
+        print(f"\ntakeover (SIGKILL → standby's next shift) over {len(TAKEOVERS)} run(s): "
+              f"median {statistics.median(TAKEOVERS):.2f}s, max {max(TAKEOVERS):.2f}s (lease_ttl {TTL:g}s, "
+              f"evaluate_every {EVALUATE:g}s)")
+
+
+def _write_config(root: Path, prometheus_url: str, traffic_log: Path, dsn: str, hold: str = HOLD) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "empty_playbook.toml").write_text("# no checks, signals or triggers: the test brings its own\n")
+    shift = [sys.executable, "-c",
+             "import os, sys, time; open(sys.argv[1], 'a').write(' '.join(sys.argv[2:]) + f' {os.getppid()} {time.time()}\\n')",
+             str(traffic_log), "{action}", "{weight}", "{version}"]
+    stages = ", ".join(f'{{weight = {w}, hold = "{hold}"}}' for w in WEIGHTS)
+    config = root / "cockpit.toml"
+    config.write_text(f"""
+[playbook]
+file = "empty_playbook.toml"
+
+[prometheus]
+url = "{prometheus_url}"
+timeout = "2s"
+
+[evidence]
+dir = "evidence"
+
+[state]
+dsn = "{dsn}"
+service = "web"
+lease_ttl = "{TTL:g}s"
+renew_every = "0.5s"
+
+[canary]
+evaluate_every = "{EVALUATE:g}s"
+window = "30s"
+min_window = "100ms"
+recovery_window = "1s"
+stages = [{stages}]
+
+[signals.p95]
+short = "p95"
+query = 'max(cockpit_test_value{{case="state_p95"}})'
+unit = "s"
+max = 0.2
+
+[traffic]
+set_weight = {json.dumps(shift)}
+retries = 1
+backoff = "0.2s"
+""")
+    return config
+
+
+def _canary(config: Path, version: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cockpit", "canary", version, "--config", str(config), "--headless",
+                             *WITHOUT_GO, *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _shifts(traffic_log: Path) -> list[tuple[str, int, int, float]]:
+    """(action, weight, controller pid, time) per traffic command run."""
+    if not traffic_log.exists():
+        return []
+    rows = []
+    for line in traffic_log.read_text().splitlines():
+        action, weight, _version, pid, at = line.split()
+        rows.append((action, int(float(weight)), int(pid), float(at)))
+    return rows
+
+
+def _stage_started(host: Path, version: str, stage: int) -> bool:
+    records = read_journal(host / "evidence" / version / "journal.jsonl").records
+    return any(r["event"] == "stage_started" and r["stage"] == stage for r in records)
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+@pytest.fixture()
+def healthy_signals(prometheus, exporter):
+    exporter.value.labels(case="state_p95").set(0.120)
+    prometheus.wait_for_data('cockpit_test_value{case="state_p95"}')
+
+
+def _init_schema(config: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "cockpit", "state", "init", "--config", str(config)],
+                          cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "cockpit schema ready" in done.stdout
+
+
+def test_state_init_is_idempotent_and_an_unreachable_database_stops_the_start(tmp_path, state_dsn, prometheus):
+    traffic_log = tmp_path / "traffic.log"
+    config = _write_config(tmp_path / "a", prometheus.url, traffic_log, state_dsn)
+    _init_schema(config)
+    _init_schema(config)  # again: nothing changes, nothing fails
+
+    closed = f"postgresql://cockpit:s3cr3t-pw@127.0.0.1:{free_port()}/nowhere"
+    unreachable = _write_config(tmp_path / "b", prometheus.url, traffic_log, closed)
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "cockpit", "canary", "v9.0.0", "--config", str(unreachable),
+                          "--headless", *WITHOUT_GO], cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cockpit: state.dsn: the state database cannot be reached"), run.stderr
+    assert "s3cr3t-pw" not in run.stderr and "Traceback" not in run.stderr
+    assert not traffic_log.exists()  # nothing shifted
+    assert time.monotonic() - started < 15
+
+    # the database "postgres" has no cockpit schema: one line that says what to run, nothing shifted
+    bare = _write_config(tmp_path / "c", prometheus.url, traffic_log, state_dsn.rsplit("/", 1)[0] + "/postgres")
+    run = subprocess.run([sys.executable, "-m", "cockpit", "canary", "v9.0.0", "--config", str(bare),
+                          "--headless", *WITHOUT_GO], cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "run `cockpit state init` first" in run.stderr, run.stderr
+    assert not traffic_log.exists()
+
+
+def test_sigkill_of_the_holder_at_25_percent_the_standby_takes_over_and_shifts_each_weight_once(
+        tmp_path, state_dsn, prometheus, healthy_signals):
+    version = "v1.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn)
+    host_b = _write_config(tmp_path / "host-b", prometheus.url, traffic_log, state_dsn)
+    _init_schema(host_a)
+    holder = _canary(host_a, version)
+    try:
+        _wait(lambda: any(w == 1 for _a, w, _p, _t in _shifts(traffic_log)), 30, "the holder's first shift")
+        standby = _canary(host_b, version, "--standby")
+        # At 25 %: its shift journaled (a kill between the command and its record shifts again on resume,
+        # as without [state]: the resume rules are today's).
+        _wait(lambda: _stage_started(tmp_path / "host-a", version, 3), 30, "stage 3 (25%) started")
+        holder.send_signal(signal.SIGKILL)
+        killed_at = time.time()
+        holder.wait(10)
+        out, err = standby.communicate(timeout=90)
+    finally:
+        for process in (holder,):
+            if process.poll() is None:
+                process.kill()
+    assert standby.returncode == 0, out + err
+    assert "PROMOTED" in out
+    assert "TAKEN OVER by host" in err and "lease lapsed" in err
+
+    shifts = _shifts(traffic_log)
+    assert [w for a, w, _p, _t in shifts if a == "shift"] == WEIGHTS  # each weight shifted once
+    by_holder = [w for _a, w, p, _t in shifts if p == holder.pid]
+    by_standby = [w for _a, w, p, _t in shifts if p == standby.pid]
+    assert by_holder == [1, 5, 25] and by_standby == [50, 100]
+    next_shift = next(t for _a, w, _p, t in shifts if w == 50)
+    takeover = next_shift - killed_at
+    TAKEOVERS.append(takeover)
+    assert takeover <= TTL + EVALUATE + 1.5, f"the standby shifted {takeover:.2f}s after the kill"
+
+    # The standby's journal is the run's: the holder's records, then its own, one chain; the lease taken on record.
+    journal_b = tmp_path / "host-b" / "evidence" / version / "journal.jsonl"
+    assert verify_journal(journal_b).ok
+    records = read_journal(journal_b).records
+    holder_records = read_journal(tmp_path / "host-a" / "evidence" / version / "journal.jsonl").records
+    assert records[: len(holder_records)] == holder_records  # nothing the holder journaled was lost
+    taken = [r for r in records if r["event"] == "lease_taken"]
+    assert len(taken) == 1 and taken[0]["previous_pid"] == holder.pid and taken[0]["token"] == taken[0]["previous_token"] + 1
+    assert taken[0]["stage"] == 3
+    fenced = [r for r in records if r["event"] == "traffic_fenced"]
+    assert [(r["weight"], r["token"]) for r in fenced] == [(1, 1), (5, 1), (25, 1), (50, 2), (100, 2)]
+    warroom = (tmp_path / "host-b" / "evidence" / version / "warroom_log.txt").read_text()
+    assert "TAKEN OVER by host" in warroom
+    # the database holds the same chain, and the evidence of the run
+    from cockpit.config import StateConfig
+    from cockpit.run.state_store import StateStore
+
+    store = StateStore(StateConfig(dsn=state_dsn, service="web")).connect()
+    try:
+        assert store.records(version) == records
+        kept = store.evidence_manifest(version)
+        assert "journal.jsonl" in kept and "warroom_log.txt" in kept and "manifest.sha256" in kept
+    finally:
+        store.close()
+
+
+def test_sigstop_past_the_ttl_then_sigcont_the_old_holder_moves_no_traffic(
+        tmp_path, state_dsn, prometheus, healthy_signals):
+    version = "v2.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn)
+    host_b = _write_config(tmp_path / "host-b", prometheus.url, traffic_log, state_dsn)
+    _init_schema(host_a)
+    holder = _canary(host_a, version)
+    standby = None
+    try:
+        _wait(lambda: any(w == 5 for _a, w, _p, _t in _shifts(traffic_log)), 30, "the shift to 5%")
+        standby = _canary(host_b, version, "--standby")
+        time.sleep(0.5)
+        holder.send_signal(signal.SIGSTOP)
+        stopped_at = time.time()
+        _wait(lambda: any(p != holder.pid for _a, _w, p, _t in _shifts(traffic_log)), 30, "the standby's first shift")
+        holder.send_signal(signal.SIGCONT)
+        continued_at = time.time()
+        out_a, err_a = holder.communicate(timeout=30)
+        out_b, err_b = standby.communicate(timeout=90)
+    finally:
+        for process in (holder, standby):
+            if process is not None and process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+                process.kill()
+    assert holder.returncode == 4, out_a + err_a
+    assert "STEPPED DOWN" in err_a and "moves no traffic" in err_a and "Traceback" not in err_a
+    assert standby.returncode == 0 and "PROMOTED" in out_b, out_b + err_b
+    shifts = _shifts(traffic_log)
+    assert [w for a, w, _p, _t in shifts if a == "shift"] == WEIGHTS
+    assert not [s for s in shifts if s[2] == holder.pid and s[3] >= stopped_at]  # nothing moved by it after the pause
+    assert not [s for s in shifts if s[2] == holder.pid and s[3] >= continued_at]
+    assert all(a == "shift" for a, *_ in shifts)  # nobody rolled back "to be safe"
+
+
+def test_two_standbys_started_at_once_one_holds_one_waits(tmp_path, state_dsn, prometheus, healthy_signals):
+    version = "v3.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn, hold="1s")
+    host_b = _write_config(tmp_path / "host-b", prometheus.url, traffic_log, state_dsn, hold="1s")
+    _init_schema(host_a)
+    first, second = _canary(host_a, version, "--standby"), _canary(host_b, version, "--standby")
+    try:
+        results = [p.communicate(timeout=90) for p in (first, second)]
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
+    assert first.returncode == 0 and second.returncode == 0, results
+    texts = [out + err for out, err in results]
+    ran = [t for t in texts if "PROMOTED: every stage passed" in t and "already finished" not in t]
+    waited = [t for t in texts if "already finished: PROMOTED" in t]
+    assert len(ran) == 1 and len(waited) == 1, texts
+    assert "the run is held by host" in waited[0]
+    assert [w for _a, w, _p, _t in _shifts(traffic_log)] == WEIGHTS
+    # and a plain second controller is refused while the first holds the run
+    version = "v3.1.0"
+    holder = _canary(host_a, version)
+    try:
+        _wait(lambda: len(_shifts(traffic_log)) > len(WEIGHTS), 30, "the holder's first shift")
+        refused = subprocess.run([sys.executable, "-m", "cockpit", "canary", version, "--config", str(host_b),
+                                  "--headless", *WITHOUT_GO], cwd=REPO, capture_output=True, text=True, timeout=30)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert refused.returncode == 2, refused.stderr
+    assert "is held by host" in refused.stderr and "--standby" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_postgresql_restarted_mid_stage_the_run_goes_on_and_loses_no_record(tmp_path, prometheus, healthy_signals):
+    version = "v4.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    with running(Postgres(temp_root("cockpit-pg-restart-"))) as server:
+        dsn = server.dsn()
+        config = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, dsn, hold="3s")
+        _init_schema(config)
+        holder = _canary(config, version)
+        try:
+            _wait(lambda: any(w == 5 for _a, w, _p, _t in _shifts(traffic_log)), 30, "the shift to 5%")
+            server.stop()
+            time.sleep(1.0)  # a few evaluations while the database is away
+            server.start()
+            out, err = holder.communicate(timeout=90)
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+        assert holder.returncode == 0 and "PROMOTED" in out, out + err
+        assert "STATE DATABASE AWAY" in err and "every buffered record sent" in err
+        assert [w for _a, w, _p, _t in _shifts(traffic_log)] == WEIGHTS
+        journal = tmp_path / "host-a" / "evidence" / version / "journal.jsonl"
+        assert verify_journal(journal).ok
+        local = read_journal(journal).records
+        from cockpit.config import StateConfig
+        from cockpit.run.journal import check_chain
+        from cockpit.run.state_store import StateStore
+
+        store = StateStore(StateConfig(dsn=dsn, service="web")).connect()
+        try:
+            remote = store.records(version)
+        finally:
+            store.close()
+        assert remote == local and check_chain(remote) is None  # 0 records lost, the chain verifies
