@@ -49,6 +49,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "oneliner": ("cockpit oneliner v1.4.0 --lang tr",),
     "rca": ("cockpit rca v1.4.0",),
     "state": ("cockpit state init", "cockpit state init --config cockpit.toml"),
+    "runs": ("cockpit runs", "cockpit runs --json --limit 20"),
     "runbook": ("cockpit runbook", "cockpit runbook rollback-by-hand", "cockpit runbook db-restore --config cockpit.toml"),
     "report": ("cockpit report v1.4.0 --out release.md",),
     "import": ("cockpit import analysis success-rate.yaml >> cockpit.toml",

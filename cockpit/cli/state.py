@@ -32,6 +32,71 @@ def register(subparsers: Any) -> None:
     init.add_argument("--config", metavar="FILE", help="cockpit.toml (default: see `cockpit config path`)")
     init.set_defaults(func=_cmd_init)
 
+    runs = subparsers.add_parser(
+        "runs",
+        help="every live and recent run in the state database ([state] dsn), across services: read-only",
+        description="List the runs in [state] dsn's database: service, version, stage, weight, last decision, "
+                    "result, holder and lease age. Read-only.",
+    )
+    runs.add_argument("--config", metavar="FILE", help="cockpit.toml (default: see `cockpit config path`)")
+    runs.add_argument("--limit", type=int, default=100, help="at most this many runs, the most recent first (default 100)")
+    runs.add_argument("--json", action="store_true", help="one JSON document")
+    runs.set_defaults(func=_cmd_runs)
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    import json
+
+    from cockpit.run.state_store import list_runs
+
+    config, _path = load_required_config(args)
+    store = connect(config)
+    try:
+        store.check_schema()
+        rows = list_runs(store, max(1, args.limit))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"runs": [r.as_dict() for r in rows]}, indent=2))
+        return 0
+    if not rows:
+        print("no runs in the state database yet")
+        return 0
+    for line in runs_table(rows):
+        print(line)
+    return 0
+
+
+def runs_table(rows: list[Any]) -> list[str]:
+    """`cockpit runs` as aligned text columns; a live run's lease age, a finished run's result."""
+    from cockpit.format import MISSING, format_weight
+
+    header = ("SERVICE", "VERSION", "STAGE", "WEIGHT", "DECISION", "STATE", "HOLDER", "LEASE")
+    table = [header]
+    for row in rows:
+        lease = row.holder
+        if row.result is not None:
+            state = row.result.upper().replace("_", " ")
+        elif lease is not None and not lease.lapsed:
+            state = "LIVE"
+        else:
+            state = "UNHELD"  # started, not finished, nobody holds it: a standby or the same command resumes it
+        if lease is None:
+            holder, age = MISSING, MISSING
+        else:
+            holder = f"{lease.host} pid {lease.pid} (token {lease.token})"
+            if lease.released:
+                age = "released"
+            elif lease.lapsed:
+                age = f"lapsed {-lease.expires_in:.0f}s ago"
+            else:
+                age = f"renewed {lease.renewed_ago:.1f}s ago"
+        stage = f"{row.stage}/{row.stages}" if row.stage is not None else MISSING
+        weight = format_weight(row.weight) if row.weight is not None else MISSING
+        table.append((row.service, row.version, stage, weight, row.last_decision or MISSING, state, holder, age))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    return ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+
 
 def _cmd_init(args: argparse.Namespace) -> int:
     config, path = load_required_config(args)
@@ -92,13 +157,21 @@ def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, st
 
 def _import_the_run() -> None:
     """What a run needs, imported while the standby waits: a takeover does not pay for it (~0.5 s here)."""
+    import contextlib
+
+    import cockpit.checks.go_loader  # noqa: F401
     import cockpit.engine.decision  # noqa: F401
     import cockpit.engine.signals  # noqa: F401
     import cockpit.engine.triggers  # noqa: F401
     import cockpit.run.canary  # noqa: F401
+    import cockpit.run.control  # noqa: F401
+    import cockpit.run.live_runs  # noqa: F401
     import cockpit.run.notify  # noqa: F401
     import cockpit.run.replicated_journal  # noqa: F401
     import cockpit.sources.prometheus  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import prometheus_api_client  # noqa: F401 (the Prometheus client, imported on its first query otherwise)
 
 
 def copy_journal_here(remote: list[dict[str, Any]], evidence: EvidenceStore) -> int:

@@ -99,7 +99,9 @@ def wait_for_lease(store: StateStore, version: str, *, say: Callable[[str], None
             told = (current.holder, current.token)
             say(f"standby for {store.service}/{version}: the run is held by {current.who()} (token {current.token}), "
                 f"renewed {current.renewed_ago:.1f}s ago; taking over if its lease lapses ({ttl:g}s)")
-        time.sleep(poll)
+        # Ask again when the lease would lapse, if that is sooner than the next poll: the takeover loses no poll.
+        lapses_in = current.expires_in if current is not None else poll
+        time.sleep(min(poll, max(0.02, lapses_in + 0.01)))
 
 
 class LeaseKeeper(threading.Thread):

@@ -28,7 +28,8 @@ from cockpit.run.journal import Journal, JournalError, check_chain, line_of
 from cockpit.run.lease import Lease, LeaseKeeper
 from cockpit.run.state_store import LeaseLost, StateStore, StateUnavailable
 
-RETRY_EVERY = 1.0  # seconds between attempts while the database is away (each one may wait for a connect)
+RETRY_EVERY = 1.0  # seconds before the first new attempt while the database is away; doubled up to RETRY_AT_MOST
+RETRY_AT_MOST = 5.0  # each attempt may block the run's loop up to [state] timeout when packets are dropped
 CLOSE_FLUSH_FOR = 10.0  # how long a finished run keeps trying to send what it buffered
 
 
@@ -45,6 +46,7 @@ class ReplicatedJournal(Journal):
         self.pending: list[dict[str, Any]] = []
         self.buffered_total = 0
         self._retry_at = 0.0
+        self._retry_after = RETRY_EVERY
         self._away_since: float | None = None
         self._reconcile(store.records(lease.version))
 
@@ -96,8 +98,10 @@ class ReplicatedJournal(Journal):
         try:
             self.store.commit(self.lease.version, record, line_of(record).decode().rstrip("\n"), self.lease.token)
         except StateUnavailable:
-            self._retry_at = time.monotonic() + RETRY_EVERY
+            self._retry_at = time.monotonic() + self._retry_after
+            self._retry_after = min(RETRY_AT_MOST, self._retry_after * 2)
             raise
+        self._retry_after = RETRY_EVERY
 
     def _flush(self, force: bool = False) -> None:
         """Send the buffered records in order; StateUnavailable when the database still does not answer."""

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS cockpit.journal (
     PRIMARY KEY (service, version, seq),
     FOREIGN KEY (service, version) REFERENCES cockpit.runs (service, version)
 );
+CREATE INDEX IF NOT EXISTS journal_by_event ON cockpit.journal (service, version, event, seq);
 CREATE TABLE IF NOT EXISTS cockpit.leases (
     service     text NOT NULL,
     version     text NOT NULL,
@@ -161,8 +162,11 @@ class StateStore:
         # A writer that stops mid-transaction (SIGSTOP, a partition) must not keep the lease row locked for the
         # standby: the server ends such a session after a while, and the stopped writer's commit then fails.
         idle_ms = max(1000, int(float(self.config.lease_ttl) * 1000 / 3))
+        # statement_timeout bounds the server's side; tcp_user_timeout the client's when packets stop coming back
+        # (a partition), which libpq would otherwise wait out for many minutes.
         self._conn = psycopg.connect(
-            self._dsn, autocommit=True, connect_timeout=timeout,
+            self._dsn, autocommit=True, connect_timeout=timeout, tcp_user_timeout=timeout * 1000,
+            keepalives=1, keepalives_idle=max(1, timeout), keepalives_interval=1, keepalives_count=3,
             options=f"-c statement_timeout={timeout * 1000} -c idle_in_transaction_session_timeout={idle_ms}",
             application_name="cockpit",
         )
@@ -376,6 +380,71 @@ class StateStore:
             return cur.fetchall()
 
         return {name: sha for name, sha in self._run(read)}
+
+
+@dataclass
+class RunRow:
+    """One run in the state database, for `cockpit runs`: where it is, what was decided last, who holds it."""
+
+    service: str
+    version: str
+    stages: int
+    stage: int | None
+    weight: float | None
+    last_decision: str | None
+    result: str | None  # canary_done's result; None while the run is live (or was left unfinished)
+    last_seq: int
+    updated_ago: float
+    holder: LeaseRow | None
+
+    def as_dict(self) -> dict[str, Any]:
+        lease = self.holder
+        return {
+            "service": self.service, "version": self.version, "stage": self.stage, "stages": self.stages,
+            "weight": self.weight, "last_decision": self.last_decision, "result": self.result,
+            "last_seq": self.last_seq, "updated_ago_s": round(self.updated_ago, 3),
+            "holder": None if lease is None else {
+                "host": lease.host, "pid": lease.pid, "token": lease.token, "renewed_ago_s": round(lease.renewed_ago, 3),
+                "expires_in_s": round(lease.expires_in, 3), "released": lease.released},
+        }
+
+
+_LAST_OF = ("SELECT line FROM cockpit.journal j WHERE j.service = r.service AND j.version = r.version "
+            "AND j.event = '{event}' ORDER BY j.seq DESC LIMIT 1")
+
+RUNS_SQL = f"""
+SELECT r.service, r.version, r.last_seq, EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at),
+       ({_LAST_OF.format(event="run_started").replace("DESC", "ASC")}),
+       ({_LAST_OF.format(event="stage_started")}),
+       ({_LAST_OF.format(event="decision")}),
+       ({_LAST_OF.format(event="canary_done")}),
+       l.holder, l.host, l.pid, l.token, EXTRACT(EPOCH FROM l.expires_at - clock_timestamp()),
+       EXTRACT(EPOCH FROM clock_timestamp() - l.renewed_at), l.released
+FROM cockpit.runs r LEFT JOIN cockpit.leases l ON l.service = r.service AND l.version = r.version
+ORDER BY r.updated_at DESC
+LIMIT %s
+"""
+
+
+def list_runs(store: StateStore, limit: int = 100) -> list[RunRow]:
+    """Every run in the database (every service), the most recently written first."""
+
+    def read(cur: Any) -> list[Any]:
+        cur.execute(RUNS_SQL, (limit,))
+        return cur.fetchall()
+
+    rows = []
+    for row in store._run(read):
+        started, stage, decision, done = (json.loads(text) if text else None for text in row[4:8])
+        lease = _lease_row(row[8:15]) if row[8] is not None else None
+        rows.append(RunRow(
+            service=row[0], version=row[1], last_seq=int(row[2]), updated_ago=float(row[3]),
+            stages=len((started or {}).get("plan") or []),
+            stage=int(stage["stage"]) if stage else None, weight=float(stage["weight"]) if stage else None,
+            last_decision=str(decision["action"]) if decision else None,
+            result=str(done["result"]) if done else None, holder=lease,
+        ))
+    return rows
 
 
 def _lease_row(row: Any) -> LeaseRow:
