@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from cockpit.cli.common import load_required_config
-from cockpit.config import CockpitConfig
+from cockpit.config import CockpitConfig, ConfigError
 from cockpit.evidence import EvidenceStore
 from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
 
@@ -153,6 +153,31 @@ def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, st
         _say(f"took the lease of {lease.service}/{version} (token {lease.token}) from {lease.previous.who()}"
              + (f"; {copied} record(s) of its journal copied here" if copied else ""))
     return holding
+
+
+def follow_from_state(config: CockpitConfig, version: str) -> tuple[Any, Any]:
+    """A viewer's copy of the run's journal, caught up now and followed after: (mirror thread, its evidence root)."""
+    import tempfile
+    from pathlib import Path
+
+    from cockpit.run.state_mirror import JournalMirror
+
+    store = connect(config)  # one line, exit 2, when [state] is missing or the database unreachable
+    try:
+        store.check_schema()
+    finally:
+        store.close()
+    assert config.state is not None
+    root = Path(tempfile.mkdtemp(prefix="cockpit-view-"))
+    mirror = JournalMirror(config.state, config.redactor(), version, root / version / JOURNAL_NAME)
+    if mirror.sync() == 0:
+        mirror.journal.close()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        raise ConfigError(f"no run {config.state.service}/{version} in the state database: nothing to attach to")
+    mirror.start()
+    return mirror, root
 
 
 def _import_the_run() -> None:

@@ -242,6 +242,16 @@ class StateStore:
 
         return [json.loads(line) for (line,) in self._run(read)]
 
+    def records_after(self, version: str, seq: int) -> list[dict[str, Any]]:
+        """The run's records after `seq`, in order (what a viewer's copy lacks)."""
+
+        def read(cur: Any) -> list[Any]:
+            cur.execute("SELECT line FROM cockpit.journal WHERE service = %s AND version = %s AND seq > %s ORDER BY seq",
+                        (self.service, version, seq))
+            return cur.fetchall()
+
+        return [json.loads(line) for (line,) in self._run(read)]
+
     def commit(self, version: str, record: dict[str, Any], line: str, token: int) -> None:
         """Insert one record, fenced: only while `token` is the lease's. LeaseLost otherwise.
 

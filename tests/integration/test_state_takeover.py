@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -376,3 +377,97 @@ def test_cockpit_runs_lists_the_runs_of_two_services_live_then_finished(tmp_path
     assert lines[0].split() == ["SERVICE", "VERSION", "STAGE", "WEIGHT", "DECISION", "STATE", "HOLDER", "LEASE"]
     assert any(line.startswith("web ") and "5/5" in line and "PROMOTED" in line and "released" in line for line in lines)
     assert any(line.startswith("api ") and "5/5" in line and "PROMOTED" in line for line in lines)
+
+
+def test_a_viewer_on_a_third_host_follows_every_record_of_both_controllers_by_notify(
+        tmp_path, state_dsn, prometheus, healthy_signals):
+    from cockpit.config import StateConfig
+    from cockpit.redaction import Redactor
+    from cockpit.run.state_mirror import JournalMirror
+
+    version = "v6.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn)
+    host_b = _write_config(tmp_path / "host-b", prometheus.url, traffic_log, state_dsn)
+    _init_schema(host_a)
+    holder = _canary(host_a, version)
+    _wait(lambda: _stage_started(tmp_path / "host-a", version, 1), 30, "stage 1")
+    view = tmp_path / "host-c" / version / "journal.jsonl"
+    mirror = JournalMirror(StateConfig(dsn=state_dsn, service="web"), Redactor(), version, view)
+    mirror.sync()
+    mirror.start()
+    seen: dict[int, float] = {}
+    standby = _canary(host_b, version, "--standby")
+    try:
+        deadline = time.monotonic() + 120
+        killed = False
+        while time.monotonic() < deadline:
+            now = time.time()
+            for record in read_journal(view).records:
+                seen.setdefault(record["seq"], now)
+            if not killed and _stage_started(tmp_path / "host-a", version, 3):
+                holder.send_signal(signal.SIGKILL)
+                holder.wait(10)
+                killed = True
+            if standby.poll() is not None:
+                break
+            time.sleep(0.01)
+        out, err = standby.communicate(timeout=30)
+        run_journal = tmp_path / "host-b" / "evidence" / version / "journal.jsonl"
+        final = read_journal(run_journal).records
+        _wait(lambda: read_journal(view).records[-1:] == final[-1:], 10, "the viewer to catch up")
+        now = time.time()
+        for record in read_journal(view).records:
+            seen.setdefault(record["seq"], now)
+    finally:
+        mirror.stop()
+        for process in (holder, standby):
+            if process.poll() is None:
+                process.kill()
+    assert standby.returncode == 0, out + err
+    assert killed and mirror.error is None
+    assert view.read_bytes() == run_journal.read_bytes()  # every record, the same lines, the same chain
+    assert verify_journal(view).ok
+    assert any(r["event"] == "lease_taken" for r in final)
+    live = [seen[r["seq"]] - r["ts"] for r in final if r["seq"] in seen and r["ts"] >= final[0]["ts"]]
+    late = sorted(live)[len(live) // 2]
+    print(f"\nviewer: {len(final)} records, {mirror.notifications} notifications; record → viewer median "
+          f"{late * 1000:.0f}ms, max {max(live) * 1000:.0f}ms (polled here every 10ms)")
+    assert late < 0.5  # by notification, not a poll of seconds
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_cockpit_attach_from_state_shows_the_run_on_a_host_without_its_journal(
+        tmp_path, state_dsn, prometheus, healthy_signals):
+    version = "v7.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn, hold="4s")
+    viewer = _write_config(tmp_path / "host-c", prometheus.url, traffic_log, state_dsn)
+    _init_schema(host_a)
+    holder = _canary(host_a, version)
+    socket = f"cockpit-state-{os.getpid()}"
+    cockpit = str(Path(sys.executable).with_name("cockpit"))
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", "t"], capture_output=True, text=True,
+                              timeout=10).stdout
+
+    try:
+        _wait(lambda: _stage_started(tmp_path / "host-a", version, 1), 30, "stage 1")
+        command = " ".join(f"'{part}'" for part in [cockpit, "attach", version, "--from-state", "--config", str(viewer),
+                                                     "--no-mouse"])
+        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+                        "-c", str(tmp_path / "host-c"), f"{command}; sleep 60"], check=True, timeout=10,
+                       env={**os.environ, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"})
+        first = _wait(lambda: (lambda s: s if "READ-ONLY" in s and version in s else None)(screen()), 30,
+                      "the attach screen")
+        assert not (tmp_path / "host-c" / "evidence" / version / "journal.jsonl").exists()  # no local journal here
+        assert f"{version} · Stage 1 (1%) · running" in first and "traffic → 1%" in first
+        # the holder moves on: the viewer's screen follows (by notification) without a journal of its own
+        later = _wait(lambda: (lambda s: s if f"{version} · Stage 2 (5%) · running" in s else None)(screen()), 30,
+                      "stage 2 on the viewer's screen")
+        assert "traffic → 5%" in later and "stage 2 (5%) started" in later
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+        holder.kill()
+        holder.wait(10)
