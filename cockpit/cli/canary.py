@@ -75,6 +75,8 @@ def register(subparsers: Any) -> None:
     ctl.add_argument("--socket", metavar="PATH", help="the run's control socket (default: <evidence>/<version>/control.sock)")
     ctl.add_argument("--timeout", type=float, help="seconds to wait for the answer (default 10; rollback 60)")
     ctl.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ctl.add_argument("--from-state", action="store_true",
+                     help="send it through [state] dsn's database to the run's holder, on whichever host it runs")
     _add_call_flag(ctl)
     ctl.set_defaults(func=_cmd_ctl)
 
@@ -481,8 +483,11 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be more than 0 seconds")
     if args.command == "rollback":
         request["wait"] = max(1.0, timeout - 2.0)
-    sock = _socket_for(args, version)
-    reply = control_request(sock, request, timeout=timeout)  # no run to ask: ControlError, exit 3
+    if args.from_state:
+        reply = _through_state(args, version, request, timeout)
+    else:
+        sock = _socket_for(args, version)
+        reply = control_request(sock, request, timeout=timeout)  # no run to ask: ControlError, exit 3
     if args.json:
         print(json.dumps(reply, indent=2, ensure_ascii=False))
     elif not reply.get("ok"):
@@ -492,6 +497,16 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     else:
         print(reply.get("message") or "ok")
     return 0 if reply.get("ok") else 1
+
+
+def _through_state(args: argparse.Namespace, version: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """`ctl --from-state`: the request through the state database to the run's holder; exit 3 when none answers."""
+    from cockpit.run.state_commands import send_and_wait
+
+    config, _path = load_required_config(args)
+    if config.state is None:
+        raise UsageError("--from-state needs [state] dsn in the config")
+    return send_and_wait(config.state, config.redactor(), version, request, timeout)
 
 
 def status_text(status: dict[str, Any]) -> str:

@@ -34,7 +34,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                'cockpit canary v1.4.0 --headless --without-go --reason "hotfix, CTO on the bridge" --by AB',
                "cockpit canary v1.4.0 --headless --standby"),
     "signals": ("cockpit signals probe", "cockpit signals probe v1.4.0 --strict", "cockpit signals probe --json"),
-    "ctl": ("cockpit ctl v1.4.0 status", 'cockpit ctl v1.4.0 rollback --reason "p95 climbing" --by AB',
+    "ctl": ("cockpit ctl v1.4.0 status", "cockpit ctl v1.4.0 status --from-state", 'cockpit ctl v1.4.0 rollback --reason "p95 climbing" --by AB',
             'cockpit ctl v1.4.0 note "DB failover drill at 14:30"', 'cockpit ctl v1.4.0 note "metrics flat" --call GO --by AB'),
     "tui": ("cockpit tui v1.4.0", "cockpit tui --config cockpit.toml v1.4.0 --t0 +30m --by AB",
             "cockpit tui --drill latency_spike"),

@@ -194,11 +194,15 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.notifier.start()
             if self.control:
                 await self._start_control()
+            if self.holding is not None:
+                self.holding.open_inbox(self)  # `cockpit ctl --from-state` through the database
             try:
                 await self._drive(resumed)
             finally:
                 self.phase = "done"
                 self.stop_writing()
+                if self.holding is not None:
+                    await self.holding.close_inbox()
                 if self.server is not None:
                     await self.server.close()
                 await self.finish_background()

@@ -157,6 +157,7 @@ class RunHolding:
         self.lease = lease
         self.keeper = keeper
         self.journal: Any = None
+        self.inbox: Any = None
 
     @property
     def token(self) -> int:
@@ -185,6 +186,19 @@ class RunHolding:
                 f"{previous.who()}: {how}")
         run.say(text, loud=True)
         run.evidence.warroom_event(stage, weight, text)
+
+    def open_inbox(self, run: Any) -> None:
+        """Take `cockpit ctl --from-state` commands for this run, answered by the run's operator desk."""
+        from cockpit.run.state_commands import CommandInbox
+
+        self.inbox = CommandInbox(self.store.config, self.store.redactor, self.lease.version, self.lease.token,
+                                  run.operator.on_command)
+        self.inbox.start()
+
+    async def close_inbox(self) -> None:
+        if self.inbox is not None:
+            await self.inbox.stop()
+            self.inbox = None
 
     def close(self, *, release: bool) -> str | None:
         """Stop renewing; flush what the journal still buffers; release the lease when asked. Says what is left."""

@@ -28,6 +28,8 @@ from cockpit.redaction import Redactor
 
 SCHEMA_VERSION = 1
 NOTIFY_CHANNEL = "cockpit_journal"
+COMMAND_CHANNEL = "cockpit_ctl"  # a command for a run's holder: "service/version/id"
+ANSWER_CHANNEL = "cockpit_ctl_answer"  # its answer: "id"
 
 # Idempotent: `cockpit state init` may run again on a database that has it.
 SCHEMA_SQL = f"""
@@ -73,6 +75,21 @@ CREATE TABLE IF NOT EXISTS cockpit.leases (
     released    boolean NOT NULL DEFAULT false,
     PRIMARY KEY (service, version)
 );
+CREATE TABLE IF NOT EXISTS cockpit.commands (
+    id          bigserial PRIMARY KEY,
+    service     text NOT NULL,
+    version     text NOT NULL,
+    request     text NOT NULL,
+    login       text NOT NULL,
+    host        text NOT NULL,
+    role        text NOT NULL DEFAULT current_user,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    expires_at  timestamptz NOT NULL,
+    answered_at timestamptz,
+    answer      text,
+    token       bigint
+);
+CREATE INDEX IF NOT EXISTS commands_waiting ON cockpit.commands (service, version, id) WHERE answered_at IS NULL;
 CREATE TABLE IF NOT EXISTS cockpit.evidence_files (
     service     text NOT NULL,
     version     text NOT NULL,
@@ -365,6 +382,32 @@ class StateStore:
                         "WHERE service = %s AND version = %s AND token = %s", (self.service, version, token))
 
         self._run(drop)
+
+    # ------------------------------------------------------------------ commands (cockpit ctl --from-state)
+
+    def send_command(self, version: str, request: dict[str, Any], login: str, host: str, timeout: float) -> int:
+        """Queue a command for the run's holder (it expires after `timeout`); its id."""
+
+        def send(cur: Any) -> int:
+            cur.execute(
+                "INSERT INTO cockpit.commands (service, version, request, login, host, expires_at) "
+                "VALUES (%s, %s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s)) RETURNING id",
+                (self.service, version, json.dumps(request, ensure_ascii=False), login, host, timeout))
+            ident = int(cur.fetchone()[0])
+            cur.execute("SELECT pg_notify(%s, %s)", (COMMAND_CHANNEL, f"{self.service}/{version}/{ident}"))
+            return ident
+
+        return int(self._run(send))
+
+    def answer_of(self, ident: int) -> dict[str, Any] | None:
+        """The holder's answer to command `ident`, None while there is none."""
+
+        def read(cur: Any) -> Any:
+            cur.execute("SELECT answer FROM cockpit.commands WHERE id = %s AND answered_at IS NOT NULL", (ident,))
+            return cur.fetchone()
+
+        row = self._run(read)
+        return json.loads(row[0]) if row else None
 
     # ------------------------------------------------------------------ evidence
 

@@ -471,3 +471,50 @@ def test_cockpit_attach_from_state_shows_the_run_on_a_host_without_its_journal(
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
         holder.kill()
         holder.wait(10)
+
+
+def test_ctl_from_state_reaches_the_holder_then_the_standby_that_took_over(tmp_path, state_dsn, prometheus, healthy_signals):
+    version = "v8.0.0"
+    traffic_log = tmp_path / "traffic.log"
+    host_a = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn, hold="30s")
+    host_b = _write_config(tmp_path / "host-b", prometheus.url, traffic_log, state_dsn, hold="30s")
+    host_c = _write_config(tmp_path / "host-c", prometheus.url, traffic_log, state_dsn, hold="30s")
+    _init_schema(host_a)
+
+    def ctl(*words: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "cockpit", "ctl", version, *words, "--from-state",
+                               "--config", str(host_c)], cwd=REPO, capture_output=True, text=True, timeout=90)
+
+    none = ctl("status")
+    assert none.returncode == 3 and "no controller holds web/v8.0.0" in none.stderr, none.stderr
+    holder = _canary(host_a, version)
+    standby = None
+    try:
+        _wait(lambda: _stage_started(tmp_path / "host-a", version, 1), 30, "stage 1")
+        status = ctl("status")
+        assert status.returncode == 0 and f"{version} stage 1/5 (1%)" in status.stdout, status.stdout + status.stderr
+        note = ctl("note", "checked from host c", "--by", "AB")
+        assert note.returncode == 0 and "note recorded" in note.stdout, note.stderr
+        standby = _canary(host_b, version, "--standby")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        _wait(lambda: _stage_started(tmp_path / "host-b", version, 1) and any(
+            r["event"] == "lease_taken" for r in read_journal(tmp_path / "host-b" / "evidence" / version / "journal.jsonl").records),
+            30, "the standby's takeover")
+        rollback = ctl("rollback", "--reason", "drill: abort from host c", "--by", "AB")
+        assert rollback.returncode == 0 and "rollback done" in rollback.stdout, rollback.stdout + rollback.stderr
+        out, err = standby.communicate(timeout=60)
+    finally:
+        for process in (holder, standby):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert standby.returncode == 1 and "ROLLED BACK at stage 1" in err, out + err
+    records = read_journal(tmp_path / "host-b" / "evidence" / version / "journal.jsonl").records
+    notes = [r for r in records if r["event"] == "note"]
+    assert len(notes) == 1 and notes[0]["text"] == "checked from host c" and notes[0]["by"].endswith("(AB)")
+    assert "@" in notes[0]["by"]  # login@host of the sender, the same audit as the socket's
+    operator = [r for r in records if r["event"] == "operator" and r["command"] == "rollback"]
+    assert len(operator) == 1 and "drill: abort from host c" in operator[0]["reason"]
+    shifts = _shifts(traffic_log)
+    assert [(a, w) for a, w, _p, _t in shifts] == [("shift", 1), ("rollback", 0)]
+    assert shifts[1][2] == standby.pid  # the standby, holding the lease, rolled back
