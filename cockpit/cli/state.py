@@ -122,6 +122,7 @@ def connect(config: CockpitConfig) -> Any:
 def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, standby: bool) -> Any:
     """Take the run's lease (or wait for it, standby) and copy the database's journal here: a RunHolding."""
     from cockpit.run.lease import acquire, hold, wait_for_lease
+    from cockpit.run.state_evidence import EvidenceSync, fetch_missing
     from cockpit.run.state_store import StateError
 
     assert config.state is not None
@@ -139,19 +140,21 @@ def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, st
                     f"the canary run {config.state.service}/{version} is held by {current.who()} (token {current.token}, "
                     f"renewed {current.renewed_ago:.1f}s ago): command it there, or start this one with --standby "
                     "to take over when its lease lapses")
-        holding = hold(config.state, config.redactor(), store, lease)
+        holding = hold(config.state, config.redactor(), store, lease, EvidenceSync(evidence, version))
     except BaseException:
         store.close()
         raise
     try:
         copied = copy_journal_here(store.records(version), evidence)
+        fetched = fetch_missing(store, version, evidence)
     except BaseException:
         holding.close(release=True)
         raise
     if lease.taken_over:
         assert lease.previous is not None
         _say(f"took the lease of {lease.service}/{version} (token {lease.token}) from {lease.previous.who()}"
-             + (f"; {copied} record(s) of its journal copied here" if copied else ""))
+             + (f"; {copied} record(s) of its journal copied here" if copied else "")
+             + (f"; {len(fetched)} evidence file(s) from the database" if fetched else ""))
     return holding
 
 

@@ -107,8 +107,9 @@ def wait_for_lease(store: StateStore, version: str, *, say: Callable[[str], None
 class LeaseKeeper(threading.Thread):
     """Renews a lease every `renew_every` on its own connection until stopped, or until it is lost."""
 
-    def __init__(self, config: StateConfig, redactor: Redactor, lease: Lease) -> None:
+    def __init__(self, config: StateConfig, redactor: Redactor, lease: Lease, evidence: Any = None) -> None:
         super().__init__(name=f"lease-keeper-{lease.version}", daemon=True)
+        self.evidence = evidence  # a cockpit.run.state_evidence.EvidenceSync: changed files sent after each renewal
         self.config = config
         self.redactor = redactor
         self.lease = lease
@@ -133,6 +134,7 @@ class LeaseKeeper(threading.Thread):
                     if store.renew(self.lease.version, self.lease.token):
                         self._valid_until = sent + self.ttl * (1 - LOCAL_MARGIN)
                         self.renewals += 1
+                        self._send_evidence(store)
                     else:
                         self.lost = f"the lease of {self.lease.service}/{self.lease.version} was taken by another controller"
                         return
@@ -142,6 +144,15 @@ class LeaseKeeper(threading.Thread):
                     self.failures += 1
         finally:
             store.close()
+
+    def _send_evidence(self, store: StateStore) -> None:
+        """The evidence written since the last renewal, to the database; a failure is retried next time."""
+        if self.evidence is None:
+            return
+        try:
+            self.evidence.push(store)
+        except Exception:
+            self.failures += 1
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -215,8 +226,8 @@ class RunHolding:
         return left
 
 
-def hold(config: StateConfig, redactor: Redactor, store: StateStore, lease: Lease) -> RunHolding:
-    """Start renewing `lease` and return what the run carries."""
-    keeper = LeaseKeeper(config, redactor, lease)
+def hold(config: StateConfig, redactor: Redactor, store: StateStore, lease: Lease, evidence: Any = None) -> RunHolding:
+    """Start renewing `lease` (and sending `evidence`, an EvidenceSync, as it changes); what the run carries."""
+    keeper = LeaseKeeper(config, redactor, lease, evidence)
     keeper.start()
     return RunHolding(store, lease, keeper)

@@ -424,6 +424,16 @@ class StateStore:
 
         self._run(put)
 
+    def evidence_files(self, version: str) -> list[tuple[str, bytes]]:
+        """The run's evidence files in the database: (name, content)."""
+
+        def read(cur: Any) -> list[Any]:
+            cur.execute("SELECT name, content FROM cockpit.evidence_files WHERE service = %s AND version = %s ORDER BY name",
+                        (self.service, version))
+            return cur.fetchall()
+
+        return [(str(name), bytes(content)) for name, content in self._run(read)]
+
     def evidence_manifest(self, version: str) -> dict[str, str]:
         """The run's evidence files in the database: name -> SHA-256."""
 

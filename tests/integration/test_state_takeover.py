@@ -217,6 +217,10 @@ def test_sigkill_of_the_holder_at_25_percent_the_standby_takes_over_and_shifts_e
     assert [(r["weight"], r["token"]) for r in fenced] == [(1, 1), (5, 1), (25, 1), (50, 2), (100, 2)]
     warroom = (tmp_path / "host-b" / "evidence" / version / "warroom_log.txt").read_text()
     assert "TAKEN OVER by host" in warroom
+    # the holder's evidence of the stages before it died, sent as written, is in the standby's folder
+    for name in ("rollout_stage_1.txt", "summary_stage_1.txt", "rollout_stage_5.txt"):
+        held = tmp_path / "host-a" / "evidence" / version / name
+        assert (tmp_path / "host-b" / "evidence" / version / name).read_bytes() == held.read_bytes(), name
     # the database holds the same chain, and the evidence of the run
     from cockpit.config import StateConfig
     from cockpit.run.state_store import StateStore

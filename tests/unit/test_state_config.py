@@ -86,3 +86,15 @@ def test_prepare_writes_nothing_until_written(tmp_path):
     journal.write(record)
     assert journal.last_seq == 1 and read_journal(tmp_path / "j.jsonl").records == [record]
     journal.close()
+
+
+def test_serve_from_state_serves_the_attach_that_follows_the_database_without_a_secret(tmp_path):
+    from cockpit.cli.serve import served_command
+
+    config = tmp_path / "cockpit.toml"
+    config.write_text('[state]\ndsn = "postgresql://cockpit:s3cr3t@db/releases"\n')
+    argv = served_command("v1.4.0", config, None, None, from_state=True)
+    assert argv[3:6] == ["attach", "v1.4.0", "--no-mouse"] and "--from-state" in argv
+    assert argv[argv.index("--config") + 1] == str(config.resolve())
+    assert not any("s3cr3t" in part or "postgresql://" in part for part in argv)  # the page shows this line
+    assert "--from-state" not in served_command("v1.4.0", config, None, None)
