@@ -52,7 +52,7 @@ class CommandInbox:
         self.version = version
         self.token = token
         self.handler = handler
-        self._dsn = StateStore(config, redactor)._dsn
+        self._store = StateStore(config, redactor)  # only to open the inbox's own connections
         self._task: asyncio.Task[None] | None = None
         self._taken: set[int] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -72,11 +72,7 @@ class CommandInbox:
                     await task
 
     async def _connect(self) -> Any:
-        import psycopg
-
-        timeout = max(1, round(float(self.config.timeout)))
-        return await psycopg.AsyncConnection.connect(self._dsn, autocommit=True, connect_timeout=timeout,
-                                                     application_name="cockpit-inbox")
+        return await self._store.async_connection()
 
     async def _serve(self) -> None:
         delay = 0.5
@@ -142,8 +138,6 @@ def send_and_wait(config: StateConfig, redactor: Redactor, version: str, request
     import socket
     import time
 
-    import psycopg
-
     from cockpit.run.control import ControlError
     from cockpit.run.state_store import StateError
 
@@ -159,7 +153,7 @@ def send_and_wait(config: StateConfig, redactor: Redactor, version: str, request
                 "its last holder released it" if lease.released else f"its lease lapsed {-lease.expires_in:.0f}s ago")
             raise ControlError(f"no controller holds {config.service}/{version}: {why}")
         try:
-            listener = psycopg.connect(store._dsn, autocommit=True, connect_timeout=max(1, round(float(config.timeout))))
+            listener = store.listener("cockpit-ctl")
             listener.execute(f"LISTEN {ANSWER_CHANNEL}")
         except Exception as exc:
             raise ControlError(f"the state database is unreachable: {redactor.scrub(str(exc))}") from None

@@ -92,12 +92,8 @@ class JournalMirror(threading.Thread):
             listener.close()
 
     def _listen(self) -> Any:
-        import psycopg
-
-        timeout = max(1, round(float(self.config.timeout)))
         try:
-            listener = psycopg.connect(self.store._dsn, autocommit=True, connect_timeout=timeout,
-                                       application_name="cockpit-viewer")
+            listener = self.store.listener("cockpit-viewer")
             listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
         except Exception as exc:
             raise StateUnavailable(f"the state database is unreachable: {self.redactor.scrub(str(exc))}") from None

@@ -188,6 +188,21 @@ class StateStore:
             application_name="cockpit",
         )
 
+    def listener(self, application_name: str = "cockpit-listener") -> Any:
+        """A second connection of its own, for LISTEN (a notification loop holds its connection)."""
+        import psycopg
+
+        timeout = max(1, round(float(self.config.timeout)))
+        return psycopg.connect(self._dsn, autocommit=True, connect_timeout=timeout, application_name=application_name)
+
+    async def async_connection(self, application_name: str = "cockpit-inbox") -> Any:
+        """An asyncio connection of its own (the holder's command inbox runs in the run's event loop)."""
+        import psycopg
+
+        timeout = max(1, round(float(self.config.timeout)))
+        return await psycopg.AsyncConnection.connect(self._dsn, autocommit=True, connect_timeout=timeout,
+                                                     application_name=application_name)
+
     def reconnect(self) -> None:
         """Open the connection again (after the database restarted); StateUnavailable when it cannot."""
         try:
@@ -215,6 +230,15 @@ class StateStore:
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self.close()
             raise StateUnavailable(f"the state database stopped answering: {_one_line(exc, self.redactor)}") from None
+
+    def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of one read-only query (for the readers beside this module: `cockpit runs`)."""
+
+        def read(cur: Any) -> list[Any]:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+        return list(self._run(read))
 
     # ------------------------------------------------------------------ schema
 
@@ -491,13 +515,8 @@ LIMIT %s
 
 def list_runs(store: StateStore, limit: int = 100) -> list[RunRow]:
     """Every run in the database (every service), the most recently written first."""
-
-    def read(cur: Any) -> list[Any]:
-        cur.execute(RUNS_SQL, (limit,))
-        return cur.fetchall()
-
     rows = []
-    for row in store._run(read):
+    for row in store.fetch(RUNS_SQL, (limit,)):
         started, stage, decision, done = (json.loads(text) if text else None for text in row[4:8])
         lease = _lease_row(row[8:15]) if row[8] is not None else None
         rows.append(RunRow(
