@@ -21,12 +21,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.events import Event
 from cockpit.run.journal import Journal, JournalError, check_chain, line_of
-from cockpit.run.lease import Lease, LeaseKeeper
 from cockpit.run.state_store import LeaseLost, StateStore, StateUnavailable
+
+if TYPE_CHECKING:  # the lease opens this journal (RunHolding.open_journal): no import back at run time
+    from cockpit.run.lease import Lease, LeaseKeeper
 
 RETRY_EVERY = 1.0  # seconds before the first new attempt while the database is away; doubled up to RETRY_AT_MOST
 RETRY_AT_MOST = 5.0  # each attempt may block the run's loop up to [state] timeout when packets are dropped

@@ -24,6 +24,7 @@ from typing import Any
 
 from cockpit.config import StateConfig, secret_text
 from cockpit.errors import CockpitError
+from cockpit.events import Event
 from cockpit.redaction import Redactor
 
 SCHEMA_VERSION = 1
@@ -501,10 +502,10 @@ _LAST_OF = ("SELECT line FROM cockpit.journal j WHERE j.service = r.service AND 
 
 RUNS_SQL = f"""
 SELECT r.service, r.version, r.last_seq, EXTRACT(EPOCH FROM clock_timestamp() - r.updated_at),
-       ({_LAST_OF.format(event="run_started").replace("DESC", "ASC")}),
-       ({_LAST_OF.format(event="stage_started")}),
-       ({_LAST_OF.format(event="decision")}),
-       ({_LAST_OF.format(event="canary_done")}),
+       ({_LAST_OF.format(event=Event.RUN_STARTED.value).replace("DESC", "ASC")}),
+       ({_LAST_OF.format(event=Event.STAGE_STARTED.value)}),
+       ({_LAST_OF.format(event=Event.DECISION.value)}),
+       ({_LAST_OF.format(event=Event.CANARY_DONE.value)}),
        l.holder, l.host, l.pid, l.token, EXTRACT(EPOCH FROM l.expires_at - clock_timestamp()),
        EXTRACT(EPOCH FROM clock_timestamp() - l.renewed_at), l.released
 FROM cockpit.runs r LEFT JOIN cockpit.leases l ON l.service = r.service AND l.version = r.version
