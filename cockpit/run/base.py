@@ -3,7 +3,8 @@
 One process at a time writes a release's journal (the run lock). Every record
 goes through `emit`: each field passes the evidence store's redactor (DSN
 passwords, bearer tokens never reach the journal), the record is appended
-(fsync'd), folded into the run's state, handed to the event sink and offered to
+(fsync'd; with `[state] dsn` committed to PostgreSQL first, fenced by the run's
+lease: cockpit.run.replicated_journal), folded into the run's state, handed to the event sink and offered to
 the notifier. A webhook that gave up is journaled as `notify_failed` while the
 run still writes records, and said loudly after. Background tasks (evidence
 collected off the run's path) are awaited, within bounds, before the run ends.
