@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Secrets whose "${NAME}" may stay unset until a command connects with them: `cockpit checks`,
 # `config path` or `export rules` on a fresh `cockpit init` need no password.
-_LAZY_SECRET_KEY = re.compile(r"^(postgres\.dsn|pgbouncer\.admin_dsn|prometheus\.(bearer_token|password)"
+_LAZY_SECRET_KEY = re.compile(r"^(postgres\.dsn|state\.dsn|pgbouncer\.admin_dsn|prometheus\.(bearer_token|password)"
                               r"|notify\[\d+\]\.bearer_token)$")
 _UNSET = "\x00cockpit-unset\x00"  # prefixes the one-line error that stands in for an unset secret
 SHIPPED_PLAYBOOKS = ("default", "red")
@@ -124,6 +124,26 @@ class PrometheusConfig(Strict):
 class PostgresConfig(Strict):
     dsn: Secret
     timeout: Duration = 5.0
+
+
+class StateConfig(Strict):
+    """`[state]`: the run's journal, evidence and lease in PostgreSQL, so a standby on another host can take over."""
+
+    dsn: Secret
+    service: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")  # runs are keyed by service + version
+    lease_ttl: Duration = Field(15.0, gt=0)
+    renew_every: Duration | None = None  # default: lease_ttl / 3
+    timeout: Duration = 5.0
+
+    @model_validator(mode="after")
+    def _renew_within_ttl(self) -> StateConfig:
+        if self.renew_every is not None and not 0 < float(self.renew_every) < float(self.lease_ttl):
+            raise ValueError("renew_every must be more than 0 and less than lease_ttl")
+        return self
+
+    @property
+    def renew_interval(self) -> float:
+        return float(self.renew_every) if self.renew_every is not None else float(self.lease_ttl) / 3
 
 
 class PgBouncerConfig(Strict):
@@ -402,7 +422,7 @@ class RunOfShowConfig(Strict):
 # Events a [[notify]] webhook can ask for: the canary journal's, and the first night's hourly summary.
 NOTIFY_EVENTS = tuple(e.value for e in NOTIFIABLE)
 DEFAULT_NOTIFY_EVENTS = [e.value for e in (Event.STAGE_STARTED, Event.HOLD, Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE,
-                                           Event.CANARY_DONE, Event.HOURLY_SUMMARY)]
+                                           Event.CANARY_DONE, Event.LEASE_TAKEN, Event.HOURLY_SUMMARY)]
 
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"  # its Events API v2
@@ -491,6 +511,7 @@ class CockpitConfig(Strict):
     prometheus: PrometheusConfig | None = None
     postgres: PostgresConfig | None = None
     pgbouncer: PgBouncerConfig | None = None
+    state: StateConfig | None = None
     service: ServiceConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
     evidence: EvidenceConfig = EvidenceConfig()
@@ -537,7 +558,8 @@ class CockpitConfig(Strict):
     def redactor(self) -> Redactor:
         """A redactor that knows every secret in this configuration."""
         redactor = Redactor()
-        for dsn in (self.postgres and self.postgres.dsn, self.pgbouncer and self.pgbouncer.admin_dsn):
+        for dsn in (self.postgres and self.postgres.dsn, self.pgbouncer and self.pgbouncer.admin_dsn,
+                    self.state and self.state.dsn):
             if secret_text(dsn) is not None:
                 redactor.add(dsn_password(secret_text(dsn)))
         for prometheus in (self.prometheus, self.traffic.prometheus):

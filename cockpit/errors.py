@@ -9,6 +9,11 @@ once, prints `cockpit: <text>` on stderr and exits with the error's `exit_code`:
 - `UnavailableError` (exit 3): a system the cockpit needs did not answer (a database, an NTP
   server, Prometheus, the run's control socket): nothing is known to be wrong with the release.
 
+One signal is not an error: `LeaseLost` (cockpit.run.state_store) is a BaseException, like a
+cancellation, because a controller that lost its run's lease must step down through every
+`except Exception` on its way out (none may roll back "to be safe"); `cockpit canary` catches it by
+name and exits 4.
+
 A check that cannot look is not an exception: it is an UNKNOWN result with its reason. These
 exceptions stop a command; the checks catch the source ones and turn them into results.
 """

@@ -45,6 +45,8 @@ class Event(StrEnum):
     FIRST_NIGHT_STARTED = "first_night_started"
     HOUR_CLOSED = "hour_closed"
     FIRST_NIGHT_DONE = "first_night_done"
+    LEASE_TAKEN = "lease_taken"
+    TRAFFIC_FENCED = "traffic_fenced"
     HOURLY_SUMMARY = "hourly_summary"
     DRILL_FAULT = "drill_fault"
 
@@ -159,6 +161,17 @@ SPECS: dict[Event, EventSpec] = {
         "The night's verdict and its stability report.",
         ("verdict", "hours", "closed", "backfilled", "rollbacks", "report"),
     ),
+    Event.LEASE_TAKEN: EventSpec(
+        "A standby took the run over ([state] dsn): its host, pid and new fencing token, and the holder before, whose "
+        "lease lapsed `lapsed_s` ago (or who released it).",
+        _WHERE + ("token", "host", "pid", "previous_host", "previous_pid", "previous_token", "released", "lapsed_s"),
+        ("waited_s",),
+    ),
+    Event.TRAFFIC_FENCED: EventSpec(
+        "With [state] dsn, right before a traffic move (`action` shift or rollback): the fencing `token` was checked "
+        "in the transaction that wrote this record, so only the lease's holder moves traffic.",
+        _WHERE + ("action", "token"),
+    ),
     Event.HOURLY_SUMMARY: EventSpec(
         "Never journaled: a closed hour in one line, for the notifier.",
         ("seq", "version", "hour", "line", "file"),
@@ -175,5 +188,5 @@ SPECS: dict[Event, EventSpec] = {
 NOTIFIABLE = (
     Event.RUN_STARTED, Event.STAGE_STARTED, Event.TRAFFIC_SHIFTED, Event.DECISION, Event.HOLD, Event.STAGE_PASSED,
     Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.SIGNALS_RECOVERED, Event.OPERATOR, Event.NOTE, Event.IC_CALL, Event.GO_OVERRIDE,
-    Event.CANARY_DONE, Event.HOURLY_SUMMARY,
+    Event.CANARY_DONE, Event.LEASE_TAKEN, Event.HOURLY_SUMMARY,
 )

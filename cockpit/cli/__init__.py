@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "cockpit.cli.reports": ("oneliner", "rca", "report"),
     "cockpit.cli.night": ("first-night",),
     "cockpit.cli.runbook": ("runbook",),
+    "cockpit.cli.state": ("state", "runs"),
 }
 DEFAULT_MODULE = "cockpit.cli.screens"  # `cockpit` alone: the drill screen (its register() names it)
 

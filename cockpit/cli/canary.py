@@ -56,6 +56,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--reason", help="why the run starts without GO (with --without-go)")
     run.add_argument("--by", metavar="INITIALS", help="who decided to start without GO (with --without-go)")
     _add_probe_arguments(run)
+    run.add_argument("--standby", action="store_true",
+                     help="with [state] dsn: wait for the run's lease and take the run over when its holder's lease lapses")
     run.set_defaults(func=_cmd_canary)
 
     ctl = subparsers.add_parser(
@@ -73,6 +75,8 @@ def register(subparsers: Any) -> None:
     ctl.add_argument("--socket", metavar="PATH", help="the run's control socket (default: <evidence>/<version>/control.sock)")
     ctl.add_argument("--timeout", type=float, help="seconds to wait for the answer (default 10; rollback 60)")
     ctl.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ctl.add_argument("--from-state", action="store_true",
+                     help="send it through [state] dsn's database to the run's holder, on whichever host it runs")
     _add_call_flag(ctl)
     ctl.set_defaults(func=_cmd_ctl)
 
@@ -152,6 +156,30 @@ def _cmd_canary(args: argparse.Namespace) -> int:
     store = open_evidence(config, path, args, version)
     if args.detach and args.events == "-":
         raise UsageError("--events - cannot go with --detach (the detached run has no terminal): give a FILE")
+    if args.standby and config.state is None:
+        raise UsageError("--standby needs [state] dsn: the lease it waits for lives in PostgreSQL")
+    args.holding = None
+    if config.state is None:
+        return _start_canary(args, config, version, path, store)
+    from cockpit.cli import state
+
+    if args.detach:  # the detached process takes the lease itself; here only say now if the database is unreachable
+        state.connect(config).close()
+        return _start_canary(args, config, version, path, store)
+    from cockpit.run.state_store import LeaseLost
+
+    args.holding = state.hold_run(config, version, store, standby=args.standby)
+    lost = False
+    try:
+        return _start_canary(args, config, version, path, store)
+    except LeaseLost as exc:
+        lost = True
+        return state.stepped_down(version, exc.message)
+    finally:
+        state.release_run(args.holding, store, stepped_down=lost)
+
+
+def _start_canary(args: argparse.Namespace, config: CockpitConfig, version: str, path: Path, store: EvidenceStore) -> int:
     done = _finished_result(store)
     if done is not None:
         print(f"{version}: already finished: {_result_words(done)}")
@@ -277,6 +305,7 @@ def _run_here(args: argparse.Namespace, config: CockpitConfig, version: str, sto
             config, version, source=source, clock=SystemClock(), store=store, events=sink,
             dry_traffic=args.dry_traffic, say=say, notifier=notifier, ic=args.ic,
             override=getattr(args, "override", None), strict_probe=getattr(args, "strict", False),
+            holding=getattr(args, "holding", None),
         )
 
     try:
@@ -366,6 +395,8 @@ def _detach(args: argparse.Namespace, version: str, config_path: Path, store: Ev
         command += ["--ic", args.ic]
     if args.without_go:  # the detached run journals the override itself
         command += ["--without-go", "--reason", args.reason, "--by", args.by]
+    if args.standby:
+        command.append("--standby")
     store.dir.mkdir(parents=True, exist_ok=True)
     log_path = store.dir / _log_name(version)
     with open(log_path, "ab") as log:
@@ -452,8 +483,11 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be more than 0 seconds")
     if args.command == "rollback":
         request["wait"] = max(1.0, timeout - 2.0)
-    sock = _socket_for(args, version)
-    reply = control_request(sock, request, timeout=timeout)  # no run to ask: ControlError, exit 3
+    if args.from_state:
+        reply = _through_state(args, version, request, timeout)
+    else:
+        sock = _socket_for(args, version)
+        reply = control_request(sock, request, timeout=timeout)  # no run to ask: ControlError, exit 3
     if args.json:
         print(json.dumps(reply, indent=2, ensure_ascii=False))
     elif not reply.get("ok"):
@@ -463,6 +497,16 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     else:
         print(reply.get("message") or "ok")
     return 0 if reply.get("ok") else 1
+
+
+def _through_state(args: argparse.Namespace, version: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """`ctl --from-state`: the request through the state database to the run's holder; exit 3 when none answers."""
+    from cockpit.run.state_commands import send_and_wait
+
+    config, _path = load_required_config(args)
+    if config.state is None:
+        raise UsageError("--from-state needs [state] dsn in the config")
+    return send_and_wait(config.state, config.redactor(), version, request, timeout)
 
 
 def status_text(status: dict[str, Any]) -> str:

@@ -134,6 +134,8 @@ def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
     """`attach` (the war room) or `watch` (the first night): a viewer of the release's journal."""
     version = validate_version(args.version)
     path = find_config(args.config)
+    if getattr(args, "from_state", False):
+        return _attach_from_state(args, path, mode, version)
     with _gc_paused() as paused:
         options = _options(_validated_aside(path), path, args, mode, version, resume_gc=paused)
         journal = options.journal_path
@@ -152,6 +154,26 @@ def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
             raise ConfigError(f"no canary journal for {version} at {journal}: nothing to {what}"
                               " (check --evidence-dir)")
         return _run(options, args)
+
+
+def _attach_from_state(args: argparse.Namespace, path: Path | None, mode: str, version: str) -> int:
+    """`attach --from-state`: the run's journal followed from [state] dsn (LISTEN/NOTIFY) on any host."""
+    from cockpit.cli.state import follow_from_state
+
+    if path is None:
+        raise ConfigError("--from-state needs a cockpit.toml with [state] dsn (--config FILE)")
+    from cockpit.config import load_config
+
+    mirror, root = follow_from_state(load_config(path), version)
+    try:
+        with _gc_paused() as paused:
+            options = _options(_validated_aside(path), path, args, mode, version, evidence_root=root, resume_gc=paused)
+            return _run(options, args)
+    finally:
+        mirror.stop()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def run_drill_screen(scenario: str | None = None, *, evidence_dir: Path | None = None,
@@ -222,6 +244,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("attach", help="read-only view of a canary run another process drives")
     p.add_argument("version", metavar="VERSION")
     p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    p.add_argument("--from-state", action="store_true",
+                   help="follow the run from [state] dsn's database (any host; LISTEN/NOTIFY), not a local journal")
     _screen_flags(p)
     p.set_defaults(func=_cmd_attach)
 

@@ -20,9 +20,15 @@ from cockpit.release_version import validate_version
 EXIT_USAGE = 2
 
 
-def served_command(version: str, config: Path | None, evidence_dir: str | None, theme: str | None) -> list[str]:
-    """The `cockpit attach` argument list the page runs: absolute paths, the version, flags; never a secret."""
+def served_command(version: str, config: Path | None, evidence_dir: str | None, theme: str | None,
+                   from_state: bool = False) -> list[str]:
+    """The `cockpit attach` argument list the page runs: absolute paths, the version, flags; never a secret.
+
+    `from_state`: the attach screen follows the run from [state] dsn (the DSN stays in the config file).
+    """
     command = [sys.executable, "-m", "cockpit", "attach", version, "--no-mouse"]
+    if from_state:
+        command.append("--from-state")
     if config is not None:
         command += ["--config", str(config.resolve())]
     if evidence_dir:
@@ -45,7 +51,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = find_config(args.config)
     if config is not None and not config.exists():
         raise ConfigError(f"{config}: file not found")
-    argv = served_command(version, config, args.evidence_dir, args.theme)
+    if args.from_state and config is None:
+        raise ConfigError("--from-state needs a cockpit.toml with [state] dsn (--config FILE)")
+    argv = served_command(version, config, args.evidence_dir, args.theme, from_state=args.from_state)
     # textual-serve starts its command through a shell: every argument is quoted, so it runs as this list.
     server = Server(shlex.join(argv), host=args.host, port=args.port, title=f"cockpit attach {version} (read-only)")
     print(f"serving the read-only attach screen of {version} on http://{args.host}:{args.port}/ "
@@ -68,4 +76,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: only this machine)")
     p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
     p.add_argument("--theme", choices=THEMES, help="colour theme of the served screen")
+    p.add_argument("--from-state", action="store_true",
+                   help="serve the run as [state] dsn's database has it (any host), not a local journal")
     p.set_defaults(func=_cmd_serve)

@@ -3,7 +3,8 @@
 One process at a time writes a release's journal (the run lock). Every record
 goes through `emit`: each field passes the evidence store's redactor (DSN
 passwords, bearer tokens never reach the journal), the record is appended
-(fsync'd), folded into the run's state, handed to the event sink and offered to
+(fsync'd; with `[state] dsn` committed to PostgreSQL first, fenced by the run's
+lease: cockpit.run.replicated_journal), folded into the run's state, handed to the event sink and offered to
 the notifier. A webhook that gave up is journaled as `notify_failed` while the
 run still writes records, and said loudly after. Background tasks (evidence
 collected off the run's path) are awaited, within bounds, before the run ends.
@@ -40,8 +41,10 @@ class JournaledRun:
         sink: EventSink | None = None,
         notifier: Any = None,
         say: Say | None = None,
+        holding: Any = None,
     ) -> None:
         self.version = version
+        self.holding = holding  # a cockpit.run.lease.RunHolding with [state] dsn: the journal goes to PostgreSQL too
         self.clock = clock
         self.store = store
         self.sink = sink
@@ -65,6 +68,8 @@ class JournaledRun:
 
     def open_journal(self) -> Journal:
         """The release's journal, opened for appending (a run may keep fewer of its records in memory)."""
+        if self.holding is not None:  # [state] dsn: every record is committed to PostgreSQL (fenced) first
+            return self.holding.open_journal(self.journal_path, say=self.say)  # type: ignore[no-any-return]
         return Journal(self.journal_path)
 
     def fold(self, record: dict[str, Any]) -> None:
@@ -126,6 +131,27 @@ class JournaledRun:
                 self.say(f"event sink failed: {exc}", loud=True)
         self.offer(record)
         return record
+
+    async def fence_traffic(self, action: str, stage: int, weight: float) -> None:
+        """With [state] dsn, right before traffic moves: journal the fencing token in the same transaction as its check.
+
+        A controller that lost the lease gets LeaseLost here and moves nothing. While the database is away
+        and the lease may have lapsed, the move waits for it (said once).
+        """
+        if self.holding is None:
+            return
+        from cockpit.run.state_store import StateUnavailable
+
+        told = False
+        while True:
+            try:
+                self.emit(Event.TRAFFIC_FENCED, action=action, stage=stage, weight=weight, token=self.holding.token)
+                return
+            except StateUnavailable as exc:
+                if not told:
+                    self.say(f"traffic {action} at stage {stage} waits for the state database: {exc}", loud=True)
+                    told = True
+                await asyncio.sleep(1.0)
 
     def scrubbed(self, value: Any) -> Any:
         """No secret reaches the journal: every text passes the store's redactor (DSN passwords, tokens)."""

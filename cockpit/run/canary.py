@@ -126,8 +126,9 @@ class CanaryRun(CanaryRollback, JournaledRun):
         override: dict[str, Any] | None = None,
         probe: bool = True,
         strict_probe: bool = False,
+        holding: Any = None,
     ) -> None:
-        super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say)
+        super().__init__(version, clock=clock, store=store, sink=events, notifier=notifier, say=say, holding=holding)
         self.ic = ic
         self.override = override  # started without GO: journaled right after run_started
         self.probe = probe
@@ -193,11 +194,15 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.notifier.start()
             if self.control:
                 await self._start_control()
+            if self.holding is not None:
+                self.holding.open_inbox(self)  # `cockpit ctl --from-state` through the database
             try:
                 await self._drive(resumed)
             finally:
                 self.phase = "done"
                 self.stop_writing()
+                if self.holding is not None:
+                    await self.holding.close_inbox()
                 if self.server is not None:
                     await self.server.close()
                 await self.finish_background()
@@ -311,6 +316,8 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.say("the configuration's stages differ from this run's; the run keeps the plan it started with", loud=True)
             self._restore_boards()
             self.evidence.rewrite_warroom()
+        if self.holding is not None:
+            self.holding.announce(self)  # a standby that took the run over says so
         if self.override is not None:
             self.emit(Event.GO_OVERRIDE, version=self.version, **self.override)
             self.say(f"STARTED WITHOUT GO by {self.override.get('by')}: {self.override.get('reason')}", loud=True)
@@ -403,6 +410,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
             self.phase = "finishing"
             return Ending("aborted", [Reason("traffic", "traffic", NO_TRAFFIC).as_dict()], error=NO_TRAFFIC)
         self.say(f"shifting traffic to {format_weight(weight)} ({stage}/{len(self.plan)})")
+        await self.fence_traffic("shift", stage, weight)
         try:
             result = await self.traffic.shift(weight, self.version, stage)
         except asyncio.CancelledError:
@@ -641,6 +649,7 @@ async def run_canary(
     override: dict[str, Any] | None = None,
     probe: bool = True,
     strict_probe: bool = False,
+    holding: Any = None,
 ) -> CanaryOutcome:
     """Run (or resume, or report the result of) the canary for `version`; see the module docstring.
 
@@ -657,6 +666,7 @@ async def run_canary(
     override: {"reason", "by", "user", "missing"} when the run starts without GO (journaled as go_override).
     probe: probe the signals and triggers on `source` before the first shift (never for drills or without a source).
     strict_probe: a trigger whose metrics do not exist stops the start too.
+    holding: a cockpit.run.lease.RunHolding ([state] dsn): records go to PostgreSQL first, fenced by its lease.
     Raises ProbeStopped (a CanaryError) when the probe finds something that cannot be judged, and CanaryError (one line) when the run cannot start: already live, journal changed, socket unusable.
     """
     run = CanaryRun(
@@ -680,5 +690,6 @@ async def run_canary(
         override=override,
         probe=probe,
         strict_probe=strict_probe,
+        holding=holding,
     )
     return await run.run()

@@ -52,6 +52,22 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
+def line_of(record: dict[str, Any]) -> bytes:
+    """A record as its journal line (newline included): the bytes the file and a replica both keep."""
+    return json.dumps(record, ensure_ascii=False, allow_nan=False).encode() + b"\n"
+
+
+def check_chain(records: list[dict[str, Any]]) -> str | None:
+    """Where a list of records (from seq 1) stops chaining, or None when every hash and link holds."""
+    prev = GENESIS
+    for number, record in enumerate(records, start=1):
+        problem = _check(record, prev, number)
+        if problem is not None:
+            return f"record {number}: {problem}"
+        prev = record["hash"]
+    return None
+
+
 @dataclass
 class JournalRead:
     """What a journal file holds: the records that chain, and what could not be trusted."""
@@ -184,19 +200,29 @@ class Journal:
 
     def append(self, event: str, ts: float, **fields: Any) -> dict[str, Any]:
         """Write one record (fsync'd before returning) and return it as written."""
+        record = self.prepare(event, ts, **fields)
+        self.write(record)
+        return record
+
+    def prepare(self, event: str, ts: float, **fields: Any) -> dict[str, Any]:
+        """The next record, chained and hashed, not yet written (a replica may commit it first)."""
         record: dict[str, Any] = {"seq": self._seq + 1, "ts": ts, "event": event}
         record.update(_finite(fields))
         record["prev"] = self._head
         record["hash"] = record_hash(record)
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False).encode() + b"\n"
-        view = memoryview(line)
+        return record
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append a record that chains onto the head (from `prepare`, or a replica's copy), fsync'd."""
+        if record.get("seq") != self._seq + 1 or record.get("prev") != self._head or record.get("hash") != record_hash(record):
+            raise JournalError(f"{self.path}: record {record.get('seq')!r} does not chain onto record {self._seq}")
+        view = memoryview(line_of(record))
         while view:  # one write in practice: a crash leaves a prefix of the line, never a mix
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
         self._seq += 1
         self._head = record["hash"]
         self.records.append(record)
-        return record
 
     def close(self) -> None:
         if self._fd >= 0:

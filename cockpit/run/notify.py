@@ -101,6 +101,10 @@ def event_text(record: Mapping[str, Any], version: str | None = None, units: Map
         text = f":heavy_check_mark: {v} {_where(record)} passed"
     elif kind == Event.SIGNALS_RECOVERED:
         text = f":green_heart: {v} signals back within limits at {format_clock(record.get('at'), zone=True)}"
+    elif kind == Event.LEASE_TAKEN:
+        how = "released it" if record.get("released") else f"lease lapsed {format_duration(float(record.get('lapsed_s') or 0))} ago"
+        text = (f":arrows_counterclockwise: {v} TAKEN OVER at {_where(record)} by host {record.get('host')} "
+                f"pid {record.get('pid')} from host {record.get('previous_host')} ({how})")
     elif kind in (Event.NOTE, Event.OPERATOR):
         who = record.get("by") or "operator"
         said = record.get("text") or record.get("reason") or ""

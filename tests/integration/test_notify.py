@@ -63,7 +63,8 @@ def test_notify_config_rejects_unknown_events_and_non_http_urls() -> None:
     config = CockpitConfig.model_validate({"notify": [{"url": "https://hooks.example/T0/B1/secretpath", "bearer_token": "tok-123456"}]})
     scrubbed = config.redactor().scrub("posting to https://hooks.example/T0/B1/secretpath with tok-123456")
     assert "secretpath" not in scrubbed and "tok-123456" not in scrubbed
-    assert config.notify[0].events == ["stage_started", "hold", "rollback_started", "rollback_done", "canary_done", "hourly_summary"]
+    assert config.notify[0].events == ["stage_started", "hold", "rollback_started", "rollback_done", "canary_done",
+                                       "lease_taken", "hourly_summary"]  # lease_taken: a standby took the run over
 
 
 async def test_json_and_slack_payloads_are_delivered_for_the_events_asked_for(receiver: WebhookReceiver) -> None:

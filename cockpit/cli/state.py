@@ -1,0 +1,268 @@
+"""`cockpit state init` (the schema in PostgreSQL), and how `cockpit canary` holds a run with `[state] dsn`.
+
+With `[state]` a canary takes the run's lease before anything else: a second
+controller is refused (or, `--standby`, waits and takes the run over when the
+holder's lease lapses). The database's journal is copied into the local one
+first, so every check that reads the local journal (already finished, GO
+decided at the start, the run's start for PagerDuty) reads the run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cockpit.cli.common import load_required_config
+from cockpit.config import CockpitConfig, ConfigError
+from cockpit.evidence import EvidenceStore
+from cockpit.run.journal import JOURNAL_NAME, Journal, JournalError
+
+EXIT_STEPPED_DOWN = 4
+
+
+def register(subparsers: Any) -> None:
+    state = subparsers.add_parser(
+        "state",
+        help="the run state in PostgreSQL ([state] dsn): create its schema",
+        description="Run state in PostgreSQL: `cockpit state init` creates the cockpit schema (idempotent).",
+    )
+    verbs = state.add_subparsers(dest="verb", metavar="VERB", required=True)
+    init = verbs.add_parser("init", help="create the cockpit schema in [state] dsn's database (safe to run again)")
+    init.add_argument("--config", metavar="FILE", help="cockpit.toml (default: see `cockpit config path`)")
+    init.set_defaults(func=_cmd_init)
+
+    runs = subparsers.add_parser(
+        "runs",
+        help="every live and recent run in the state database ([state] dsn), across services: read-only",
+        description="List the runs in [state] dsn's database: service, version, stage, weight, last decision, "
+                    "result, holder and lease age. Read-only.",
+    )
+    runs.add_argument("--config", metavar="FILE", help="cockpit.toml (default: see `cockpit config path`)")
+    runs.add_argument("--limit", type=int, default=100, help="at most this many runs, the most recent first (default 100)")
+    runs.add_argument("--json", action="store_true", help="one JSON document")
+    runs.set_defaults(func=_cmd_runs)
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    import json
+
+    from cockpit.run.state_store import list_runs
+
+    config, _path = load_required_config(args)
+    store = connect(config)
+    try:
+        store.check_schema()
+        rows = list_runs(store, max(1, args.limit))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"runs": [r.as_dict() for r in rows]}, indent=2))
+        return 0
+    if not rows:
+        print("no runs in the state database yet")
+        return 0
+    for line in runs_table(rows):
+        print(line)
+    return 0
+
+
+def runs_table(rows: list[Any]) -> list[str]:
+    """`cockpit runs` as aligned text columns; a live run's lease age, a finished run's result."""
+    from cockpit.format import MISSING, format_weight
+
+    header = ("SERVICE", "VERSION", "STAGE", "WEIGHT", "DECISION", "STATE", "HOLDER", "LEASE")
+    table = [header]
+    for row in rows:
+        lease = row.holder
+        if row.result is not None:
+            state = row.result.upper().replace("_", " ")
+        elif lease is not None and not lease.lapsed:
+            state = "LIVE"
+        else:
+            state = "UNHELD"  # started, not finished, nobody holds it: a standby or the same command resumes it
+        if lease is None:
+            holder, age = MISSING, MISSING
+        else:
+            holder = f"{lease.host} pid {lease.pid} (token {lease.token})"
+            if lease.released:
+                age = "released"
+            elif lease.lapsed:
+                age = f"lapsed {-lease.expires_in:.0f}s ago"
+            else:
+                age = f"renewed {lease.renewed_ago:.1f}s ago"
+        stage = f"{row.stage}/{row.stages}" if row.stage is not None else MISSING
+        weight = format_weight(row.weight) if row.weight is not None else MISSING
+        table.append((row.service, row.version, stage, weight, row.last_decision or MISSING, state, holder, age))
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    return ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    config, path = load_required_config(args)
+    store = connect(config)
+    try:
+        store.init_schema()
+        store.check_schema()
+    finally:
+        store.close()
+    print(f"cockpit schema ready in the state database (service {config.state.service if config.state else '?'})")
+    return 0
+
+
+def connect(config: CockpitConfig) -> Any:
+    """A connected StateStore for [state]; one line and exit 2 when it is missing or unreachable."""
+    from cockpit.run.state_store import StateError, StateStore
+
+    if config.state is None:
+        raise StateError("no [state] dsn configured: add [state] dsn = \"postgresql://…\" to keep runs in PostgreSQL")
+    return StateStore(config.state, config.redactor()).connect()
+
+
+def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, standby: bool) -> Any:
+    """Take the run's lease (or wait for it, standby) and copy the database's journal here: a RunHolding."""
+    from cockpit.run.lease import acquire, hold, wait_for_lease
+    from cockpit.run.state_evidence import EvidenceSync, fetch_missing
+    from cockpit.run.state_store import StateError
+
+    assert config.state is not None
+    store = connect(config)
+    try:
+        store.check_schema()
+        if standby:
+            _import_the_run()
+            lease = wait_for_lease(store, version, say=_say)
+        else:
+            lease, current = acquire(store, version)
+            if lease is None:
+                assert current is not None
+                raise StateError(
+                    f"the canary run {config.state.service}/{version} is held by {current.who()} (token {current.token}, "
+                    f"renewed {current.renewed_ago:.1f}s ago): command it there, or start this one with --standby "
+                    "to take over when its lease lapses")
+        holding = hold(config.state, config.redactor(), store, lease, EvidenceSync(evidence, version))
+    except BaseException:
+        store.close()
+        raise
+    try:
+        copied = copy_journal_here(store.records(version), evidence)
+        fetched = fetch_missing(store, version, evidence)
+    except BaseException:
+        holding.close(release=True)
+        raise
+    if lease.taken_over:
+        assert lease.previous is not None
+        _say(f"took the lease of {lease.service}/{version} (token {lease.token}) from {lease.previous.who()}"
+             + (f"; {copied} record(s) of its journal copied here" if copied else "")
+             + (f"; {len(fetched)} evidence file(s) from the database" if fetched else ""))
+    return holding
+
+
+def follow_from_state(config: CockpitConfig, version: str) -> tuple[Any, Any]:
+    """A viewer's copy of the run's journal, caught up now and followed after: (mirror thread, its evidence root)."""
+    import tempfile
+    from pathlib import Path
+
+    from cockpit.run.state_mirror import JournalMirror
+
+    store = connect(config)  # one line, exit 2, when [state] is missing or the database unreachable
+    try:
+        store.check_schema()
+    finally:
+        store.close()
+    assert config.state is not None
+    root = Path(tempfile.mkdtemp(prefix="cockpit-view-"))
+    mirror = JournalMirror(config.state, config.redactor(), version, root / version / JOURNAL_NAME)
+    if mirror.sync() == 0:
+        mirror.journal.close()
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        raise ConfigError(f"no run {config.state.service}/{version} in the state database: nothing to attach to")
+    mirror.start()
+    return mirror, root
+
+
+def _import_the_run() -> None:
+    """What a run needs, imported while the standby waits: a takeover does not pay for it (~0.5 s here)."""
+    import contextlib
+
+    import cockpit.checks.go_loader  # noqa: F401
+    import cockpit.engine.decision  # noqa: F401
+    import cockpit.engine.signals  # noqa: F401
+    import cockpit.engine.triggers  # noqa: F401
+    import cockpit.run.canary  # noqa: F401
+    import cockpit.run.control  # noqa: F401
+    import cockpit.run.live_runs  # noqa: F401
+    import cockpit.run.notify  # noqa: F401
+    import cockpit.run.replicated_journal  # noqa: F401
+    import cockpit.sources.prometheus  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import prometheus_api_client  # noqa: F401 (the Prometheus client, imported on its first query otherwise)
+
+
+def copy_journal_here(remote: list[dict[str, Any]], evidence: EvidenceStore) -> int:
+    """Append the database's records the local journal lacks (the same lines); JournalError when they disagree."""
+    evidence.dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(evidence.dir / JOURNAL_NAME)
+    try:
+        local = journal.records
+        for index in range(min(len(local), len(remote))):
+            if local[index]["hash"] != remote[index]["hash"]:
+                raise JournalError(f"{journal.path}: record {index + 1} differs from the state database's copy: "
+                                   "the two journals of this run disagree; refusing to continue it")
+        missing = remote[len(local):]
+        for record in missing:
+            journal.write(record)
+        return len(missing)
+    finally:
+        journal.close()
+
+
+def keep_evidence(holding: Any, evidence: EvidenceStore) -> None:
+    """Put the run's evidence files (those in its manifest) and the manifest itself in the database."""
+    import socket
+
+    from cockpit.evidence import MANIFEST
+
+    host = socket.gethostname()
+    names = dict(evidence.read_manifest())
+    manifest_path = evidence.dir / MANIFEST
+    for name, digest in sorted(names.items()):
+        path = evidence.path(name)
+        if path.is_file():
+            holding.store.put_evidence(holding.lease.version, name, path.read_bytes(), digest, host)
+    if manifest_path.is_file():
+        import hashlib
+
+        body = manifest_path.read_bytes()
+        holding.store.put_evidence(holding.lease.version, MANIFEST, body, hashlib.sha256(body).hexdigest(), host)
+
+
+def release_run(holding: Any, evidence: EvidenceStore, *, stepped_down: bool) -> None:
+    """At the end: the evidence into the database, the buffer sent, the lease released (unless it was lost)."""
+    if not stepped_down:
+        try:
+            keep_evidence(holding, evidence)
+        except Exception as exc:
+            _say(f"the evidence files were not stored in the state database: {exc}", loud=True)
+    left = holding.close(release=not stepped_down)
+    if left:
+        _say(left, loud=True)
+
+
+def stepped_down(version: str, message: str) -> int:
+    """A controller that lost its lease: it says so and moves no traffic (exit 4)."""
+    print(f"cockpit: canary {version}: STEPPED DOWN: {message}; this controller moves no traffic", file=sys.stderr,
+          flush=True)
+    return EXIT_STEPPED_DOWN
+
+
+def _say(text: str, loud: bool = False) -> None:
+    import time
+
+    from cockpit.format import format_clock
+
+    print(f"{format_clock(time.time())} {'!! ' if loud else ''}{text}", file=sys.stderr, flush=True)
+
