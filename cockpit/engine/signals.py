@@ -478,17 +478,9 @@ class SignalBoard:
             timer.pause(now)
             history.append((now, None))
             return reading(SignalState.BLIND, None, f"no requests counted ({counts.scraped})", evidence, requests)
-        if requests < self.canary.min_requests:
-            # Shown, not judged either way: the stage cannot pass on it, and a handful of requests proves nothing.
-            timer.pause(now)
-            history.append((now, None))
-            return reading(SignalState.INSUFFICIENT, verdict.value,
-                           f"{verdict.text}; {requests:g} requests over {promql_duration(window)} (need "
-                           f"{self.canary.min_requests} to pass)", evidence, requests)
-        history.append((now, verdict.value))
-        self._last_good[name] = now
         if limits.missing is not None and signal.max_vs_stable is None:
             timer.pause(now)
+            history.append((now, verdict.value))
             return reading(SignalState.BLIND, verdict.value, limits.missing, evidence, requests)
         parts = [verdict.text if limits.missing is None else f"{verdict.text}; {limits.missing}"]
         breach = verdict.breach and limits.missing is None
@@ -497,7 +489,12 @@ class SignalBoard:
             evidence["stable"] = versus.evidence
             breach = breach or versus.breach
         text = "; ".join(parts)
+        enough = requests >= self.canary.min_requests
+        history.append((now, verdict.value if enough or breach else None))
+        if enough or breach:
+            self._last_good[name] = now
         if breach:
+            # Evidence needs no minimum: min_requests is what a PASS needs, a breach has its bound.
             held = timer.hold(now)
             need = float(signal.for_)
             if held >= need:
@@ -506,6 +503,11 @@ class SignalBoard:
             return reading(SignalState.BREACHING, verdict.value, f"{text}, for {_span(held)} of its {_span(need)}",
                            evidence, requests)
         timer.clear()
+        if not enough:
+            # Shown, not passed: a handful of requests proves nothing either way.
+            return reading(SignalState.INSUFFICIENT, verdict.value,
+                           f"{text}; {requests:g} requests over {promql_duration(window)} (need "
+                           f"{self.canary.min_requests} to pass)", evidence, requests)
         return reading(SignalState.PASS, verdict.value, text, evidence, requests)
 
     async def _counts(self, signal: SignalConfig, window: float, selector: str) -> _Counts:

@@ -80,11 +80,17 @@ async def test_for_holds_a_breach_before_it_fails() -> None:
     assert (await board.sample(start, start + 900))[0].state == SignalState.FAIL
 
 
-async def test_few_requests_are_insufficient_never_a_breach() -> None:
+async def test_few_requests_without_evidence_are_insufficient() -> None:
     reading = await read(make_config({"e": rate_signal()}), counts(3, 20))
-    assert reading.state == SignalState.INSUFFICIENT
+    assert reading.state == SignalState.INSUFFICIENT  # 15 % of 20 requests: shown, neither a pass nor a breach
     assert "20 requests" in reading.reason and "need 50 to pass" in reading.reason
-    assert reading.value == pytest.approx(0.15)  # shown, not judged
+    assert reading.value == pytest.approx(0.15)
+
+
+async def test_evidence_needs_no_minimum_of_requests() -> None:
+    reading = await read(make_config({"e": rate_signal()}), counts(9, 10))
+    assert reading.state == SignalState.FAIL  # 9 failures in 10 requests: its bound is far above 1 %
+    assert "9 of 10 requests: 90%" in reading.reason
 
 
 async def test_no_requests_from_a_scraped_canary_is_insufficient_and_from_a_dark_one_blind() -> None:
