@@ -310,6 +310,7 @@ class CanaryConfig(Strict):
     trend_window: Duration = 300.0
     min_trend_samples: int = Field(4, ge=2)
     blind_limit: int = Field(4, ge=1)  # consecutive BLIND evaluations before blind_action
+    blind_for: Duration = Field(60.0, gt=0)  # or blind this long, whichever comes first (a slow backend stretches evaluations)
     blind_action: Literal["hold", "rollback"] = "rollback"
     alerts_action_label: str = "cockpit_action"  # Prometheus alerts carrying it act as triggers
     # Label matchers that pick the canary / stable track: what {selector} and

@@ -85,7 +85,7 @@ SPECS: dict[Event, EventSpec] = {
     Event.SAMPLE: EventSpec(
         "One evaluation's signals and triggers (phase: none in a stage, `recovery` after a rollback, `first_night`).",
         _WHERE + ("signals", "triggers"),
-        ("consecutive_blind", "board") + _NIGHT,
+        ("consecutive_blind", "blind_since", "board") + _NIGHT,
     ),
     Event.DECISION: EventSpec(
         "What the decision matrix (or an operator's rollback) decided, and why.",

@@ -185,7 +185,6 @@ def follow_from_state(config: CockpitConfig, version: str) -> tuple[Any, Any]:
 
 def _import_the_run() -> None:
     """What a run needs, imported while the standby waits: a takeover does not pay for it (~0.5 s here)."""
-    import contextlib
 
     import cockpit.checks.go_loader  # noqa: F401
     import cockpit.engine.decision  # noqa: F401
@@ -196,10 +195,7 @@ def _import_the_run() -> None:
     import cockpit.run.live_runs  # noqa: F401
     import cockpit.run.notify  # noqa: F401
     import cockpit.run.replicated_journal  # noqa: F401
-    import cockpit.sources.prometheus  # noqa: F401
-
-    with contextlib.suppress(ImportError):
-        import prometheus_api_client  # noqa: F401 (the Prometheus client, imported on its first query otherwise)
+    import cockpit.sources.prometheus  # noqa: F401 (httpx with it)
 
 
 def copy_journal_here(remote: list[dict[str, Any]], evidence: EvidenceStore) -> int:

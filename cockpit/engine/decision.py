@@ -56,6 +56,8 @@ class StageContext:
     hold_extension: float = 900.0
     consecutive_blind: int = 0  # evaluations in a row, this one included, that were blind (see is_blind)
     blind_limit: int = 4
+    blind_since: float | None = None  # when the streak of blind evaluations began
+    blind_for: float = 60.0  # blind this long (or blind_limit evaluations, whichever first) -> blind_action
     blind_action: Literal["hold", "rollback"] = "rollback"
     is_last_stage: bool = False
     hold_until: float | None = None  # when the hold in force ends, if one is
@@ -67,6 +69,7 @@ class StageContext:
             "max_holds": canary.max_holds,
             "hold_extension": float(canary.hold_extension),
             "blind_limit": canary.blind_limit,
+            "blind_for": float(canary.blind_for),
             "blind_action": canary.blind_action,
         }
         return cls(**{**defaults, **fields})
@@ -200,18 +203,18 @@ def decide(signals: list[SignalReading], triggers: list[TriggerReading], stage: 
         return decision(Action.ROLLBACK, [signal_reason(s, stage) for s in failed] + [trigger_reason(t) for t in rollback])
 
     blind = [signal_reason(s, stage) for s in _blind_signals(signals)] + [trigger_reason(t) for t in _blind_triggers(triggers)]
-    if blind and stage.consecutive_blind >= stage.blind_limit:
+    blind_long = stage.blind_since is not None and stage.now - stage.blind_since >= stage.blind_for
+    if blind and (stage.consecutive_blind >= stage.blind_limit or blind_long):
         action = Action.ROLLBACK if stage.blind_action == "rollback" else Action.HOLD
         verdict = "rolling back" if action == Action.ROLLBACK else "holding for the IC"
-        return decision(
-            action,
-            blind
-            + [
-                _stage_reason(
-                    f"blind for {stage.consecutive_blind} evaluations in a row (limit {stage.blind_limit}): {verdict}"
-                )
-            ],
-        )
+        if stage.consecutive_blind >= stage.blind_limit:
+            how_long = f"blind for {stage.consecutive_blind} evaluations in a row (limit {stage.blind_limit})"
+        else:
+            # A slow backend stretches every evaluation: the time blind bounds the exposure, not their count.
+            assert stage.blind_since is not None
+            how_long = (f"blind for {format_duration(stage.now - stage.blind_since, 'measured')} "
+                        f"({stage.consecutive_blind} evaluations; blind_for {format_duration(stage.blind_for)})")
+        return decision(action, blind + [_stage_reason(f"{how_long}: {verdict}")])
 
     trends = [signal_reason(s, stage) for s in acting if s.state == SignalState.WARN]
     holds = [trigger_reason(t) for t in live if t.error is None and t.active and t.action == "hold"]

@@ -11,20 +11,66 @@ The readings are journaled as plain dicts (`signals_json`, `triggers_json`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
 from cockpit.engine.model import SignalReading, SignalState, TriggerReading
+from cockpit.engine.signals import query_deadline
 
 _TIMEOUTS = (asyncio.TimeoutError, TimeoutError)
 
 
 def guard_seconds(config: CockpitConfig) -> float:
-    """Real seconds a board may take before its readings count as blind (the boards have their own timeouts)."""
-    prometheus = config.prometheus
-    per_query = prometheus.timeout * (prometheus.retries + 1) + 2.0 if prometheus is not None else 15.0
-    return max(per_query * 2, 10.0)
+    """Real seconds a board may take before its readings count as blind: one query's deadline and a second.
+
+    Every query of an evaluation runs at once and the source ends each (retries included) within its
+    timeout, so an evaluation costs one timeout however many queries it asks.
+    """
+    return query_deadline(config) + 1.0
+
+
+class EvaluationAnswers:
+    """The source as the boards see it: inside `evaluation()`, each distinct query is asked once and shared.
+
+    Signals and triggers often ask the same thing (every ratio signal's volume, the canary's `up`); one
+    evaluation asks it once. Outside an evaluation every call goes through, so no answer is ever reused
+    from an earlier one.
+    """
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self._asked: dict[tuple[str, float | None], asyncio.Future[Any]] | None = None
+
+    @contextmanager
+    def evaluation(self) -> Iterator[None]:
+        self._asked = {}
+        try:
+            yield
+        finally:
+            self._asked = None
+
+    async def _shared(self, key: tuple[str, float | None], ask: Callable[[], Awaitable[Any]]) -> Any:
+        if self._asked is None:
+            return await ask()
+        task = self._asked.get(key)
+        if task is None:
+            task = self._asked[key] = asyncio.ensure_future(ask())
+        # One waiter giving up (its own deadline) must not cancel the answer the others wait for.
+        return await asyncio.shield(task)
+
+    async def query(self, expr: str, at: float | None = None) -> Any:
+        return await self._shared((expr, at), lambda: self.source.query(expr) if at is None else self.source.query(expr, at))
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "source":  # not set yet: no source to pass to
+            raise AttributeError(name)
+        found = getattr(self.source, name)
+        if name == "alerts":  # shared too, and absent when the source has none (a drill's)
+            return lambda: self._shared(("alerts API", None), found)
+        return found
 
 
 def blind_signals(config: CockpitConfig, now: float, why: str) -> list[SignalReading]:

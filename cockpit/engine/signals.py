@@ -85,9 +85,9 @@ def _number(value: Any) -> float | None:
 
 
 def query_deadline(config: CockpitConfig) -> float:
-    """A hard ceiling on one query, above the source's own timeout and retries."""
+    """A hard ceiling on one query: the source ends every query, its retries included, within its timeout."""
     prom = config.prometheus
-    return prom.timeout * (prom.retries + 1) + 2.0 if prom is not None else 15.0
+    return prom.timeout + 0.25 if prom is not None else 15.0
 
 
 async def ask(source: Any, expr: str, deadline: float) -> QueryResult:
@@ -205,9 +205,24 @@ class SignalBoard:
         now = self.clock.now()
         signals = self.config.enabled_signals()
         readings = await asyncio.gather(
-            *(self._read(name, signal, now, stage_started_at, stage_ends_at) for name, signal in signals.items())
+            *(self._read_in_time(name, signal, now, stage_started_at, stage_ends_at) for name, signal in signals.items())
         )
         return list(readings)
+
+    async def _read_in_time(
+        self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
+    ) -> SignalReading:
+        """_read within one query's deadline and half a second (a widened window's second round must fit)."""
+        budget = self.query_timeout + 0.5
+        try:
+            return await asyncio.wait_for(self._read(name, signal, now, stage_started_at, stage_ends_at), timeout=budget)
+        except TimeoutError:
+            self._timers.setdefault(name, ForTimer()).pause(now)
+            self.history(name).append((now, None))
+            limit = signal.max if signal.max is not None else signal.min
+            return SignalReading(name, SignalState.BLIND, None, limit, signal.query, now,
+                                 reason=f"its queries were not all answered within {budget:g}s",
+                                 last_good_at=self._last_good.get(name), dry_run=signal.dry_run, unit=signal.unit)
 
     def widest_window(self, now: float, stage_started_at: float) -> float:
         """How far {window} may widen: the stage's elapsed time (capped by max_window), never below window."""

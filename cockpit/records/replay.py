@@ -407,10 +407,11 @@ async def replay(
         signals, triggers = await asyncio.gather(
             signal_board.sample(current.started_at, current.ends_at), trigger_board.evaluate()
         )
-        consecutive = state.consecutive_blind + 1 if is_blind(signals, triggers) else 0
+        consecutive, blind_since = state.blind_streak(is_blind(signals, triggers), now)
         context = StageContext.from_canary(
             canary,
             now=now,
+            blind_since=blind_since,
             stage_started_at=current.started_at,
             stage_ends_at=current.ends_at,
             holds_used=current.holds_used,
@@ -420,7 +421,8 @@ async def replay(
         )
         decision = decide(signals, triggers, context)
         outcome.evaluations += 1
-        state.apply({"event": Event.SAMPLE, "ts": now, "stage": stage, "consecutive_blind": consecutive})
+        state.apply({"event": Event.SAMPLE, "ts": now, "stage": stage, "consecutive_blind": consecutive,
+                     "blind_since": blind_since})
         for reading in signals:
             outcome.signals.setdefault(reading.name, SignalSummary()).add(reading.value, reading.state.value, reading.limit)
         reasons = [r.as_dict() for r in decision.reasons]

@@ -52,7 +52,7 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
 from cockpit.engine.model import Action, Decision, Reason
-from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
+from cockpit.engine.sampling import EvaluationAnswers, evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import AttemptRecord, TrafficAdapter, traffic_from_config
 from cockpit.errors import CockpitError
 from cockpit.events import Event
@@ -137,6 +137,7 @@ class CanaryRun(CanaryRollback, JournaledRun):
         self.config = config
         self.canary = config.canary
         self.source = source
+        self.answers = EvaluationAnswers(source)  # the boards' source: one evaluation asks a query once
         self.traffic = traffic
         self.baseline = baseline
         self.signal_board = signal_board
@@ -223,11 +224,11 @@ class CanaryRun(CanaryRollback, JournaledRun):
         if self.signal_board is None:
             from cockpit.engine.signals import SignalBoard
 
-            self.signal_board = SignalBoard(self.config, self.source, self.clock, self.baseline)
+            self.signal_board = SignalBoard(self.config, self.answers, self.clock, self.baseline)
         if self.trigger_board is None:
             from cockpit.engine.triggers import TriggerBoard
 
-            self.trigger_board = TriggerBoard(self.config, self.source, self.clock)
+            self.trigger_board = TriggerBoard(self.config, self.answers, self.clock)
         if self.traffic is None:
             self.traffic = traffic_from_config(
                 self.config.traffic, clock=self.clock, redactor=self.config.redactor(), on_attempt=self._on_attempt
@@ -482,14 +483,17 @@ class CanaryRun(CanaryRollback, JournaledRun):
         from cockpit.engine.decision import StageContext, decide, is_blind
 
         current = self._stage(stage)
-        signals, triggers = await asyncio.gather(
-            sample_signals(self.signal_board, self.config, self.clock, current.started_at, current.ends_at),
-            evaluate_triggers(self.trigger_board, self.config, self.clock),
-        )
-        consecutive = self.state.consecutive_blind + 1 if is_blind(signals, triggers) else 0
+        with self.answers.evaluation():
+            signals, triggers = await asyncio.gather(
+                sample_signals(self.signal_board, self.config, self.clock, current.started_at, current.ends_at),
+                evaluate_triggers(self.trigger_board, self.config, self.clock),
+            )
+        now = self.clock.now()
+        consecutive, blind_since = self.state.blind_streak(is_blind(signals, triggers), now)
         context = StageContext.from_canary(
             self.canary,
-            now=self.clock.now(),
+            now=now,
+            blind_since=blind_since,
             stage_started_at=current.started_at,
             stage_ends_at=current.ends_at,
             holds_used=current.holds_used,
@@ -513,7 +517,8 @@ class CanaryRun(CanaryRollback, JournaledRun):
             )
         weight = current.weight
         self.emit(Event.SAMPLE, stage=stage, weight=weight, signals=signals_json(signals), triggers=triggers_json(triggers),
-                  consecutive_blind=consecutive, board=self._board_snapshot())
+                  consecutive_blind=consecutive, **({"blind_since": blind_since} if blind_since is not None else {}),
+                  board=self._board_snapshot())
         self.emit(Event.DECISION, stage=stage, weight=weight, action=decision.action.value,
                   reasons=[r.as_dict() for r in decision.reasons], at=decision.at,
                   **({"operator_hold": True} if held is not None else {}))

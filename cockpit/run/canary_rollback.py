@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.clock import Clock, iso_utc
 from cockpit.config import CockpitConfig
 from cockpit.engine.model import Action, SignalState
-from cockpit.engine.sampling import sample_signals, signals_json
+from cockpit.engine.sampling import EvaluationAnswers, sample_signals, signals_json
 from cockpit.engine.traffic import TrafficAdapter, rollback_evidence, rollback_fields
 from cockpit.events import Event
 from cockpit.evidence import EvidenceStore
@@ -62,6 +62,7 @@ class CanaryRollback:
     recovery_window: float
     evaluate_every: float
     signal_board: Any
+    answers: EvaluationAnswers
     evidence: CanaryEvidence
     rollback_finished: asyncio.Future[dict[str, Any]] | None
 
@@ -209,7 +210,8 @@ class CanaryRollback:
         """The recovery watch's loop: sample until every acting signal is within limits or the deadline passes."""
         while self.clock.now() < deadline:
             await self._pause(min(self.evaluate_every, deadline - self.clock.now()))
-            signals = await sample_signals(self.signal_board, self.config, self.clock, started_at, ends_at)
+            with self.answers.evaluation():
+                signals = await sample_signals(self.signal_board, self.config, self.clock, started_at, ends_at)
             self.emit(Event.SAMPLE, stage=stage, weight=weight, phase="recovery", signals=signals_json(signals),
                       triggers={}, board=self._board_snapshot())
             self.evidence.warroom_minute(stage, weight, signals, Action.ROLLBACK.value)

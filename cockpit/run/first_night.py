@@ -35,7 +35,7 @@ from typing import Any
 from cockpit.clock import Clock
 from cockpit.config import CockpitConfig
 from cockpit.engine.model import TriggerReading
-from cockpit.engine.sampling import evaluate_triggers, sample_signals, signals_json, triggers_json
+from cockpit.engine.sampling import EvaluationAnswers, evaluate_triggers, sample_signals, signals_json, triggers_json
 from cockpit.engine.traffic import rollback_evidence, rollback_fields
 from cockpit.errors import CockpitError
 from cockpit.events import RECORD_FIELDS, Event
@@ -178,6 +178,7 @@ class FirstNight(JournaledRun):
         super().__init__(version, clock=clock, store=store, notifier=notifier, say=say)
         self.config = config
         self.source = source
+        self.answers = EvaluationAnswers(source)  # the boards' source: one evaluation asks a query once
         self.traffic = traffic
         self.hours = hours
         self.hour_length = float(hour_length)
@@ -271,11 +272,11 @@ class FirstNight(JournaledRun):
 
             # History only as long as the trend needs: the hour's figures live in the aggregate.
             keep = max(60, 2 * math.ceil(float(self.config.canary.trend_window) / self.every))
-            self.signal_board = SignalBoard(self.config, self.source, self.clock, self.baseline, history=keep)
+            self.signal_board = SignalBoard(self.config, self.answers, self.clock, self.baseline, history=keep)
         if self.trigger_board is None:
             from cockpit.engine.triggers import TriggerBoard
 
-            self.trigger_board = TriggerBoard(self.config, self.source, self.clock)
+            self.trigger_board = TriggerBoard(self.config, self.answers, self.clock)
 
     # ------------------------------------------------------------------ hours
 
@@ -464,10 +465,12 @@ class FirstNight(JournaledRun):
     async def _evaluate(self, agg: HourAggregate) -> None:
         now = self.clock.now()
         # {window} may widen on low night-time traffic, up to an hour: never wider than the hour it reports.
-        signals, triggers = await asyncio.gather(
-            sample_signals(self.signal_board, self.config, self.clock, max(self.started_at, now - self.hour_length), agg.ends_at),
-            evaluate_triggers(self.trigger_board, self.config, self.clock),
-        )
+        with self.answers.evaluation():
+            signals, triggers = await asyncio.gather(
+                sample_signals(self.signal_board, self.config, self.clock, max(self.started_at, now - self.hour_length),
+                               agg.ends_at),
+                evaluate_triggers(self.trigger_board, self.config, self.clock),
+            )
         # Only the triggers that are not quiet: twenty quiet ones every 15 s for a night would be most of the journal.
         signal_data, trigger_data = signals_json(signals), triggers_json(triggers, quiet=False)
         board: dict[str, Any] = {}

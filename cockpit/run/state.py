@@ -48,6 +48,7 @@ class RunState:
     ic: str | None = None  # who commands the release (`cockpit canary --ic AB`), as run_started last named
     ic_call: dict[str, Any] | None = None  # the IC's last own call (an ic_call record)
     consecutive_blind: int = 0
+    blind_since: float | None = None  # when the streak of blind evaluations began (its first one)
     last_sample: dict[str, Any] | None = None
     last_decision: dict[str, Any] | None = None
     last_warroom_minute: int | None = None
@@ -56,6 +57,13 @@ class RunState:
     recovered_at: float | None = None
     done: dict[str, Any] | None = None
     last_seq: int = 0
+
+    def blind_streak(self, blind: bool, now: float) -> tuple[int, float | None]:
+        """(blind evaluations in a row, when the streak began) once this evaluation is counted."""
+        if not blind:
+            return 0, None
+        since = self.blind_since if self.consecutive_blind and self.blind_since is not None else now
+        return self.consecutive_blind + 1, since
 
     @classmethod
     def replay(cls, records: list[dict[str, Any]]) -> RunState:
@@ -117,12 +125,15 @@ class RunState:
         self.stage = stage
         self.stages[stage] = StageState(stage, float(r["weight"]), float(r["hold"]), float(r["ts"]), float(r["ends_at"]))
         self.consecutive_blind = 0
+        self.blind_since = None
 
     def _on_sample(self, r: dict[str, Any]) -> None:
         self.last_sample = r
         if r.get("phase") == "recovery":
             return
         self.consecutive_blind = int(r.get("consecutive_blind") or 0)
+        since = r.get("blind_since")
+        self.blind_since = float(since) if self.consecutive_blind and isinstance(since, (int, float)) else None
         current = self.stages.get(int(r.get("stage") or 0))
         if current is not None:
             current.samples += 1

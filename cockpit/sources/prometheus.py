@@ -1,22 +1,26 @@
-"""Prometheus over its HTTP API, via prometheus-api-client in a thread, never raising.
+"""Prometheus over its HTTP API, on one async HTTP client (httpx), never raising.
 
-Every call has the configured timeout and a bounded retry (the library's own
-default blocks ~6 s on a dead server). Results keep three things apart that
-a decision must not confuse: a value, NaN/Inf, and no data at all.
+Every call, its retries included, ends within the configured timeout: queries
+of an evaluation run concurrently on the event loop (no thread pool to queue
+behind), so a slow backend costs an evaluation one timeout, not one per
+query. Results keep three things apart that a decision must not confuse: a
+value, NaN/Inf, and no data at all.
 """
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import json
 import math
 import re
+import ssl
+import time
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
+import httpx
+
 from cockpit.config import PrometheusConfig
+from cockpit.errors import UnavailableError
 from cockpit.redaction import Redactor, redact_dsn
 
 
@@ -92,19 +96,6 @@ def _value(raw: Any) -> float:
         return math.nan
 
 
-def _api_error(text: str) -> str:
-    """The "error" field of the API's JSON answer quoted in the client's exception text."""
-    match = re.search(r"\((b(['\"]).*\2)\)\s*$", text, re.DOTALL)
-    if match:
-        try:
-            body = json.loads(ast.literal_eval(match.group(1)))
-            error = str(body.get("error") or body)
-            return error.removeprefix('invalid parameter "query": ')[:300]
-        except (ValueError, SyntaxError, AttributeError, TypeError):
-            pass
-    return text[:300]
-
-
 def request_headers(config: PrometheusConfig) -> dict[str, str]:
     """The headers every request carries: the configured ones (a tenant's X-Scope-OrgID) and a bearer token."""
     headers = dict(config.headers)
@@ -125,165 +116,204 @@ def _tls_reason(text: str, client_cert: bool) -> str:
         return "it asks for a client certificate: set [prometheus] cert_file and key_file"
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return "it does not speak TLS there: use http:// or the right port"
-    detail = re.search(r"SSLError\((.*)", text)
-    return f"the TLS handshake failed ({(detail.group(1) if detail else text)[:160]})"
+    return f"the TLS handshake failed ({text[:160]})"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """What httpx raised and what lies under it (it wraps the socket's and the ssl module's errors)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def _under(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((e for e in _chain(exc) if isinstance(e, kind)), None)
+
+
+def _os_reason(exc: BaseException) -> str | None:
+    """The operating system's words for a failed connection (name not known, no route), if it gave any."""
+    return next((e.strerror for e in _chain(exc) if isinstance(e, OSError) and e.strerror), None)
+
+
+class _Refused(UnavailableError):
+    """Prometheus answered with an HTTP error status (after any retries); never leaves this module."""
+
+    def __init__(self, detail: str, status: int = 0) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status, self.detail = status, detail
+
+
+def _detail(response: httpx.Response) -> str:
+    """The API's own "error" text from an error answer, else the start of its body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    error = str(body.get("error") or body) if isinstance(body, dict) else str(body)
+    return error.removeprefix('invalid parameter "query": ')[:300]
+
+
+_RETRIED_STATUSES = (502, 503, 504)  # a proxy or a restarting backend; a 4xx or a 500 is an answer
 
 
 class PrometheusSource:
     def __init__(self, config: PrometheusConfig, redactor: Redactor | None = None) -> None:
         self.config = config
         self.redactor = redactor or Redactor()
-        self._client: Any = None
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _connect(self) -> Any:
-        if self._client is None:
-            # Imported lazily: requests + dateparser cost start-up time the TUI does not have.
-            from prometheus_api_client import PrometheusConnect
-            from urllib3.util.retry import Retry
-
-            retry = Retry(
-                total=self.config.retries,
-                connect=self.config.retries,
-                read=0,
-                backoff_factor=0.1,
-                status_forcelist=[502, 503, 504],
-                allowed_methods=["GET", "POST"],
+    def _connect(self) -> httpx.AsyncClient:
+        # A client belongs to one event loop (its connection pool does); the CLI may run several in turn.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            config = self.config
+            verify: ssl.SSLContext | bool = True
+            if config.url.startswith("https://"):
+                verify = ssl.create_default_context(cafile=config.ca_file)
+                if config.cert_file is not None:
+                    verify.load_cert_chain(config.cert_file, config.key_file or config.cert_file)
+            auth = None
+            if config.username is not None and config.password is not None:
+                auth = httpx.BasicAuth(config.username, config.password.get_secret_value())
+            # Over plain HTTP a connection costs a loopback round trip: none is kept, so close() never
+            # leaves a socket behind and a backend that drops idle connections is never met mid-request.
+            keep = 20 if config.url.startswith("https://") else 0
+            self._client = httpx.AsyncClient(
+                base_url=config.url,
+                headers=request_headers(config),
+                auth=auth,
+                verify=verify,
+                timeout=config.timeout,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=keep),
+                trust_env=False,  # HTTP(S)_PROXY or REQUESTS_CA_BUNDLE must not reroute or re-trust the metrics
             )
-            client = PrometheusConnect(
-                url=self.config.url,
-                headers=request_headers(self.config) or None,
-                disable_ssl=False,
-                retry=retry,
-                timeout=self.config.timeout,
-            )
-            # The library passes the session's verify/cert/auth on every call, and so does alerts() below.
-            if self.config.ca_file is not None:
-                client._session.verify = self.config.ca_file
-            if self.config.cert_file is not None:
-                client._session.cert = (self.config.cert_file, self.config.key_file or self.config.cert_file)
-            if self.config.username is not None and self.config.password is not None:
-                client._session.auth = (self.config.username, self.config.password.get_secret_value())
-            self._client = client
+            self._loop = loop
         return self._client
 
-    def _explain(self, exc: BaseException, expr: str | None = None) -> str:
-        """One readable line for whatever the client raised (no traceback, no secret)."""
-        text = str(exc)
-        where = f"Prometheus at {redact_dsn(self.config.url)}"
-        if "SSLError" in text or "SSL" in type(exc).__name__:
-            message = f"cannot talk to {where}: {_tls_reason(text, self.config.cert_file is not None)}"
-        elif "Read timed out" in text or "ReadTimeout" in text or "timed out" in text.lower():
-            message = f"{where} did not answer within {self.config.timeout:g}s"
-        elif "error responses" in text:  # urllib3 retried 5xx answers until it gave up
-            code = re.search(r"too many (\d+) error responses", text)
-            message = f"{where} kept answering HTTP {code.group(1) if code else '5xx'}"
-        elif "Connection refused" in text:
-            message = f"cannot connect to {where} (connection refused)"
-        elif "NewConnectionError" in text or "Max retries exceeded" in text or "ConnectionError" in type(exc).__name__:
-            reason = re.search(r"Failed to establish a new connection: (.*?)[\"')]", text)
-            message = f"cannot connect to {where}" + (f" ({reason.group(1)})" if reason else "")
-        elif "HTTP Status Code" in text:
-            code_match = re.search(r"HTTP Status Code (\d+)", text)
-            code = int(code_match.group(1)) if code_match else 0
-            detail = _api_error(text)
-            if code in (400, 422) and expr is not None:
-                message = f"Prometheus refused the query {expr!r}: {detail}"
-            elif code in (401, 403):
-                message = f"{where} refused access (HTTP {code}): check the [prometheus] credentials"
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET the API path; its "data" on success. Raises on failure: the callers turn it into words.
+
+        Every attempt shares one deadline (the configured timeout): a retry happens only on a refused
+        connection or a 502/503/504, and only while time is left.
+        """
+        client = self._connect()
+        deadline = time.monotonic() + self.config.timeout
+        attempt = 0
+        while True:
+            left = max(0.001, deadline - time.monotonic())
+            try:
+                response = await asyncio.wait_for(client.get(path, params=params, timeout=left), timeout=left)
+            except httpx.ConnectError:
+                if attempt >= self.config.retries or deadline - time.monotonic() < 0.2:
+                    raise
             else:
-                message = f"{where} answered HTTP {code}: {detail}"
+                if response.status_code < 400:
+                    body = response.json()
+                    if not isinstance(body, dict) or body.get("status") != "success":
+                        raise _Refused(str(body)[:200], response.status_code)
+                    return body.get("data")
+                if response.status_code not in _RETRIED_STATUSES or attempt >= self.config.retries \
+                        or deadline - time.monotonic() < 0.2:
+                    raise _Refused(_detail(response), response.status_code)
+            attempt += 1
+            await asyncio.sleep(min(0.1 * attempt, max(0.0, deadline - time.monotonic() - 0.1)))
+
+    def _explain(self, exc: BaseException, expr: str | None = None) -> str:
+        """One readable line for whatever went wrong (no traceback, no secret)."""
+        where = f"Prometheus at {redact_dsn(self.config.url)}"
+        tls = _under(exc, ssl.SSLError)
+        if tls is not None:
+            message = f"cannot talk to {where}: {_tls_reason(str(tls), self.config.cert_file is not None)}"
+        elif isinstance(exc, (TimeoutError, httpx.TimeoutException)):
+            message = f"{where} did not answer within {self.config.timeout:g}s"
+        elif isinstance(exc, _Refused):
+            if exc.status in (400, 422) and expr is not None:
+                message = f"Prometheus refused the query {expr!r}: {exc.detail}"
+            elif exc.status in (401, 403):
+                message = f"{where} refused access (HTTP {exc.status}): check the [prometheus] credentials"
+            elif exc.status in _RETRIED_STATUSES:
+                message = f"{where} kept answering HTTP {exc.status}"
+            else:
+                message = f"{where} answered HTTP {exc.status}: {exc.detail}"
+        elif isinstance(exc, httpx.ConnectError):
+            if _under(exc, ConnectionRefusedError) is not None:
+                message = f"cannot connect to {where} (connection refused)"
+            else:
+                reason = _os_reason(exc) or str(exc)
+                message = f"cannot connect to {where}" + (f" ({reason[:160]})" if reason else "")
+        elif isinstance(exc, (httpx.TransportError, ValueError)):  # a dropped connection, an answer that is not JSON
+            message = f"{where} gave no usable answer ({type(exc).__name__}: {str(exc)[:200]})"
         else:
-            message = f"{type(exc).__name__}: {text[:300]}"
+            message = f"{type(exc).__name__}: {str(exc)[:300]}"
         return self.redactor.scrub(message)
-
-    def _late(self) -> str:
-        return self.redactor.scrub(f"Prometheus at {redact_dsn(self.config.url)} did not answer within {self.config.timeout:g}s")
-
-    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        # Run the blocking client in a thread with a hard deadline of our own on top.
-        return await asyncio.wait_for(
-            asyncio.to_thread(fn, *args, **kwargs), timeout=self.config.timeout * (self.config.retries + 1) + 1
-        )
 
     async def query(self, expr: str, at: float | None = None) -> QueryResult:
         """An instant query; never raises."""
-        params = {"time": at} if at is not None else None
+        params: dict[str, Any] = {"query": expr}
+        if at is not None:
+            params["time"] = at
         try:
-            client = self._connect()
-            data = await self._call(client.custom_query, expr, params)
-        except TimeoutError:
-            return QueryResult(expr, error=self._late())
-        except Exception as exc:  # the library raises many kinds; each becomes a result
+            data = await self._get("/api/v1/query", params)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # each failure becomes a result with its reason
             return QueryResult(expr, error=self._explain(exc, expr))
         samples: list[Sample] = []
-        if isinstance(data, list) and data and not isinstance(data[0], dict):
-            # scalar and string results arrive as [ts, "value"]
-            samples.append(Sample({}, _value(data[1] if len(data) > 1 else None)))
-        elif isinstance(data, list):
-            for item in data:
+        kind = data.get("resultType") if isinstance(data, dict) else None
+        result = data.get("result") if isinstance(data, dict) else None
+        if kind in ("scalar", "string") and isinstance(result, list):
+            samples.append(Sample({}, _value(result[1] if len(result) > 1 else None)))
+        elif kind == "vector" and isinstance(result, list):
+            for item in result:
                 raw = item.get("value") or [None, None]
                 samples.append(Sample(dict(item.get("metric", {})), _value(raw[1] if len(raw) > 1 else None)))
-        elif data is not None:
+        else:
             return QueryResult(expr, error=f"unexpected answer from Prometheus: {str(data)[:120]}")
         return QueryResult(expr, samples)
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> RangeResult:
         """A range query; never raises."""
-        from datetime import datetime
-
+        params = {"query": expr, "start": start, "end": end, "step": f"{max(step, 0.001):g}s"}
         try:
-            client = self._connect()
-            data = await self._call(
-                client.custom_query_range,
-                expr,
-                datetime.fromtimestamp(start, tz=UTC),
-                datetime.fromtimestamp(end, tz=UTC),
-                f"{max(step, 0.001):g}s",
-            )
-        except TimeoutError:
-            return RangeResult(expr, error=self._late())
+            data = await self._get("/api/v1/query_range", params)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             return RangeResult(expr, error=self._explain(exc, expr))
+        result = data.get("result") if isinstance(data, dict) else None
+        if data.get("resultType") != "matrix" or not isinstance(result, list):
+            return RangeResult(expr, error=f"unexpected answer from Prometheus: {str(data)[:120]}")
         series = [
             RangeSeries(dict(item.get("metric", {})), [(float(t), _value(v)) for t, v in item.get("values", [])])
-            for item in data or []
+            for item in result
         ]
         return RangeResult(expr, series)
 
     async def targets(self) -> tuple[list[dict[str, Any]], str | None]:
         """Active scrape targets, or an error text."""
         try:
-            client = self._connect()
-            data = await self._call(client.get_targets)
-        except TimeoutError:
-            return [], self._late()
+            data = await self._get("/api/v1/targets", {"state": "active"})
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             return [], self._explain(exc)
         return list((data or {}).get("activeTargets", [])), None
 
     async def alerts(self) -> tuple[list[dict[str, Any]], str | None]:
         """Alerts Prometheus holds now (firing and pending), or an error text."""
-
-        def fetch() -> list[dict[str, Any]]:
-            client = self._connect()
-            response = client._session.get(
-                f"{self.config.url}/api/v1/alerts",
-                headers=client.headers,
-                timeout=self.config.timeout,
-                verify=client._session.verify,  # explicit, as the library does: REQUESTS_CA_BUNDLE must not win
-                cert=client._session.cert,
-            )
-            response.raise_for_status()
-            return list(response.json().get("data", {}).get("alerts", []))
-
         try:
-            return await self._call(fetch), None
-        except TimeoutError:
-            return [], self._late()
+            data = await self._get("/api/v1/alerts")
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             return [], self._explain(exc)
+        return list((data or {}).get("alerts", [])), None
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Forget the client (no connection is kept over plain HTTP; TLS ones close with their loop)."""
+        self._client = None
+        self._loop = None

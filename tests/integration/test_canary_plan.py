@@ -220,7 +220,7 @@ async def test_a_failing_rollback_is_not_called_rolled_back(tmp_path):
 
 
 async def test_blind_signals_hold_then_roll_back(tmp_path):
-    run = Run(tmp_path, values=lambda: {"p95": None, "errors": 0.001}, canary={"blind_limit": 10})
+    run = Run(tmp_path, values=lambda: {"p95": None, "errors": 0.001}, canary={"blind_limit": 10, "blind_for": "1h"})
     outcome = await run()
     holds = run.of("hold")
     start = run.of("stage_started")[0]

@@ -227,6 +227,31 @@ def test_blind_for_the_blind_limit_applies_the_blind_action(blind_action: str, e
     assert "no good sample yet" in at_limit.reasons[0].message
 
 
+def test_blind_for_blind_for_applies_the_blind_action_however_few_the_evaluations() -> None:
+    # A backend answering after the timeout stretches each evaluation: two of them can span a minute.
+    blind = [sig(state=SignalState.BLIND, value=None, last_good_at=None)]
+    since = T0 + 300 - 59.5
+    early = decide(blind, [], stage(consecutive_blind=2, blind_since=since, blind_for=60.0))
+    assert early.action == Action.CONTINUE
+    late = decide(blind, [], stage(now=T0 + 301, consecutive_blind=3, blind_since=since, blind_for=60.0))
+    assert late.action == Action.ROLLBACK
+    assert any("blind for 1m (3 evaluations; blind_for 1m): rolling back" in r.message for r in late.reasons), late.reasons
+    seen = decide(good(), [], stage(now=T0 + 301, consecutive_blind=0, blind_since=None, blind_for=60.0))
+    assert seen.action == Action.CONTINUE
+
+
+def test_the_blind_streak_starts_at_its_first_blind_evaluation_and_survives_a_resume() -> None:
+    from cockpit.run.state import RunState
+
+    state = RunState()
+    assert state.blind_streak(True, 100.0) == (1, 100.0)
+    state.apply({"event": "sample", "ts": 100.0, "stage": 1, "consecutive_blind": 1, "blind_since": 100.0})
+    assert state.blind_streak(True, 121.0) == (2, 100.0)
+    assert state.blind_streak(False, 121.0) == (0, None)
+    state.apply({"event": "sample", "ts": 121.0, "stage": 1, "consecutive_blind": 0})
+    assert state.blind_since is None and state.blind_streak(True, 130.0) == (1, 130.0)
+
+
 def test_a_trigger_that_cannot_be_evaluated_is_blind_unless_it_only_warns() -> None:
     broken = trig("pgbouncer_saturation", firing=False, active=False, error="Prometheus refused the query")
     d = decide(good(), [broken], stage(now=END))
