@@ -17,6 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 drops an evaluation's burst of connections into SYN retries (1 s)
+
+
 class SlowProxy:
     """`with SlowProxy("http://127.0.0.1:9090", delay=8) as proxy:` then point a client at `proxy.url`."""
 
@@ -26,8 +31,7 @@ class SlowProxy:
         self.requests = 0
         self.queries: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="slow-proxy", daemon=True)
 
     @property

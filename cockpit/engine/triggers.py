@@ -79,9 +79,10 @@ class TriggerBoard:
         """One reading per enabled trigger, then one per alert carrying the action label."""
         now = self.clock.now()
         enabled = [t for t in self.config.triggers if t.enabled]
-        readings = list(await asyncio.gather(*(self._evaluate(t, now) for t in enabled)))
-        readings.extend(await self._alerts(now))
-        return readings
+        # The alerts API is asked with the triggers, not after them: one round of answers per evaluation.
+        alerts, readings = await asyncio.gather(
+            self._alerts(now), asyncio.gather(*(self._evaluate(t, now) for t in enabled)))
+        return [*readings, *alerts]
 
     async def _evaluate(self, trigger: TriggerConfig, now: float) -> TriggerReading:
         expr = self.render(trigger, now)
