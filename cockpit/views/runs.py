@@ -61,11 +61,14 @@ def lease_text(row: RunRow) -> tuple[str, str]:
     return holder, f"renewed {lease.renewed_ago:.1f}s ago"
 
 
-def run_cells(row: RunRow) -> tuple[str, ...]:
-    """One run as the table's cells, in HEADER's order."""
+def run_cells(row: RunRow, *, compact: bool = False) -> tuple[str, ...]:
+    """One run as the table's cells, in HEADER's order; `compact` for a narrow pane (host:pid, the lease's age alone)."""
     stage = f"{row.stage}/{row.stages}" if row.stage is not None else MISSING
     weight = format_weight(row.weight) if row.weight is not None else MISSING
     holder, age = lease_text(row)
+    if compact and row.holder is not None:
+        holder = f"{row.holder.host}:{row.holder.pid}"
+        age = age.removeprefix("renewed ")
     return (row.service, row.version, stage, weight, row.last_decision or MISSING, run_state(row), holder, age)
 
 
