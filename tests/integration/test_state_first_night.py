@@ -201,3 +201,31 @@ def test_two_controllers_started_at_once_one_holds_the_other_is_refused(tmp_path
     _out, err = refused.communicate(timeout=10)
     assert refused.returncode == 2 and "is held by host" in err and len(err.strip().splitlines()) == 1, err
     assert {pid for _a, _w, pid, _t in _shifts(traffic_log)} == {holder.pid}  # only the holder moved traffic
+
+
+def test_a_canary_that_goes_on_into_its_night_keeps_its_lease_and_sends_the_night_too(
+        tmp_path, state_dsn, prometheus, healthy_signals):
+    from cockpit.config import StateConfig
+    from cockpit.run.state_store import StateStore
+
+    version = "v10.3.0"
+    traffic_log = tmp_path / "traffic.log"
+    config = _write_config(tmp_path / "host-a", prometheus.url, traffic_log, state_dsn, hold="1s")
+    config.write_text(config.read_text() + '\n[first_night]\nstart = "auto"\nhours = 2\nhour_length = "2s"\n')
+    _init_schema(config)
+    run = _canary(config, version)
+    out, err = run.communicate(timeout=90)
+    assert run.returncode == 0 and "first night done: STABLE, 2/2 hours" in out, out + err
+    journal = tmp_path / "host-a" / "evidence" / version / "journal.jsonl"
+    assert verify_journal(journal).ok
+    records = read_journal(journal).records
+    events = [r["event"] for r in records]
+    assert "canary_done" in events and events[-1] == "first_night_done"
+    store = StateStore(StateConfig(dsn=state_dsn, service="web")).connect()
+    try:
+        assert store.records(version) == records  # the night's records too, in the same chain
+        lease = store.lease(version)
+        assert lease is not None and lease.token == 1 and lease.released  # one lease from T-0 to the night's end
+        assert "hourly_log_01.txt" in store.evidence_manifest(version)
+    finally:
+        store.close()
