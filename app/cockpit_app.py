@@ -166,6 +166,7 @@ class CockpitApp(App[int]):
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and how to read the statuses"),
         Binding("colon", "command_palette", "Commands", id="palette", show=False),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit the cockpit (a running canary keeps running)"),
+        Binding("R", "runs", "Runs", id="runs", show=False, tooltip="The runs in the state database ([state] dsn), read-only"),
         *(Binding(str(n), f"pane('{key}')", PANE_TITLES[key], show=False, id=f"pane-{n}") for n, key in enumerate(PANES, 1)),
     ]
 
@@ -482,6 +483,12 @@ class CockpitApp(App[int]):
     def action_pane(self, key: str) -> None:
         if key in PANES and self.current_mode != key:
             self.switch_mode(key)
+
+    def action_runs(self) -> None:
+        from cockpit.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     def action_help(self) -> None:
         from cockpit.screens.help import HelpScreen

@@ -13,6 +13,7 @@ Everywhere
   ctrl+r   ROLLBACK: opens a confirmation; type the version, enter (esc cancels)
   1 … 5    war room · preflight · red team · GO/NO-GO · green-button ritual
   ?        this help            :  or ctrl+p   command palette
+  R        the runs in the state database ([state] dsn), read-only
   q        quit (asks while a canary runs; the canary keeps running)
 
 War room

@@ -219,8 +219,9 @@ def _run_then_first_night(args: argparse.Namespace, config: CockpitConfig, versi
         night = config.first_night
         print(f"{version}: promoted; the first night starts now in this process ([first_night] start = \"auto\"): "
               f"{night.hours} hours of {format_duration(night.hour_length)}", flush=True)
+        # With [state] dsn the lease the canary took goes on with the night: its records are fenced the same way.
         return run_night(config, version, store, getattr(args, "config_path", None), hours=night.hours,
-                         hour_length=float(night.hour_length), handed_over=True)
+                         hour_length=float(night.hour_length), handed_over=True, holding=getattr(args, "holding", None))
     finally:
         lock.release()
 

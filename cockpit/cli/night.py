@@ -6,7 +6,14 @@ rollback failed), 2 bad input (not promoted, no config, already running),
 a pass), 130 stopped (the same command resumes the night from the journal).
 
 `[first_night] start = "auto"` runs the same night in the canary's own process
-once it promotes (`run_night`, called by cockpit.cli.canary).
+once it promotes (`run_night`, called by cockpit.cli.canary), under the lease
+the canary holds with `[state] dsn`.
+
+With `[state] dsn` the night takes the run's lease first (another controller
+holding it: one line, exit 2; the database unreachable: one line, exit 2) and
+copies the database's journal and evidence into this folder, so a night can be
+started on another host than its canary. A night that loses its lease steps
+down (exit 4) and moves no traffic.
 """
 
 from __future__ import annotations
@@ -64,14 +71,31 @@ def _cmd_first_night(args: argparse.Namespace) -> int:
     if config.prometheus is None:
         raise ConfigError("no [prometheus] configured: the first night cannot watch its signals")
     store = open_evidence(config, path, args, version)
-    return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every)
+    if config.state is None:
+        return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every)
+    from cockpit.cli import state
+    from cockpit.run.state_store import LeaseLost
+
+    holding = state.hold_run(config, version, store, standby=False, what="run",
+                             hint=f"its canary or first night is live there: follow it with `cockpit watch {version} "
+                                  "--from-state`")
+    lost = False
+    try:
+        return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every,
+                         holding=holding)
+    except LeaseLost as exc:
+        lost = True
+        return state.stepped_down(version, exc.message, what="first night")
+    finally:
+        state.release_run(holding, store, stepped_down=lost)
 
 
 def run_night(config: Any, version: str, store: Any, config_path: Any, *, hours: int, hour_length: float,
-              every: float | None = None, handed_over: bool = False) -> int:
+              every: float | None = None, handed_over: bool = False, holding: Any = None) -> int:
     """Run (or resume) the night in this process, registered as a live first night; its exit code.
 
     handed_over: the canary's process goes on into the night ([first_night] start = "auto"), journaled as such.
+    holding: the run's lease with [state] dsn (cockpit.run.lease.RunHolding): the night's records go there too.
     """
     from cockpit.engine.traffic import traffic_from_config
 
@@ -83,11 +107,11 @@ def run_night(config: Any, version: str, store: Any, config_path: Any, *, hours:
 
     with registered(live_run("first-night", version, store, config_path)):
         return _run(config, version, store, traffic, hours=hours, hour_length=hour_length, every=every, say=say,
-                    handed_over=handed_over)
+                    handed_over=handed_over, holding=holding)
 
 
 def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hour_length: float,
-         every: float | None, say: Any, handed_over: bool = False) -> int:
+         every: float | None, say: Any, handed_over: bool = False, holding: Any = None) -> int:
     from cockpit.clock import SystemClock
     from cockpit.run.first_night import run_first_night
     from cockpit.run.night_hours import BLIND_NIGHT_RULE
@@ -106,7 +130,7 @@ def _run(config: Any, version: str, store: Any, traffic: Any, *, hours: int, hou
         try:
             return await run_first_night(config, version, source=source, clock=clock, store=store, notifier=notifier,
                                          traffic=traffic, hours=hours, hour_length=hour_length, evaluate_every=every,
-                                         say=say, handed_over=handed_over)
+                                         say=say, handed_over=handed_over, holding=holding)
         finally:
             if notifier is not None:
                 await notifier.aclose(10.0)

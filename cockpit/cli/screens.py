@@ -157,14 +157,17 @@ def _read_only_screen(args: argparse.Namespace, mode: str) -> int:
 
 
 def _attach_from_state(args: argparse.Namespace, path: Path | None, mode: str, version: str) -> int:
-    """`attach --from-state`: the run's journal followed from [state] dsn (LISTEN/NOTIFY) on any host."""
+    """`attach --from-state` or `watch --from-state`: the run's journal followed from [state] dsn (LISTEN/NOTIFY) on any host.
+
+    The viewer's copy lives in a temporary folder of its own, removed when the screen closes.
+    """
     from cockpit.cli.state import follow_from_state
 
     if path is None:
         raise ConfigError("--from-state needs a cockpit.toml with [state] dsn (--config FILE)")
     from cockpit.config import load_config
 
-    mirror, root = follow_from_state(load_config(path), version)
+    mirror, root = follow_from_state(load_config(path), version, "attach to" if mode == "attach" else "watch")
     try:
         with _gc_paused() as paused:
             options = _options(_validated_aside(path), path, args, mode, version, evidence_root=root, resume_gc=paused)
@@ -254,10 +257,13 @@ def register(subparsers: Any) -> None:
         description="Follow VERSION's first night (`cockpit first-night VERSION`, writing the release's evidence "
         "folder on this machine) from its journal: the night's progress and next hourly summary, one row per "
         "closed hour, the golden signals now, the stability so far, and a night rollback if one happened. "
-        "Read-only: the night keeps running when this screen closes.",
+        "Read-only: the night keeps running when this screen closes. With --from-state the night is followed from "
+        "[state] dsn's database, on any host.",
     )
     p.add_argument("version", metavar="VERSION")
     p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: ./cockpit.toml)")
+    p.add_argument("--from-state", action="store_true",
+                   help="follow the night from [state] dsn's database (any host; LISTEN/NOTIFY), not a local journal")
     _screen_flags(p)
     p.set_defaults(func=_cmd_watch)
 

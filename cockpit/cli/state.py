@@ -48,6 +48,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     import json
 
     from cockpit.run.state_store import list_runs
+    from cockpit.views.runs import NO_RUNS, runs_table
 
     config, _path = load_required_config(args)
     store = connect(config)
@@ -60,42 +61,11 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps({"runs": [r.as_dict() for r in rows]}, indent=2))
         return 0
     if not rows:
-        print("no runs in the state database yet")
+        print(NO_RUNS)
         return 0
     for line in runs_table(rows):
         print(line)
     return 0
-
-
-def runs_table(rows: list[Any]) -> list[str]:
-    """`cockpit runs` as aligned text columns; a live run's lease age, a finished run's result."""
-    from cockpit.format import MISSING, format_weight
-
-    header = ("SERVICE", "VERSION", "STAGE", "WEIGHT", "DECISION", "STATE", "HOLDER", "LEASE")
-    table = [header]
-    for row in rows:
-        lease = row.holder
-        if row.result is not None:
-            state = row.result.upper().replace("_", " ")
-        elif lease is not None and not lease.lapsed:
-            state = "LIVE"
-        else:
-            state = "UNHELD"  # started, not finished, nobody holds it: a standby or the same command resumes it
-        if lease is None:
-            holder, age = MISSING, MISSING
-        else:
-            holder = f"{lease.host} pid {lease.pid} (token {lease.token})"
-            if lease.released:
-                age = "released"
-            elif lease.lapsed:
-                age = f"lapsed {-lease.expires_in:.0f}s ago"
-            else:
-                age = f"renewed {lease.renewed_ago:.1f}s ago"
-        stage = f"{row.stage}/{row.stages}" if row.stage is not None else MISSING
-        weight = format_weight(row.weight) if row.weight is not None else MISSING
-        table.append((row.service, row.version, stage, weight, row.last_decision or MISSING, state, holder, age))
-    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
-    return ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -119,8 +89,15 @@ def connect(config: CockpitConfig) -> Any:
     return StateStore(config.state, config.redactor()).connect()
 
 
-def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, standby: bool) -> Any:
-    """Take the run's lease (or wait for it, standby) and copy the database's journal here: a RunHolding."""
+CANARY_HINT = "command it there, or start this one with --standby to take over when its lease lapses"
+
+
+def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, standby: bool,
+             what: str = "canary run", hint: str = CANARY_HINT) -> Any:
+    """Take the run's lease (or wait for it, standby) and copy the database's journal here: a RunHolding.
+
+    `what` and `hint` say, when another controller holds the run, what was refused and what to do instead.
+    """
     from cockpit.run.lease import acquire, hold, wait_for_lease
     from cockpit.run.state_evidence import EvidenceSync, fetch_missing
     from cockpit.run.state_store import StateError
@@ -137,9 +114,8 @@ def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, st
             if lease is None:
                 assert current is not None
                 raise StateError(
-                    f"the canary run {config.state.service}/{version} is held by {current.who()} (token {current.token}, "
-                    f"renewed {current.renewed_ago:.1f}s ago): command it there, or start this one with --standby "
-                    "to take over when its lease lapses")
+                    f"the {what} {config.state.service}/{version} is held by {current.who()} (token {current.token}, "
+                    f"renewed {current.renewed_ago:.1f}s ago): {hint}")
         holding = hold(config.state, config.redactor(), store, lease, EvidenceSync(evidence, version))
     except BaseException:
         store.close()
@@ -158,8 +134,11 @@ def hold_run(config: CockpitConfig, version: str, evidence: EvidenceStore, *, st
     return holding
 
 
-def follow_from_state(config: CockpitConfig, version: str) -> tuple[Any, Any]:
-    """A viewer's copy of the run's journal, caught up now and followed after: (mirror thread, its evidence root)."""
+def follow_from_state(config: CockpitConfig, version: str, what: str = "attach to") -> tuple[Any, Any]:
+    """A viewer's copy of the run's journal, caught up now and followed after: (mirror thread, its evidence root).
+
+    `attach --from-state` and `watch --from-state` both read it: the canary and its first night are one journal.
+    """
     import tempfile
     from pathlib import Path
 
@@ -178,7 +157,7 @@ def follow_from_state(config: CockpitConfig, version: str) -> tuple[Any, Any]:
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
-        raise ConfigError(f"no run {config.state.service}/{version} in the state database: nothing to attach to")
+        raise ConfigError(f"no run {config.state.service}/{version} in the state database: nothing to {what}")
     mirror.start()
     return mirror, root
 
@@ -248,9 +227,9 @@ def release_run(holding: Any, evidence: EvidenceStore, *, stepped_down: bool) ->
         _say(left, loud=True)
 
 
-def stepped_down(version: str, message: str) -> int:
+def stepped_down(version: str, message: str, what: str = "canary") -> int:
     """A controller that lost its lease: it says so and moves no traffic (exit 4)."""
-    print(f"cockpit: canary {version}: STEPPED DOWN: {message}; this controller moves no traffic", file=sys.stderr,
+    print(f"cockpit: {what} {version}: STEPPED DOWN: {message}; this controller moves no traffic", file=sys.stderr,
           flush=True)
     return EXIT_STEPPED_DOWN
 

@@ -19,6 +19,13 @@ Stopped and started again, the night reads the journal, knows which hours are
 closed, rebuilds the current hour from its journaled samples, and fills what
 it missed from Prometheus' history (query_range), marking those hours (and the
 hour's part) as back-filled in the log and in `hour_closed`.
+
+With `[state] dsn` the night holds the run's lease like the canary (a
+`holding`): its records are committed to PostgreSQL first, in the same chain,
+redacted and fenced by the same token (cockpit.run.replicated_journal), its
+evidence files follow as they are written, and a night rollback journals
+`traffic_fenced` before the command runs, so a night that lost its lease moves
+no traffic. Without it the journal is the local file alone, as before.
 """
 
 from __future__ import annotations
@@ -87,13 +94,14 @@ class NightOutcome:
         return 3 if self.verdict == "unknown" else 0
 
 
-class _NightJournal(Journal):
-    """The release's journal, appended to without keeping a night's records in memory."""
+KEEP_RECORDS = 16  # the night's journal keeps this many of its records in memory (a night writes thousands)
 
-    def __init__(self, path: Any, keep: int = 16) -> None:
-        super().__init__(path)
-        self.loaded: list[dict[str, Any]] = self.records  # read once at start, for the resume, then let go
-        self.records = deque(maxlen=keep)  # type: ignore[assignment]
+
+def _let_go(journal: Journal, keep: int = KEEP_RECORDS) -> list[dict[str, Any]]:
+    """The records the journal read when it opened (for the resume); from now on it keeps only the last few."""
+    loaded = journal.records
+    journal.records = deque(maxlen=keep)  # type: ignore[assignment]
+    return loaded
 
 
 def _num(value: Any) -> float | None:
@@ -170,12 +178,13 @@ class FirstNight(JournaledRun):
         trigger_board: Any,
         say: Say | None,
         handed_over: bool = False,
+        holding: Any = None,
     ) -> None:
         if hours < 1:
             raise FirstNightError(f"hours: {hours} is not a number of hours (at least 1)")
         if hour_length <= 0:
             raise FirstNightError(f"hour length: {hour_length!r} must be more than 0 seconds")
-        super().__init__(version, clock=clock, store=store, notifier=notifier, say=say)
+        super().__init__(version, clock=clock, store=store, notifier=notifier, say=say, holding=holding)
         self.config = config
         self.source = source
         self.answers = EvaluationAnswers(source)  # the boards' source: one evaluation asks a query once
@@ -200,6 +209,7 @@ class FirstNight(JournaledRun):
         self._pending_rollback: dict[str, Any] | None = None  # started before a stop, never done
         self._unclosed_rollback: dict[str, Any] | None = None  # done in an hour not closed before the stop
         self._unclosed_started: dict[str, Any] | None = None
+        self._loaded: list[dict[str, Any]] = []  # the journal as it was when the night opened it
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -213,9 +223,11 @@ class FirstNight(JournaledRun):
         """The canary runner's lock: one writer of the journal at a time."""
         return f"{self.version}: another cockpit process (pid {holder}) is writing this release's journal"
 
-    def open_journal(self) -> _NightJournal:
-        """The journal without the night's records kept in memory."""
-        return _NightJournal(self.journal_path)
+    def open_journal(self) -> Journal:
+        """The journal (with [state] dsn the replicated one) without the night's records kept in memory."""
+        journal = super().open_journal()
+        self._loaded = _let_go(journal)
+        return journal
 
     def offer(self, record: dict[str, Any]) -> None:
         """The notifier gets the records worth a page, with the version."""
@@ -230,10 +242,9 @@ class FirstNight(JournaledRun):
 
     async def run(self) -> NightOutcome:
         """Watch the night, resume it, or report it done (see the module docstring)."""
-        with self.journal_open() as journal:
-            assert isinstance(journal, _NightJournal)
-            resume = _read_resume(journal.loaded)
-            journal.loaded = []
+        with self.journal_open():
+            resume = _read_resume(self._loaded)
+            self._loaded = []
             self._check_promoted(resume)
             if resume.done is not None:
                 return self._finished_outcome(resume)
@@ -520,6 +531,7 @@ class FirstNight(JournaledRun):
             done = self.emit(Event.ROLLBACK_DONE, **common, decided_at=decided_at, ok=False, attempts=0, command_started_at=None,
                              command_ended_at=None, decision_to_command_ms=None, error=NO_TRAFFIC)
         else:
+            await self.fence_traffic("rollback", self.stage, self.weight)  # [state]: only while this night holds the run
             result = await self.traffic.rollback(self.version, self.stage, self.weight)
             fields = rollback_fields(result, decided_at, decided_perf)
             done = self.emit(Event.ROLLBACK_DONE, **common, **fields)
@@ -753,6 +765,7 @@ async def run_first_night(
     trigger_board: Any = None,
     say: Say | None = None,
     handed_over: bool = False,
+    holding: Any = None,
 ) -> NightOutcome:
     """Watch the promoted `version` for `hours` hours of `hour_length` seconds (or resume, or report it done).
 
@@ -762,12 +775,13 @@ async def run_first_night(
     traffic: a TrafficAdapter (its `rollback` runs when a rollback trigger is active); None: page only.
     baseline: None loads baseline_<v>.json from the evidence folder if there is one.
     handed_over: the canary's own process goes on into the night ([first_night] start = "auto"): journaled.
+    holding: a cockpit.run.lease.RunHolding with [state] dsn: the records go to PostgreSQL first, fenced.
     Raises FirstNightError (one line) when the night cannot start.
     """
     night = FirstNight(
         config, version, source=source, clock=clock, store=store, notifier=notifier, traffic=traffic, hours=hours,
         hour_length=hour_length, evaluate_every=evaluate_every, baseline=baseline, signal_board=signal_board,
-        trigger_board=trigger_board, say=say, handed_over=handed_over,
+        trigger_board=trigger_board, say=say, handed_over=handed_over, holding=holding,
     )
     return await night.run()
 

@@ -484,6 +484,7 @@ class RunRow:
     last_seq: int
     updated_ago: float
     holder: LeaseRow | None
+    night: NightRow | None = None  # the run's first night, once one started
 
     def as_dict(self) -> dict[str, Any]:
         lease = self.holder
@@ -494,7 +495,18 @@ class RunRow:
             "holder": None if lease is None else {
                 "host": lease.host, "pid": lease.pid, "token": lease.token, "renewed_ago_s": round(lease.renewed_ago, 3),
                 "expires_in_s": round(lease.expires_in, 3), "released": lease.released},
+            "night": None if self.night is None else {
+                "hours": self.night.hours, "closed": self.night.closed, "verdict": self.night.verdict},
         }
+
+
+@dataclass
+class NightRow:
+    """A run's first night as `cockpit runs` shows it: how many of its hours closed, and its verdict once done."""
+
+    hours: int
+    closed: int
+    verdict: str | None  # first_night_done's verdict; None while the night runs (or was left unfinished)
 
 
 _LAST_OF = ("SELECT line FROM cockpit.journal j WHERE j.service = r.service AND j.version = r.version "
@@ -506,6 +518,10 @@ SELECT r.service, r.version, r.last_seq, EXTRACT(EPOCH FROM clock_timestamp() - 
        ({_LAST_OF.format(event=Event.STAGE_STARTED.value)}),
        ({_LAST_OF.format(event=Event.DECISION.value)}),
        ({_LAST_OF.format(event=Event.CANARY_DONE.value)}),
+       ({_LAST_OF.format(event=Event.FIRST_NIGHT_STARTED.value)}),
+       ({_LAST_OF.format(event=Event.FIRST_NIGHT_DONE.value)}),
+       (SELECT count(*) FROM cockpit.journal j WHERE j.service = r.service AND j.version = r.version
+        AND j.event = '{Event.HOUR_CLOSED.value}'),
        l.holder, l.host, l.pid, l.token, EXTRACT(EPOCH FROM l.expires_at - clock_timestamp()),
        EXTRACT(EPOCH FROM clock_timestamp() - l.renewed_at), l.released
 FROM cockpit.runs r LEFT JOIN cockpit.leases l ON l.service = r.service AND l.version = r.version
@@ -518,14 +534,19 @@ def list_runs(store: StateStore, limit: int = 100) -> list[RunRow]:
     """Every run in the database (every service), the most recently written first."""
     rows = []
     for row in store.fetch(RUNS_SQL, (limit,)):
-        started, stage, decision, done = (json.loads(text) if text else None for text in row[4:8])
-        lease = _lease_row(row[8:15]) if row[8] is not None else None
+        started, stage, decision, done, night_started, night_done = (
+            json.loads(text) if text else None for text in row[4:10])
+        lease = _lease_row(row[11:18]) if row[11] is not None else None
+        night = None
+        if night_started is not None:
+            night = NightRow(hours=int(night_started.get("hours") or 0), closed=int(row[10]),
+                             verdict=str(night_done["verdict"]) if night_done else None)
         rows.append(RunRow(
             service=row[0], version=row[1], last_seq=int(row[2]), updated_ago=float(row[3]),
             stages=len((started or {}).get("plan") or []),
             stage=int(stage["stage"]) if stage else None, weight=float(stage["weight"]) if stage else None,
             last_decision=str(decision["action"]) if decision else None,
-            result=str(done["result"]) if done else None, holder=lease,
+            result=str(done["result"]) if done else None, holder=lease, night=night,
         ))
     return rows
 
