@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import get_character_cell_size
-from rich.console import Console
 from rich.color import ColorSystem
+from rich.console import Console
 from rich.style import Style
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
 from textual.strip import Strip
