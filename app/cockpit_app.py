@@ -478,7 +478,10 @@ class CockpitApp(App[int]):
         from cockpit.widgets.status_bar import StatusBar
 
         line = self.status()
-        for bar in screen.query(StatusBar):
+        bars = screen.__dict__.get("_status_bars")
+        if bars is None:  # looked up once per screen: this runs on every tick
+            bars = screen.__dict__["_status_bars"] = list(screen.query(StatusBar))
+        for bar in bars:
             bar.show(line.mode, line.info, line.clock, rollback_key=line.rollback_key, alert=line.alert)
 
     def say(self, text: str, alert: bool = False, toast: bool | None = None) -> None:
