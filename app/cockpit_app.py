@@ -50,6 +50,7 @@ from cockpit.app.messages import (
     WorkFailed,
 )
 from cockpit.app.status_line import Said, StatusLine
+from cockpit.app.terminal_output import TerminalShadow
 from cockpit.clock import Clock, SystemClock, iso_utc
 from cockpit.engine.checklist_panes import CHECKLISTS
 from cockpit.engine.run_of_show import Milestone, RunOfShow, run_of_show
@@ -190,6 +191,7 @@ class CockpitApp(App[int]):
         self.drill_environment: Any = None  # drill mode: the simulated service, Prometheus, database (made with the config)
         self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
         self._stop = threading.Event()
+        self._terminal = TerminalShadow()
         self._config_lock = threading.Lock()
         register_themes(self)
         self.theme = LOW_COLOR if options.low_color else options.theme
@@ -253,6 +255,23 @@ class CockpitApp(App[int]):
             self.add_mode(key, partial(checklist_pane, key))
 
     # ------------------------------------------------------------ lifecycle
+
+    def _display(self, screen: Screen, renderable: Any) -> None:
+        """Write only the cells that changed since the last frame (app/terminal_output.py); skip empty frames.
+
+        Only when Textual is about to write to a real terminal: a headless or batched frame writes nothing, so the
+        shadow must not take it for written.
+        """
+        if (renderable is not None and self._running and not self._closed and not self.is_headless
+                and self._driver is not None and not self._batch_count and not self.is_inline):
+            renderable = self._terminal.frame(renderable, self.console)
+            if renderable is None:
+                self.post_display_hook()
+                return
+        super()._display(screen, renderable)
+
+    def on_resize(self) -> None:
+        self._terminal.forget()  # the terminal may have reflowed what it showed: the next frame is written whole
 
     def on_mount(self) -> None:
         if self._tail is not None:
@@ -460,7 +479,10 @@ class CockpitApp(App[int]):
         from cockpit.widgets.status_bar import StatusBar
 
         line = self.status()
-        for bar in screen.query(StatusBar):
+        bars = screen.__dict__.get("_status_bars")
+        if bars is None:  # looked up once per screen: this runs on every tick
+            bars = screen.__dict__["_status_bars"] = list(screen.query(StatusBar))
+        for bar in bars:
             bar.show(line.mode, line.info, line.clock, rollback_key=line.rollback_key, alert=line.alert)
 
     def say(self, text: str, alert: bool = False, toast: bool | None = None) -> None:

@@ -7,7 +7,9 @@
   once from source without one (a fresh checkout, or PYTHONDONTWRITEBYTECODE=1 as in CI sandboxes);
   beside it the floor on this machine: a bare Textual app started the same way
 - idle: CPU and bytes/s to the terminal while nothing new arrives (only the 1 s clock)
-- busy: the same while a feeder appends a sample with all 8 signals every second
+- busy: the same while a feeder appends a sample with all 8 signals every second, and beside it, in the
+  same seconds and the same kind of pane, htop and btop (installed with apt where missing) at their
+  default refresh: what a terminal tool an SRE already runs costs on this machine
 - memory: resident set after replaying a compressed 24 h run (5760 samples, 1440
   war-room lines), and again after another hour of samples (flat = bounded state)
 """
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,13 +86,16 @@ Floor().run(mouse=False)
 
 class Session:
     def __init__(self, evidence: Path, config: Path, env: dict[str, str] | None = None,
-                 command: str | None = None) -> None:
+                 command: str | None = None, ready: Callable[[str], bool] | None = None) -> None:
         self.socket = f"cockpit-bench-{os.getpid()}-{time.monotonic_ns()}"
         self.evidence, self.config = evidence, config
         self.command = command or f"{COCKPIT} attach {VERSION} --config {config} --no-mouse"
         self.env = env if env is not None else dict(os.environ)
         self.pid = 0
         self.startup_cpu = 0.0
+        self.figures = (0.0, 0.0)
+        # The first full screen: the status bar (its line above the footer) says READ-ONLY.
+        self.ready = ready or (lambda screen: "READ-ONLY" in (screen.splitlines()[-2:] or [""])[0])
 
     def start(self) -> float:
         """Start `cockpit attach` in a running tmux (as a user would); seconds until its first full screen."""
@@ -104,7 +110,7 @@ class Session:
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "b", "-x", "80", "-y", "24",
                         f"exec env {unset}{prefix} {self.command}"],
                        check=True, env={**self.env, "TERM": "xterm-256color"})
-        while "READ-ONLY" not in (tmux(self.socket, "capture-pane", "-p", "-t", "b").splitlines()[-2:] or [""])[0]:
+        while not self.ready(tmux(self.socket, "capture-pane", "-p", "-t", "b")):
             if time.perf_counter() - started > 30:
                 raise SystemExit("the cockpit did not draw its first screen within 30 s")
             time.sleep(POLL_S)
@@ -113,23 +119,52 @@ class Session:
         self.startup_cpu = cpu_seconds(self.pid)  # less sensitive than wall time to a busy machine
         return elapsed
 
-    def measure(self, seconds: float, feeder: threading.Thread | None = None) -> tuple[float, float]:
-        """(CPU % of one core, bytes per second written to the terminal) over `seconds`."""
-        out = self.evidence.parent / f"pipe-{time.monotonic_ns()}.out"
-        tmux(self.socket, "pipe-pane", "-o", "-t", "b", f"cat >> {out}")
-        cpu0, wall0 = cpu_seconds(self.pid), time.perf_counter()
+    def measure(self, seconds: float, feeder: threading.Thread | None = None,
+                beside: Sequence[Session] = ()) -> tuple[float, float]:
+        """(CPU % of one core, bytes per second written to the terminal) over `seconds`.
+
+        `beside`: other sessions measured over the same seconds (their figures in their `figures`).
+        """
+        sessions = [self, *beside]
+        outs = [self.evidence.parent / f"pipe-{time.monotonic_ns()}-{i}.out" for i in range(len(sessions))]
+        for session, out in zip(sessions, outs):
+            tmux(session.socket, "pipe-pane", "-o", "-t", "b", f"cat >> {out}")
+        cpus0, wall0 = [cpu_seconds(s.pid) for s in sessions], time.perf_counter()
         if feeder is not None:
             feeder.start()
         time.sleep(seconds)
-        cpu1, wall1 = cpu_seconds(self.pid), time.perf_counter()
-        tmux(self.socket, "pipe-pane", "-t", "b")
+        cpus1, wall1 = [cpu_seconds(s.pid) for s in sessions], time.perf_counter()
+        for session in sessions:
+            tmux(session.socket, "pipe-pane", "-t", "b")
         if feeder is not None:
             feeder.join()
-        size = out.stat().st_size if out.exists() else 0
-        return 100 * (cpu1 - cpu0) / (wall1 - wall0), size / (wall1 - wall0)
+        for session, out, cpu0, cpu1 in zip(sessions, outs, cpus0, cpus1):
+            size = out.stat().st_size if out.exists() else 0
+            session.figures = (100 * (cpu1 - cpu0) / (wall1 - wall0), size / (wall1 - wall0))
+        return self.figures
 
     def stop(self) -> None:
         tmux(self.socket, "kill-server")
+
+
+def neighbours(work: Path) -> list[tuple[str, Session]]:
+    """htop and btop in panes like the cockpit's (installed with apt where missing; skipped if that fails)."""
+    missing = [tool for tool in ("htop", "btop") if shutil.which(tool) is None]
+    if missing and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *missing], capture_output=True,
+                       timeout=300)
+    tools = []
+    for tool, ready in (("htop", "Load average"), ("btop", "cpu")):
+        path = shutil.which(tool)
+        if path is None:
+            print(f"bench/tui.py: {tool} is not installed and apt could not install it: left out", file=sys.stderr)
+            continue
+        # btop keeps its config in $HOME: a private one, so a user's settings do not change its figures
+        home = work / f"home-{tool}"
+        home.mkdir(exist_ok=True)
+        env = {**os.environ, "HOME": str(home), "LANG": "C.UTF-8"}
+        tools.append((tool, Session(home / tool, work, env, f"{path}", ready=lambda screen, word=ready: word in screen)))
+    return tools
 
 
 def write_run(evidence: Path) -> Journal:
@@ -186,8 +221,11 @@ def main() -> int:
     steady_config.write_text(f'[evidence]\ndir = "{steady}"\n')
     journal = write_run(steady)
     session = Session(steady, steady_config, cached)
+    others = neighbours(work)
     try:
         session.start()
+        for _, other in others:
+            other.start()
         time.sleep(1.0)  # let the replay settle before measuring the steady state
         idle_cpu, idle_bytes = session.measure(args.seconds)
 
@@ -196,9 +234,12 @@ def main() -> int:
                 journal.append(*sample_event(time.time(), i)[:2], **sample_event(time.time(), i)[2])
                 time.sleep(1.0)
 
-        busy_cpu, busy_bytes = session.measure(args.seconds, threading.Thread(target=feed))
+        busy_cpu, busy_bytes = session.measure(args.seconds, threading.Thread(target=feed),
+                                               beside=[other for _, other in others])
     finally:
         session.stop()
+        for _, other in others:
+            other.stop()
 
     # Memory: a compressed first night — 24 h of samples every 15 s — replayed, then one more hour.
     night = work / "night"
@@ -241,8 +282,13 @@ def main() -> int:
           f" {statistics.median(source_cpus):.2f} s CPU (median of {len(source_walls)})")
     print(f"    floor: a bare Textual app     {statistics.median(floor_walls):5.2f} s wall,"
           f" {statistics.median(floor_cpus):.2f} s CPU (a Static, a status line and a Footer; Textual alone)")
-    print(f"  idle (1 s clock only)           {idle_cpu:6.1f} % of a core   {idle_bytes / 1024:6.2f} KB/s to the terminal")
-    print(f"  8 sparklines updating at 1 Hz   {busy_cpu:6.1f} % of a core   {busy_bytes / 1024:6.2f} KB/s to the terminal")
+    print(f"    start-up / floor              {statistics.median(walls) / statistics.median(floor_walls):5.2f}x wall,"
+          f" {statistics.median(cpus) / statistics.median(floor_cpus):.2f}x CPU (medians of the same run)")
+    print(f"  idle (1 s clock only)           {idle_cpu:6.2f} % of a core   {idle_bytes:7.0f} B/s to the terminal")
+    print(f"  8 sparklines updating at 1 Hz   {busy_cpu:6.2f} % of a core   {busy_bytes:7.0f} B/s to the terminal")
+    for tool, other in others:
+        cpu, rate = other.figures
+        print(f"    beside it: {tool:<18} {cpu:6.2f} % of a core   {rate:7.0f} B/s (same seconds, default refresh)")
     print(f"  24 h journal ({size_mb:.0f} MB) replayed   {replay:6.2f} s to first screen, RSS {rss_24h:.0f} MB;"
           f" +1 h of samples: RSS {rss_25h:.0f} MB")
     return 0

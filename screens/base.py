@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, cast
 from textual.binding import Binding
 from textual.screen import Screen
 
+from cockpit.screens.partial_render import PartialCompositor
+
 if TYPE_CHECKING:
     from cockpit.app.cockpit_app import CockpitApp
 
@@ -32,6 +34,10 @@ class CockpitScreen(Screen):
         return cast("CockpitApp", self.app)
 
     _by_hand = False  # a rollback command failed: `b` is offered (bindings refreshed only when this changes)
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._compositor = PartialCompositor()
 
     def on_screen_resume(self) -> None:
         self.show_state()

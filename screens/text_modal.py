@@ -20,6 +20,7 @@ class TextModal(ModalScreen[None]):
         padding: 0 1;
         border: thick $primary;
         background: $surface;
+        scrollbar-size-vertical: 1;  /* at 80 columns every column is text's */
     }
     """
 

@@ -45,12 +45,18 @@ class WarRoomScreen(CockpitScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield RunOfShowHeader(id="ros")
-        yield StageBar(id="stages")
-        yield SignalTable(self.cockpit.face.signal_map(), id="signals")
+        # Kept, not queried: show_state runs on every tick and each query walks the DOM.
+        self._header = RunOfShowHeader(id="ros")
+        self._stages = StageBar(id="stages")
+        self._signals = SignalTable(self.cockpit.face.signal_map(), id="signals")
+        self._decision = DecisionPanel(id="decision")
+        self._log = WarRoomLog(id="log")
+        yield self._header
+        yield self._stages
+        yield self._signals
         with Horizontal(id="bottom"):
-            yield DecisionPanel(id="decision")
-            yield WarRoomLog(id="log")
+            yield self._decision
+            yield self._log
         yield StatusBar(id="status")
         yield Footer()
 
@@ -62,12 +68,12 @@ class WarRoomScreen(CockpitScreen):
     def show_state(self) -> None:
         app = self.cockpit
         view, now = app.view, app.clock.now()
-        self.query_one(RunOfShowHeader).show(app.mode_label(), app.phase_text(), app.run_of_show(now), alarm=app.alarm(),
+        self._header.show(app.mode_label(), app.phase_text(), app.run_of_show(now), alarm=app.alarm(),
                                              outcome=app.outcome_text(), skipped=app.skipped_milestones())
-        self.query_one(StageBar).show(view, app.plan_weights(), now, app.face.max_holds)
-        self.query_one(SignalTable).show(view, now, app.stale_limit())
-        self.query_one(DecisionPanel).show(view, now, app.stale_after)
-        self.query_one(WarRoomLog).sync(view)
+        self._stages.show(view, app.plan_weights(), now, app.face.max_holds)
+        self._signals.show(view, now, app.stale_limit())
+        self._decision.show(view, now, app.stale_after)
+        self._log.sync(view)
         super().show_state()
 
     async def action_note(self) -> None:

@@ -15,6 +15,11 @@ VERDICT_CLASSES = ("-ok", "-hold", "-rollback", "-unknown", "-none")
 MAX_REASONS = 4
 
 
+def _rows(text: str, width: int) -> int:
+    """Rows `text` takes wrapped at `width` (near enough to know when a part grows or shrinks)."""
+    return sum(max(1, -(-len(line) // width)) for line in text.split("\n")) if text else 0
+
+
 class DecisionPanel(Vertical):
     DEFAULT_CSS = """
     DecisionPanel {
@@ -47,18 +52,21 @@ class DecisionPanel(Vertical):
         self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("? NO DECISION YET", id="verdict")
-        yield Static("", id="ic")
-        yield Static("", id="reasons")
-        yield Static("", id="triggers")
-        yield Static("", id="rollback")
+        self._parts = {part: Static(text, id=part) for part, text in
+                       (("verdict", "? NO DECISION YET"), ("ic", ""), ("reasons", ""), ("triggers", ""),
+                        ("rollback", ""))}
+        yield from self._parts.values()
 
     def _set(self, part: str, text: str) -> None:
-        if self._texts.get(part) != text:
+        old = self._texts.get(part)
+        if old != text:
             self._texts[part] = text
-            widget = self.query_one(f"#{part}", Static)
-            widget.update(text)
-            widget.display = bool(text)
+            widget = self._parts[part]
+            # The verdict's age ticks every second: a relayout only when the part's height changes.
+            width = max(1, widget.size.width)
+            widget.update(text, layout=old is None or _rows(old, width) != _rows(text, width))
+            if widget.display != bool(text):
+                widget.display = bool(text)
 
     def show(self, view: CanaryView, now: float, stale_after: float) -> None:
         decision = view.decision
@@ -93,7 +101,7 @@ class DecisionPanel(Vertical):
             triggers += f"\n? blind: {', '.join(t.name for t in blind)}"
         self._set("triggers", triggers)
         self._set("rollback", self._rollback_text(view, now))
-        self.query_one("#rollback").set_class(bool(view.rollback and view.rollback.done and view.rollback.ok), "-done-ok")
+        self._parts["rollback"].set_class(bool(view.rollback and view.rollback.done and view.rollback.ok), "-done-ok")
 
     @staticmethod
     def _rollback_text(view: CanaryView, now: float) -> str:

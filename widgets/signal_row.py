@@ -89,6 +89,8 @@ class SignalRow(Widget):
         self._samples = -1
         self._history: tuple[float, ...] = ()
         self._ceiling: float | None = None
+        self._parts: dict[str | None, Style] | None = None
+        self._parts_key: tuple[Any, ...] = ()
         self._cells: dict[str, str] = (
             {"name": "signal", "value": "value", "limit": "limit", "history": "history", "status": "status"}
             if header else {"name": title, "value": MISSING, "limit": MISSING, "status": "? UNKNOWN"}
@@ -125,12 +127,26 @@ class SignalRow(Widget):
         if changed:
             self.refresh()
 
-    def _part(self, name: str) -> Style:
-        return self.get_component_rich_style(f"signal-row--{name}")
+    def _styles_now(self) -> dict[str | None, Style]:
+        """The row's base style plus each part's, looked up again only when one of them changed.
+
+        A part's lookup walks the CSS of the row and its ancestors: five per repaint were most of a repaint's
+        cost. The key holds the style objects Textual made for the parts (new ones on every restyle: a status
+        class, a theme) and the base style (the ancestors' background), so nothing stale is ever drawn.
+        """
+        base = self.rich_style
+        key = (base, *self._component_styles.values())
+        if self._parts is None or len(key) != len(self._parts_key) or any(
+                new is not old for new, old in zip(key[1:], self._parts_key[1:])) or key[0] != self._parts_key[0]:
+            self._parts_key = key
+            self._parts = {None: base, **{part: base + self.get_component_rich_style(f"signal-row--{part}")
+                                          for part in ("name", "value", "limit", "history", "status")}}
+        return self._parts
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        styles = self._styles_now()
+        base = styles[None]
         if y != 0:
             return Strip.blank(width, base)
         spark_w = max(4, width - FIXED_W)
@@ -151,7 +167,7 @@ class SignalRow(Widget):
             (clip(cells["status"], STATUS_W).ljust(STATUS_W), "status"),
             (" ", None),
         ]
-        segments = [Segment(text, base + self._part(part) if part else base) for text, part in parts]
+        segments = [Segment(text, styles[part]) for text, part in parts]
         return Strip(segments).adjust_cell_length(width, base)
 
     def status_text(self) -> str:

@@ -52,16 +52,15 @@ class StatusBar(Horizontal):
         self._texts: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="sb-mode")
-        yield Static("", id="sb-info")
-        yield Static("^r ROLLBACK", id="sb-rollback")
-        yield Static("", id="sb-clock")
+        self._parts = {part: Static(text, id=part) for part, text in
+                       (("sb-mode", ""), ("sb-info", ""), ("sb-rollback", "^r ROLLBACK"), ("sb-clock", ""))}
+        yield from self._parts.values()
 
     def _set(self, part: str, text: str) -> None:
         if self._texts.get(part) != text:
             self._texts[part] = text
             # the info cell is 1fr and the clock fixed: only the mode word can change width
-            self.query_one(f"#{part}", Static).update(text, layout=part == "sb-mode")
+            self._parts[part].update(text, layout=part == "sb-mode")
 
     def show(self, mode: str, info: str, clock: str, *, rollback_key: bool, alert: bool = False) -> None:
         """mode is LIVE / DRILL / READ-ONLY / IDLE; the rollback key shows whenever it exists."""
@@ -70,4 +69,5 @@ class StatusBar(Horizontal):
         self._set("sb-mode", mode)
         self._set("sb-info", info)
         self._set("sb-clock", clock)
-        self.query_one("#sb-rollback").display = rollback_key
+        if self._parts["sb-rollback"].display != rollback_key:
+            self._parts["sb-rollback"].display = rollback_key

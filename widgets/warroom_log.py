@@ -27,12 +27,15 @@ class WarRoomLog(Log):
         super().__init__(max_lines=MAX_LINES, auto_scroll=True, id=id)
         self._view_id: int | None = None
         self._shown = 0
+        self._reordered = 0
 
     def sync(self, view: CanaryView) -> None:
         """Append the lines logged since the last sync (all of them for a new view)."""
-        if id(view) != self._view_id:
+        if id(view) != self._view_id or view.log_reordered != self._reordered:
+            # a new view, or a late line went in among the ones shown: written again, in time order
             self._view_id = id(view)
-            self._shown = 0
+            self._reordered = view.log_reordered
+            self._shown = max(0, view.log_total - len(view.log))
             self.clear()
         new = view.log_total - self._shown
         if new <= 0:

@@ -85,6 +85,12 @@ def cells_from_readings(readings: Iterable[Any], labels: Mapping[str, str] | Non
 
 
 def format_cell(cell: SignalCell) -> str:
+    if cell.dry_run:  # shown for the record, marked so the tally's count of the signals shown adds up
+        return f"{_format_value_cell(cell)}~dry"
+    return _format_value_cell(cell)
+
+
+def _format_value_cell(cell: SignalCell) -> str:
     if cell.state == "BLIND":
         return f"{cell.label}={MISSING}"
     if cell.state == "INSUFFICIENT":
@@ -94,16 +100,22 @@ def format_cell(cell: SignalCell) -> str:
 
 
 def tally(cells: Iterable[SignalCell]) -> str:
-    """"6/6 PASS", "5/6 PASS 1 FAIL", "5/5 PASS 2 BLIND": PASS counted among judged signals only."""
+    """"6/6 PASS", "5/6 PASS 1 FAIL", "5/5 PASS 2 BLIND", "6/6 PASS 1 DRY-RUN": every signal the line shows is
+    in the count; PASS among the judged ones only, the rest named (a dry-run signal is watched, never judged)."""
     counts: dict[str, int] = {}
+    dry = 0
     for cell in cells:
-        if not cell.dry_run:  # a dry-run signal is watched, not counted
+        if cell.dry_run:
+            dry += 1
+        else:
             counts[cell.state] = counts.get(cell.state, 0) + 1
     judged = sum(n for state, n in counts.items() if state not in _NOT_JUDGED)
     text = f"{counts.get('PASS', 0)}/{judged} PASS"
     for state in _TALLY_ORDER:
         if counts.get(state):
             text += f" {counts[state]} {state}"
+    if dry:
+        text += f" {dry} DRY-RUN"
     return text
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # night_view imports this module; it is loaded only for a jou
     from cockpit.views.night import NightView
 
 NIGHT = "first_night"  # the phase the first night's records carry (cockpit.run.first_night.NIGHT)
-HISTORY = 120  # samples kept per signal: a sparkline never needs more than the screen is wide
+HISTORY = 300  # samples kept per signal: a history as wide as a 350-column pane (bounded all the same)
 LOG_LINES = 500
 NOTES = 100
 
@@ -194,6 +194,7 @@ class CanaryView:
     result: str | None = None
     log: deque[LogLine] = field(default_factory=deque)
     log_total: int = 0  # lines ever logged: a log widget appends those past what it has shown
+    log_reordered: int = 0  # lines that arrived before the last one shown in time: a log widget redraws
     notes: deque[LogLine] = field(default_factory=lambda: deque(maxlen=NOTES))
     last_event_at: float | None = None
     last_sample_at: float | None = None
@@ -262,8 +263,26 @@ class CanaryView:
         return True
 
     def _log(self, ts: float, kind: str, text: str) -> None:
-        self.log.append(LogLine(ts, kind, text))
+        self._log_line(LogLine(ts, kind, text))
+
+    def _log_line(self, line: LogLine) -> None:
+        """Keep the log in time order whatever order the records arrive in (a note from another host,
+        a mirror catching up): a late line goes where its time puts it, and `log_reordered` says so."""
+        log = self.log
         self.log_total += 1
+        if not log or line.at >= log[-1].at:
+            log.append(line)
+            return
+        index = len(log)
+        while index > 0 and log[index - 1].at > line.at:
+            index -= 1
+        if log.maxlen is not None and len(log) == log.maxlen:
+            if index == 0:
+                return  # older than everything a full log keeps
+            log.popleft()
+            index -= 1
+        log.insert(index, line)
+        self.log_reordered += 1
 
     def _stage_label(self, event: dict[str, Any]) -> str:
         stage = whole_number(event.get("stage"))
@@ -461,8 +480,7 @@ class CanaryView:
     def _on_note(self, event: dict[str, Any], ts: float) -> None:
         line = LogLine(ts, "note", f"note ({event.get('by') or MISSING}): {event.get('text') or ''}")
         self.notes.append(line)
-        self.log.append(line)
-        self.log_total += 1
+        self._log_line(line)
 
     def _on_warroom(self, event: dict[str, Any], ts: float) -> None:
         self._log(ts, "warroom", str(event.get("line") or ""))

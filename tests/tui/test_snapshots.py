@@ -53,6 +53,11 @@ def test_war_room_160x48(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(war_room(tmp_path), terminal_size=(160, 48))
 
 
+def test_war_room_140x40(snap_compare: Any, tmp_path: Path) -> None:
+    """A wide pane: the signal history takes the width it has (every sample the run has, up to the edge)."""
+    assert snap_compare(war_room(tmp_path), terminal_size=(140, 40))
+
+
 def test_war_room_idle_before_t0(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(make_app(tmp_path / "ev", mode="drill", version="v0.0.0-drill"), terminal_size=(80, 24))
 
@@ -110,6 +115,7 @@ def test_read_only_attach(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_help(snap_compare: Any, tmp_path: Path) -> None:
+    """The keys in a column of their own at 80 columns; a long description wraps under itself."""
     assert snap_compare(war_room(tmp_path), press=["question_mark"], terminal_size=(80, 24))
 
 

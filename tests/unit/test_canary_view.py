@@ -173,3 +173,11 @@ def test_resumed_run_keeps_t0_and_history():
     view.apply({"ts": T0 + 500, "event": "run_started", "version": "v1.4.0", "plan": PLAN, "pid": 5151, "drill": False})
     assert view.started_at == T0 and view.pid == 5151 and view.signals["p95"].samples == 1
     assert "run resumed" in view.log[-1].text
+
+
+def test_the_war_room_log_is_in_time_order_whatever_order_records_arrive_in():
+    view = CanaryView(log_lines=3)
+    for ts, line in ((10.0, "a"), (30.0, "c"), (20.0, "b"), (40.0, "d"), (5.0, "too old for a full log")):
+        view.apply({"ts": ts, "event": "warroom", "line": line})
+    assert [line.text for line in view.log] == ["b", "c", "d"]
+    assert view.log_reordered == 1  # "b" went in among the lines already there; the widget redraws

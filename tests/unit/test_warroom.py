@@ -48,9 +48,11 @@ def test_minute_mark_wraps_the_hour():
     assert minute_mark(T0 + 61 * 60, T0) == ":01"
 
 
-def test_dry_run_signals_are_shown_not_counted():
+def test_dry_run_signals_are_shown_marked_and_named_in_the_count():
     cells = [SignalCell("a", "a", 0.1, "PASS", "s"), SignalCell("b", "b", 9.0, "FAIL", "s", dry_run=True)]
-    assert tally(cells) == "1/1 PASS"
+    assert tally(cells) == "1/1 PASS 1 DRY-RUN"  # two signals shown, two in the count; the dry one never judged
+    line = warroom_line(at=T0, t0=T0, stage=1, weight=1, signals=cells, decision="continue")
+    assert "a=100ms " in line and "b=9s!~dry" in line
 
 
 def test_cells_from_readings_and_from_a_sample_event_agree():

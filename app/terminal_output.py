@@ -1,0 +1,225 @@
+"""The screen as the terminal has it, so that an update writes only the cells that changed.
+
+Textual's partial update (ChopsUpdate) rewrites every widget line that was
+touched, whole: a value that went from 142ms to 143ms resends its row, and a
+sparkline that moved on by one sample resends every bar. Over SSH at 03:00 that
+is most of the bytes. TerminalShadow keeps what was last written, cell by
+cell, and turns each partial update into cursor moves and the changed cells
+only. A history that moved one column to the left is shifted in the terminal
+itself (delete one character at its left edge, insert one at its right edge:
+DCH and ICH, VT102), then only its new bar is written. A frame with no changed
+cell is not written at all.
+
+A full update (the first screen, a resize, a screen switch) is written as
+Textual writes it, and becomes the new picture. Lines with wide characters are
+never shifted: a half of a double-width cell cannot move alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import get_character_cell_size
+from rich.color import ColorSystem
+from rich.console import Console
+from rich.style import Style
+from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
+from textual.strip import Strip
+
+GAP = 3  # unchanged cells between two changes rewritten rather than skipped (a cursor move costs ~8 bytes)
+MIN_SHIFT = 6  # changed cells a one-column shift must save before it is worth two moves, a DCH and an ICH
+WIDE = ""  # the cell under the right half of a double-width character
+
+Cells = tuple[list[str | None], list[Style | None]]
+
+
+def _explode(strip: Strip) -> Cells:
+    """A strip as one character (or WIDE) and one style per cell."""
+    chars: list[str | None] = []
+    styles: list[Style | None] = []
+    for text, style, control in strip._segments:
+        if control:
+            continue
+        if text.isascii():
+            chars.extend(text)
+            styles.extend([style] * len(text))
+            continue
+        for char in text:
+            width = get_character_cell_size(char)
+            if width == 1:
+                chars.append(char)
+                styles.append(style)
+            elif width == 2:
+                chars += [char, WIDE]
+                styles += [style, style]
+            elif chars and chars[-1]:  # a combining mark joins the character before it
+                chars[-1] = f"{chars[-1]}{char}"
+    return chars, styles
+
+
+class _Written(CompositorUpdate):
+    """A partial update already turned into terminal sequences."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render_segments(self, console: Console) -> str:
+        return self.text
+
+
+class TerminalShadow:
+    """What the terminal shows, cell by cell; `frame` makes an update write only what differs from it."""
+
+    def __init__(self) -> None:
+        self._pen: Style | None = None
+        self.width = 0
+        self.chars: list[list[str | None]] = []
+        self.styles: list[list[Style | None]] = []
+
+    def forget(self) -> None:
+        """The terminal's content is unknown (resized, suspended): the next update is written whole."""
+        self.chars, self.styles = [], []
+
+    def frame(self, update: Any, console: Console) -> Any:
+        """The update to write instead of `update`: a smaller one, the same, or None when nothing changed."""
+        if isinstance(update, LayoutUpdate):
+            self._record_layout(update)
+            return update
+        if isinstance(update, ChopsUpdate) and self.chars:
+            text = self._chops(update, console)
+            return _Written(text) if text else None
+        self.forget()  # something we do not follow (inline, a new kind): start again at the next full update
+        return update
+
+    # ---------------------------------------------------------------- full updates
+
+    def _record_layout(self, update: LayoutUpdate) -> None:
+        region = update.region
+        if region.x != 0 or region.y != 0:
+            self.forget()
+            return
+        width = region.width
+        self.width = width
+        self.chars = [[None] * width for _ in range(region.height)]
+        self.styles = [[None] * width for _ in range(region.height)]
+        for y, line in enumerate(update.strips):
+            x = 0
+            for strip in line:
+                x = self._put(y, x, *_explode(strip))
+
+    def _put(self, y: int, x: int, chars: list[str | None], styles: list[Style | None]) -> int:
+        end = min(self.width, x + len(chars))
+        self.chars[y][x:end] = chars[: end - x]
+        self.styles[y][x:end] = styles[: end - x]
+        return end
+
+    # ---------------------------------------------------------------- partial updates
+
+    def _chops(self, update: ChopsUpdate, console: Console) -> str:
+        color_system = console._color_system or ColorSystem.TRUECOLOR
+        out: list[str] = []
+        self._pen: Style | None = None  # the style the terminal writes with now (cursor moves keep it)
+        height = len(self.chars)
+        for y, x1, x2 in update.spans:
+            if y >= height:
+                continue
+            new_chars = list(self.chars[y])
+            new_styles = list(self.styles[y])
+            lo, hi = self.width, 0
+            # What Textual would write on this line (ChopsUpdate.render_segments), cell by cell.
+            for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items(), strict=False):
+                if strip is None or x > x2 or end <= x1:
+                    continue
+                if not (x2 > x >= x1 and end <= x2):
+                    strip = strip.crop(0, min(end, x2) - x)
+                chars, styles = _explode(strip)
+                stop = min(self.width, x + len(chars))
+                new_chars[x:stop] = chars[: stop - x]
+                new_styles[x:stop] = styles[: stop - x]
+                lo, hi = min(lo, x), max(hi, stop)
+            if lo < hi:
+                self._line(y, lo, hi, new_chars, new_styles, out, color_system)
+        if self._pen is not None:
+            out.append("\x1b[0m")
+        return "".join(out)
+
+    def _line(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
+              out: list[str], color_system: ColorSystem) -> None:
+        old_chars, old_styles = self.chars[y], self.styles[y]
+        if old_chars[lo:hi] == new_chars[lo:hi] and old_styles[lo:hi] == new_styles[lo:hi]:
+            return
+        self._shift(y, lo, hi, new_chars, new_styles, out)
+        changed = [x for x in range(lo, hi)
+                   if old_chars[x] != new_chars[x] or old_styles[x] != new_styles[x]]
+        for start, stop in self._runs(changed, new_chars):
+            out.append(f"\x1b[{y + 1};{start + 1}H")
+            self._cells(new_chars, new_styles, start, stop, out, color_system)
+        self.chars[y] = new_chars
+        self.styles[y] = new_styles
+
+    def _shift(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
+               out: list[str]) -> None:
+        """Shift runs of cells that moved one column left in the terminal (DCH + ICH); the shadow follows."""
+        old_chars, old_styles = self.chars[y], self.styles[y]
+        width = self.width
+        x = lo
+        while x < hi - 1:
+            start = x
+            while (x < hi - 1 and old_chars[x + 1] is not None and new_chars[x] == old_chars[x + 1]
+                   and new_styles[x] == old_styles[x + 1]):
+                x += 1
+            if x > start:
+                saved = sum(1 for i in range(start, x) if new_chars[i] != old_chars[i] or new_styles[i] != old_styles[i])
+                # [start, x) now equals the old [start + 1, x + 1); cell x takes the new value afterwards
+                if saved >= MIN_SHIFT and WIDE not in old_chars[start:width] and None not in old_chars[start:width]:
+                    out.append(f"\x1b[{y + 1};{start + 1}H\x1b[P")  # DCH: the line from start moves left by one
+                    if x + 1 < width:
+                        out.append(f"\x1b[{y + 1};{x + 1}H\x1b[@")  # ICH: the rest past x moves back
+                    del old_chars[start]
+                    del old_styles[start]
+                    old_chars.insert(x, None)
+                    old_styles.insert(x, None)
+            x += 1
+
+    @staticmethod
+    def _runs(changed: list[int], chars: list[str | None]) -> list[tuple[int, int]]:
+        """Changed cells as runs [start, stop), near ones joined; a run never splits a wide character."""
+        runs: list[list[int]] = []
+        for x in changed:
+            if runs and x - runs[-1][1] <= GAP:
+                runs[-1][1] = x + 1
+            else:
+                runs.append([x, x + 1])
+        for run in runs:
+            if chars[run[0]] == WIDE and run[0] > 0:
+                run[0] -= 1
+            if run[1] < len(chars) and chars[run[1]] == WIDE:
+                run[1] += 1
+        return [(a, b) for a, b in runs]
+
+    def _cells(self, chars: list[str | None], styles: list[Style | None], start: int, stop: int, out: list[str],
+               color_system: ColorSystem) -> None:
+        """Cells [start, stop) in their styles; a style is set only when it differs from the pen's.
+
+        Textual sets and resets the style around every piece of text (some 25 bytes); a frame that writes
+        a value in each of eight rows, all in one style, sets it once.
+        """
+        x = start
+        while x < stop:
+            style = styles[x]
+            end = x + 1
+            while end < stop and styles[end] == style:
+                end += 1
+            text = "".join((c or " ") if c != WIDE else "" for c in chars[x:end])
+            if style is not None and style._link:  # a hyperlink: written whole, as Textual writes it
+                if self._pen is not None:
+                    out.append("\x1b[0m")
+                    self._pen = None
+                out.append(Strip.render_style(style, text, color_system))
+            else:
+                if style != self._pen:
+                    ansi = "" if style is None else (style._ansi or Strip.render_ansi(style, color_system))
+                    out.append(f"\x1b[0;{ansi}m" if ansi else "\x1b[0m")
+                    self._pen = style if ansi else None
+                out.append(text)
+            x = end
