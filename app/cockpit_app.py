@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -192,6 +193,7 @@ class CockpitApp(App[int]):
         self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
         self._stop = threading.Event()
         self._terminal = TerminalShadow()
+        self._status_bars: weakref.WeakKeyDictionary[Screen, list[Any]] = weakref.WeakKeyDictionary()
         self._config_lock = threading.Lock()
         register_themes(self)
         self.theme = LOW_COLOR if options.low_color else options.theme
@@ -479,9 +481,10 @@ class CockpitApp(App[int]):
         from cockpit.widgets.status_bar import StatusBar
 
         line = self.status()
-        bars = screen.__dict__.get("_status_bars")
-        if bars is None:  # looked up once per screen: this runs on every tick
-            bars = screen.__dict__["_status_bars"] = list(screen.query(StatusBar))
+        bars = self._status_bars.get(screen)
+        # Looked up once per screen (this runs on every tick), again if a bar was replaced: never a stale one.
+        if bars is None or not all(bar.is_attached for bar in bars):
+            bars = self._status_bars[screen] = list(screen.query(StatusBar))
         for bar in bars:
             bar.show(line.mode, line.info, line.clock, rollback_key=line.rollback_key, alert=line.alert)
 

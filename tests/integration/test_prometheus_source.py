@@ -121,3 +121,39 @@ async def test_errors_never_carry_credentials():
     source = PrometheusSource(config)
     for error in ((await source.query("up")).error, (await source.targets())[1], (await source.alerts())[1]):
         assert error and "s3cret-pw" not in error and "cannot connect" in error
+
+
+async def test_a_503_is_tried_again_within_the_retries_and_then_said():
+    # A proxy in front of a restarting Prometheus: 503 until it gives up; a 400 is an answer, never retried.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            code = 400 if "bad" in self.path else 503
+            body = b'{"status":"error","errorType":"bad_data","error":"parse error"}'
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = await PrometheusSource(PrometheusConfig(url=url, timeout=3, retries=2)).query("up")
+        assert result.error is not None and "kept answering HTTP 503" in result.error
+        assert len(seen) == 3
+        seen.clear()
+        refused = await PrometheusSource(PrometheusConfig(url=url, timeout=3, retries=2)).query("bad")
+        assert refused.error is not None and "refused the query 'bad': parse error" in refused.error
+        assert len(seen) == 1
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from cockpit.clock import ManualClock
 from cockpit.config import validate_config
@@ -72,3 +73,27 @@ async def test_eight_ratio_signals_share_one_volume_query_and_a_hung_one_is_blin
     assert readings["hung"].state is SignalState.BLIND and "no answer within 0.45s" in readings["hung"].reason
     assert sum("requests" in q for q in source.queries) == 1
     assert TriggerBoard(config, answers, clock).query_timeout == 0.45
+
+
+async def test_a_signal_whose_second_round_overruns_is_blind_alone_and_the_rest_are_judged() -> None:
+    # Each answer takes 0.3s, within the 0.35s query deadline; the widened window's second volume and its value
+    # make three rounds (0.9s), past the signal's 0.85s budget: that signal is BLIND, the quick one is judged.
+    class Slow(ScriptedSource):
+        async def query(self, expr: str) -> Any:
+            await asyncio.sleep(0.3)
+            return await super().query(expr)
+
+    config = validate_config({
+        "prometheus": {"url": "http://127.0.0.1:9", "timeout": 0.1},
+        "canary": {"min_window": "0s", "min_requests": 50},
+        "signals": {
+            "widening": {"query": "rate(w[{window}])", "volume_query": "sum(increase(few[{window}]))", "max": 1.0},
+            "quick": {"query": "rate(q[{window}])", "max": 1.0},
+        },
+    }, "t")
+    source = Slow().on("few[", 500.0).on("few[1m]", 5.0).on("rate(w", 0.5).on("rate(q", 0.5)
+    board = SignalBoard(config, source, ManualClock(1000.0))
+    readings = {r.name: r for r in await board.sample(0.0, 2000.0)}
+    assert readings["quick"].state is SignalState.PASS
+    assert readings["widening"].state is SignalState.BLIND
+    assert readings["widening"].reason == "its queries were not all answered within 0.85s"

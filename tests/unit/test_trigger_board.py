@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,3 +159,21 @@ def test_alert_reading_parses_prometheus_timestamps_and_escapes_labels() -> None
     assert reading.expr == 'ALERTS{alertname="A",cockpit_action="HOLD",msg="say \\"hi\\""}'
     assert alert_reading({"labels": {"alertname": "B"}}, "cockpit_action", 0.0) is None
     assert alert_reading("junk", "cockpit_action", 0.0) is None
+
+
+async def test_the_alerts_api_is_asked_with_the_triggers_not_after_them() -> None:
+    # The trigger's answer waits until the alerts API has been asked: asked in turn, neither would come.
+    asked_alerts = asyncio.Event()
+
+    class Together(ScriptedSource):
+        async def query(self, expr: str) -> Any:
+            await asyncio.wait_for(asked_alerts.wait(), 1.0)
+            return await super().query(expr)
+
+        async def alerts(self) -> tuple[list[dict[str, Any]], str | None]:
+            asked_alerts.set()
+            return [], None
+
+    source = Together().on("lag{", 0.01)
+    readings = by_name(await TriggerBoard(make_config(LAG), source, ManualClock()).evaluate())
+    assert readings["lag"].error is None and readings["lag"].firing
