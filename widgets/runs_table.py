@@ -9,6 +9,8 @@ runs". Textual's line API, like HourTable: one widget, rows scroll with j/k.
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -55,6 +57,7 @@ class RunsTable(ScrollView, can_focus=True):
         self.note_kind = "unknown"
         self.rows: list[tuple[tuple[str, ...], str]] = []  # (cells in HEADER's order, kind)
         self.compact: list[tuple[str, ...]] = []  # the same rows in fewer characters, for a narrow pane
+        self._wrapped: tuple[str, int, list[str]] = ("", -1, [])
 
     def show(self, note: str, note_kind: str, rows: list[tuple[tuple[str, ...], str]],
              compact: list[tuple[str, ...]] | None = None) -> None:
@@ -63,11 +66,21 @@ class RunsTable(ScrollView, can_focus=True):
         if (note, note_kind, rows, compact) == (self.note, self.note_kind, self.rows, self.compact):
             return
         self.note, self.note_kind, self.rows, self.compact = note, note_kind, list(rows), compact
-        self.virtual_size = Size(self.size.width, len(self.rows) + 2)
+        self._size_to_content()
         self.refresh()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 2)
+        self._size_to_content()
+
+    def note_lines(self, width: int) -> list[str]:
+        """The note wrapped to the pane: why the database cannot be read is read whole, never clipped."""
+        if self._wrapped[:2] != (self.note, width):  # render_line asks once per line: wrap once per change
+            lines = textwrap.wrap(f" {self.note}", max(10, width), subsequent_indent="   ") or [""]
+            self._wrapped = (self.note, width, lines)
+        return self._wrapped[2]
+
+    def _size_to_content(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.note_lines(self.size.width)) + 1 + len(self.rows))
 
     def _style(self, kind: str) -> Style:
         return self.get_component_rich_style(f"runs-table--{kind}")
@@ -95,16 +108,17 @@ class RunsTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if y == 0:
+        note = self.note_lines(width)
+        if y < len(note):
             kind = self.note_kind if self.note_kind in NOTE_KINDS else "unknown"
-            return Strip([Segment(clip(f" {self.note}", width), base + self._style(f"note-{kind}"))]).adjust_cell_length(
+            return Strip([Segment(clip(note[y], width), base + self._style(f"note-{kind}"))]).adjust_cell_length(
                 width, base)
         if not self.rows:
             return Strip.blank(width, base)
         drawn, widths = self.layout(width)
-        if y == 1:
+        if y == len(note):
             return self._row(HEADER, widths, width, base + self._style("header"))
-        index = self.scroll_offset.y + y - 2
+        index = self.scroll_offset.y + y - len(note) - 1
         if index >= len(self.rows):
             return Strip.blank(width, base)
         kind = self.rows[index][1]

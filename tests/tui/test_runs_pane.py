@@ -108,6 +108,9 @@ async def test_the_runs_pane_says_plainly_when_there_is_no_dsn_or_no_database(tm
         table = table_of(app)
         assert table.note.startswith("? the state database cannot be reached") and table.rows == []
         assert "s3cr3t-pw" not in table.note
+        # At 80 columns the reason is wrapped, not clipped: every word of it is on the screen.
+        drawn = " ".join(table.render_line(y).text.strip() for y in range(len(table.note_lines(table.size.width))))
+        assert " ".join(drawn.split()) == " ".join(table.note.split()), drawn
         await pilot.press("escape")
         assert not isinstance(app.screen, RunsScreen)
 
