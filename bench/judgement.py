@@ -18,6 +18,11 @@ many run at once, one app each. Parts:
 
     .venv/bin/python bench/judgement.py [--part healthy|regressions|slow|all] [--rule sequential|threshold|both]
                                         [--healthy 20] [--regressions 4] [--hold 30] [--seed 1]
+                                        [--nominal-rps 200] [--canary-cap 6] [--stable-cap 3]
+
+Detection is a matter of requests, not seconds: the bench's 30 s stages hold 1/30 of the default
+playbook's 15-minute ones. The defaults are a low-traffic service (1 % of 200 req/s = 60 requests a
+stage); the issue's service (1,000 req/s) is `--nominal-rps 1000 --canary-cap 30 --stable-cap 30`.
 """
 
 from __future__ import annotations
@@ -297,12 +302,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20, help="canaries running at once (each is a process)")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds per stage (the default is 900)")
     parser.add_argument("--evaluate-every", type=float, default=2.0)
-    parser.add_argument("--nominal-rps", type=float, default=200.0)
+    parser.add_argument("--nominal-rps", type=float, default=200.0, help="each app's traffic, split by the weight")
+    parser.add_argument("--canary-cap", type=float, default=6.0, help="the canary's requests/s at most")
+    parser.add_argument("--stable-cap", type=float, default=3.0, help="the stable's requests/s at most (a sample)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (configs, journals)")
     args = parser.parse_args()
     timing = Timing(hold=args.hold, evaluate_every=args.evaluate_every)
-    model = LoadModel(nominal_rps=args.nominal_rps)
+    model = LoadModel(nominal_rps=args.nominal_rps, canary_cap=args.canary_cap, stable_cap=args.stable_cap)
     root = temp_root("cockpit-bench-judgement-")
     print(f"bench/judgement.py: default playbook (8 signals, 20 triggers), alpha 0.01, min_requests 50; "
           f"stages {', '.join(f'{w:g}%' for w in timing.weights)} of {timing.hold:g}s each, evaluate_every "

@@ -6,7 +6,9 @@ every batch, as the engine does at every evaluation. Prints, per case:
   or at half of it that the rule ever calls a breach, with its 95 % Wilson interval;
 - power: the median number of requests before a breach of a rate 2x, 3x and 10x the limit.
 The threshold rule is today's: the point estimate over the last `window` requests above the
-limit for `for_looks` looks in a row, once `min_requests` are in.
+limit for `for_looks` looks in a row, once `min_requests` are in. Then the count test against the
+stable track, pooled over the default stages' splits: its false alarms at equal rates and at the
+tolerance itself, and the stage where a canary at 3x and 6x the stable's rate is caught.
 
     .venv/bin/python bench/sequential_error.py [--runs 2000] [--looks 300] [--batch 20] [--seed 1]
 """
@@ -24,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cockpit.engine.sequential import compare_counts, log_mixture, rate_prior  # noqa: E402
+from cockpit.engine.sequential import Segment, compare_counts, log_mixture, rate_prior, segment  # noqa: E402
 
 LIMIT = 0.01
 ALPHA_RUN = 0.01
-TESTS = 8  # the default playbook's sequential tests share the run's alpha
+TESTS = 5  # the default playbook's sequential tests share the run's alpha (count_judge.alpha_plan)
 ALPHA = ALPHA_RUN / TESTS
 
 
@@ -72,21 +74,29 @@ def wilson(hits: int, runs: int) -> str:
     return f"{100 * phat:.2f}% [{100 * max(0, centre - half):.2f}–{100 * (centre + half):.2f}]"
 
 
-def stable_false_alarms(rng: np.random.Generator, runs: int, looks: int, share: float, tolerance: float) -> int:
-    """Runs where the count test calls equal rates worse (both tracks at the limit, the canary `share` of traffic)."""
-    alarms = 0
-    for _ in range(runs):
+SPLITS = (0.01, 0.05, 0.25, 0.5)  # the default stages' canary shares, before 100 %
+
+
+def stable_run(rng: np.random.Generator, canary_rate: float, stable_rate: float, tolerance: float, alpha: float,
+               looks: int, requests: int) -> int | None:
+    """The stage (index into SPLITS) where the pooled count test first calls the canary worse; None if never.
+
+    Every stage has `looks` looks of `requests` requests split at its share (Binomial), the test looked at
+    after each, over the run's stages so far (each with its own split), as the engine does.
+    """
+    done: list[Segment | None] = []
+    for stage, share in enumerate(SPLITS):
         cr = sr = ce = se = 0
         for _ in range(looks):
-            c = int(rng.binomial(1000, share))
-            cr, sr = cr + c, sr + 1000 - c
-            ce += int(rng.binomial(c, LIMIT))
-            se += int(rng.binomial(1000 - c, LIMIT))
-            result = compare_counts(ce, cr, se, sr, tolerance, ALPHA)
+            c = int(rng.binomial(requests, share))
+            cr, sr = cr + c, sr + requests - c
+            ce += int(rng.binomial(c, canary_rate))
+            se += int(rng.binomial(requests - c, stable_rate))
+            result = compare_counts([*done, segment(ce, cr, se, sr)], tolerance, alpha)
             if result is not None and result.worse:
-                alarms += 1
-                break
-    return alarms
+                return stage
+        done.append(segment(ce, cr, se, sr))
+    return None
 
 
 def main() -> None:
@@ -124,12 +134,17 @@ def main() -> None:
         breached += any(sequential_breach(int(events[i]), (i + 1) * args.batch, LIMIT, 0.05) for i in range(args.looks))
     print(f"\ncalibration, one test at alpha 0.05, the rate at its limit: {wilson(breached, calibration)} of "
           f"{calibration} runs breached (the bound says at most 5%)")
-    print()
-    for share, tolerance in ((0.01, 1.0), (0.05, 1.0), (0.25, 1.5), (0.5, 1.5)):
-        runs = max(200, args.runs // 5)
-        alarms = stable_false_alarms(rng, runs, 100, share, tolerance)
-        print(f"count test, equal rates, canary {share:.0%} of traffic, tolerance {tolerance:g}x: "
-              f"false alarms {wilson(alarms, runs)} over {runs} runs of 100 looks (alpha per test {ALPHA:.5f})")
+    print(f"\ncount test against the stable track, pooled over the stages {', '.join(f'{x:.0%}' for x in SPLITS)} "
+          f"(each with its own split), tolerance 1.5x, stable at {LIMIT / 2:.1%}; 20 looks a stage of 1,000 requests")
+    runs = max(200, args.runs // 5)
+    for label, ratio, alpha in (("equal rates", 1.0, ALPHA), ("at the tolerance (the worst case)", 1.5, ALPHA),
+                                ("at the tolerance, one test at alpha 0.05", 1.5, 0.05)):
+        alarms = sum(stable_run(rng, LIMIT / 2 * ratio, LIMIT / 2, 1.5, alpha, 20, 1000) is not None for _ in range(runs))
+        print(f"  {label:<42} false alarms {wilson(alarms, runs)} over {runs} runs (alpha {alpha:.5f})")
+    for factor in (3.0, 6.0):
+        caught = [stable_run(rng, LIMIT / 2 * factor, LIMIT / 2, 1.5, ALPHA, 20, 1000) for _ in range(max(100, runs // 2))]
+        at = ", ".join(f"{SPLITS[i]:.0%}: {caught.count(i)}" for i in range(len(SPLITS)))
+        print(f"  canary at {factor:g}x the stable's rate: caught at {at}; never {caught.count(None)} of {len(caught)}")
     print(f"\n{time.perf_counter() - started:.1f}s")
 
 

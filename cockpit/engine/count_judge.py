@@ -4,21 +4,22 @@ A rate signal (5xx, idempotency conflicts) brings the canary's events and
 requests over the run's own window; a latency signal its histogram buckets.
 Against the absolute limit the rate's anytime-valid interval decides: a breach
 only when all of it lies above the limit. Against the stable track (with
-`max_vs_stable`) the count test of cockpit.engine.sequential over the stage's
-own window decides: a breach only when the evidence says the canary's rate is
-more than the tolerance times the stable's. Nothing else is a breach: a point
+`max_vs_stable`) the count test of cockpit.engine.sequential decides, over every
+stage of the run, each with its own split: a breach only when the evidence says
+the canary's rate is more than the tolerance times the stable's. Nothing else is a breach: a point
 estimate above the limit on a handful of requests is noise, and the reason says so.
 
 The run's error is shared evenly by its tests (`alpha_plan`): every
-sequentially judged signal's absolute test, and its stable test at every stage
-that has a stable track; a latency signal's stable test splits its share over
-the histogram's bounds. The chance that any of them breaches while the canary is
+sequentially judged signal's absolute test, and its stable test (one for the
+run, pooled over its stages); a latency signal's stable test splits its share
+over the histogram's bounds. The chance that any of them breaches while the canary is
 within its limits is at most [canary] alpha over the whole run.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +27,13 @@ from cockpit.engine.sequential import (
     Buckets,
     CountComparison,
     RateBounds,
+    Segment,
     bucket_quantile,
     bucket_total,
     compare_counts,
     rate_bounds,
     rate_prior,
+    segment,
     tail_counts,
     whole,
 )
@@ -55,7 +58,6 @@ class AlphaPlan:
 def alpha_plan(config: Any) -> AlphaPlan:
     """How many sequential tests the run makes (fixed by the configuration, before any data)."""
     canary = config.canary
-    split_stages = sum(1 for stage in canary.stages if stage.weight < 100)
     tests = 0
     for signal in config.enabled_signals().values():
         if signal.dry_run or signal.judge_rule != "sequential":
@@ -63,7 +65,7 @@ def alpha_plan(config: Any) -> AlphaPlan:
         if signal.max is not None or signal.max_vs_baseline is not None:
             tests += 1
         if signal.max_vs_stable is not None:
-            tests += split_stages
+            tests += 1
     return AlphaPlan(float(canary.alpha), max(1, tests))
 
 
@@ -151,53 +153,75 @@ def _ratio_text(comparison: CountComparison) -> str:
     return "stable had none" if math.isinf(ratio) else f"{format_number(ratio, 'brief')}x the stable's rate"
 
 
-def compare_rate(
-    canary: tuple[float, float], stable: tuple[float, float], tolerance: float, alpha: float
-) -> Verdict | None:
-    """The stage's canary (events, requests) against the stable track's; None without stable traffic."""
-    comparison = compare_counts(canary[0], canary[1], stable[0], stable[1], tolerance, alpha)
+def _over(comparison: CountComparison) -> str:
+    stages = len(comparison.segments)
+    return "this stage" if stages == 1 else f"over {stages} stages"
+
+
+def _stable_evidence(comparison: CountComparison) -> dict[str, Any]:
+    return {"canary": [comparison.canary_events, comparison.canary_requests],
+            "stable": [comparison.stable_events, comparison.stable_requests], "stages": len(comparison.segments),
+            "tolerance": comparison.tolerance, "alpha": comparison.alpha,
+            "log_bayes_factor": comparison.log_bayes_factor}
+
+
+def compare_rate(stages: Sequence[Segment | None], tolerance: float, alpha: float) -> Verdict | None:
+    """The canary's (events, requests) against the stable track's, stage by stage over the run; None without stable traffic."""
+    comparison = compare_counts(stages, tolerance, alpha)
     if comparison is None:
         return None
-    text = (f"vs stable this stage: {_count(comparison.canary_events)} of {_count(comparison.canary_requests)} against "
-            f"{_count(comparison.stable_events)} of {_count(comparison.stable_requests)} ({_ratio_text(comparison)}), "
-            f"Bayes factor {_factor(comparison.log_bayes_factor)} of {_factor(math.log(1 / alpha))} needed")
-    evidence = {"canary": [comparison.canary_events, comparison.canary_requests],
-                "stable": [comparison.stable_events, comparison.stable_requests],
-                "tolerance": tolerance, "alpha": alpha, "log_bayes_factor": comparison.log_bayes_factor}
+    text = (f"vs stable {_over(comparison)}: {_count(comparison.canary_events)} of {_count(comparison.canary_requests)} "
+            f"against {_count(comparison.stable_events)} of {_count(comparison.stable_requests)} "
+            f"({_ratio_text(comparison)}), Bayes factor {_factor(comparison.log_bayes_factor)} of "
+            f"{_factor(math.log(1 / alpha))} needed")
     if comparison.worse:
         return Verdict(True, None, comparison.canary_requests,
-                       f"{text}: the canary's rate is above {format_number(tolerance, 'brief')}x the stable's", evidence)
+                       f"{text}: the canary's rate is above {format_number(tolerance, 'brief')}x the stable's",
+                       _stable_evidence(comparison))
     return Verdict(False, None, comparison.canary_requests,
-                   f"{text}: no evidence above {format_number(tolerance, 'brief')}x", evidence)
+                   f"{text}: no evidence above {format_number(tolerance, 'brief')}x", _stable_evidence(comparison))
 
 
-def compare_latency(canary: Buckets, stable: Buckets, tolerance: float, alpha: float) -> Verdict | None:
-    """Stochastic order on binned counts: at no bucket bound may the canary's slower share exceed tolerance x the stable's."""
+def _tails(canary: Buckets, stable: Buckets, le: float) -> Segment | None:
+    """A stage's requests slower than `le` on both tracks, as a segment of the count test."""
+    canary_at, stable_at = dict(canary), dict(stable)
     canary_total, stable_total = bucket_total(canary), bucket_total(stable)
-    if not canary_total or not stable_total:
+    if le not in canary_at or le not in stable_at or not canary_total or not stable_total:
+        return None
+    return segment(canary_total - canary_at[le], canary_total, stable_total - stable_at[le], stable_total)
+
+
+def compare_latency(stages: Sequence[tuple[Buckets, Buckets]], tolerance: float, alpha: float) -> Verdict | None:
+    """Stochastic order on binned counts: at no bucket bound may the canary's slower share exceed tolerance x the stable's.
+
+    `stages` holds each stage's (canary, stable) buckets, the current one last; the bounds tested are
+    the current stage's, each over every stage that has it.
+    """
+    if not stages:
+        return None
+    canary, stable = stages[-1]
+    if not bucket_total(canary) or not bucket_total(stable):
         return None
     stable_at = dict(stable)
     bounds = [le for le, _ in canary if math.isfinite(le) and le in stable_at]
     if not bounds:
         return None
     each = alpha / len(bounds)
-    canary_at = dict(canary)
     tested: list[tuple[float, CountComparison]] = []
     for le in bounds:
-        comparison = compare_counts(canary_total - canary_at[le], canary_total,
-                                    stable_total - stable_at[le], stable_total, tolerance, each)
+        comparison = compare_counts([_tails(c, s, le) for c, s in stages], tolerance, each)
         if comparison is not None:
             tested.append((le, comparison))
     if not tested:
         return None
     # The bound that says most: a worse one if any, else the strongest evidence short of it.
     le, comparison = max([t for t in tested if t[1].worse] or tested, key=lambda t: t[1].log_bayes_factor)
-    text = (f"vs stable this stage: slower than {format_value(le, 's')}: {_count(comparison.canary_events)} of "
+    text = (f"vs stable {_over(comparison)}: slower than {format_value(le, 's')}: {_count(comparison.canary_events)} of "
             f"{_count(comparison.canary_requests)} against {_count(comparison.stable_events)} of "
             f"{_count(comparison.stable_requests)} ({_ratio_text(comparison)}), Bayes factor "
             f"{_factor(comparison.log_bayes_factor)} of {_factor(math.log(1 / each))} needed ({len(bounds)} bounds)")
-    evidence = {"le": le, "tolerance": tolerance, "alpha": each, "log_bayes_factor": comparison.log_bayes_factor,
-                "bounds": len(bounds)}
+    evidence = {"le": le, **_stable_evidence(comparison), "bounds": len(bounds)}
+    canary_total = bucket_total(canary)
     if comparison.worse:
         return Verdict(True, None, canary_total, f"{text}: the canary is slower than tolerated", evidence)
     return Verdict(False, None, canary_total, f"{text}: no evidence above {format_number(tolerance, 'brief')}x", evidence)

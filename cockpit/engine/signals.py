@@ -15,6 +15,7 @@ window that cannot hold data yet says nothing about the service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,15 +28,20 @@ from cockpit.engine.count_judge import Verdict, alpha_plan, compare_latency, com
 from cockpit.engine.model import SignalReading, SignalState
 from cockpit.engine.promql_parts import age_window
 from cockpit.engine.promql_text import promql_duration, render_query
-from cockpit.engine.sequential import Buckets, buckets_from
+from cockpit.engine.sequential import Buckets, Segment, buckets_from, segment
 from cockpit.engine.trend import crossing, fit_trend, real_points
 from cockpit.format import format_duration, format_value
-from cockpit.sources.prometheus import QueryResult
+from cockpit.sources.prometheus import QueryResult, format_sample
 
 # When a volume query has no series at all, this tells "zero requests from a
 # scraped canary" (INSUFFICIENT) from "nothing scraped" (BLIND).
 TARGET_UP_QUERY = "max(up{{selector}})"
 _MAX_WIDENINGS = 6
+_MAX_STAGES_KEPT = 64  # a run's stages (a first night's hours): dropping the oldest only loses evidence
+
+# A stage's counts for the stable comparison: a rate's segment (None: a track served no request), or
+# the (canary, stable) histogram buckets.
+StageCounts = Segment | tuple[Buckets, Buckets] | None
 
 
 @dataclass
@@ -145,6 +151,8 @@ class SignalBoard:
         self.size = max(1, history)
         self._history: dict[str, deque[tuple[float, float | None]]] = {}
         self._stable: dict[str, deque[tuple[float, float | None]]] = {}
+        # by signal, by stage start: (the last look, the counts then)
+        self._segments: dict[str, dict[float, tuple[float, StageCounts]]] = {}
         self._timers: dict[str, ForTimer] = {}
         self._last_good: dict[str, float] = {}
         self.query_timeout = query_deadline(config)
@@ -175,6 +183,8 @@ class SignalBoard:
         state: dict[str, Any] = {
             "timers": {name: timer.as_dict() for name, timer in self._timers.items()},
             "last_good_at": dict(self._last_good),
+            "stage_counts": {name: [[start, seen, _counts_json(counts)] for start, (seen, counts) in sorted(kept.items())]
+                             for name, kept in self._segments.items()},
         }
         if include_history:
             state["history"] = {name: [list(p) for p in points] for name, points in self._history.items()}
@@ -190,6 +200,12 @@ class SignalBoard:
             number = _number(at)
             if number is not None:
                 self._last_good[str(name)] = number
+        for name, stages in ((state or {}).get("stage_counts") or {}).items():
+            for entry in stages or []:
+                if isinstance(entry, (list, tuple)) and len(entry) == 3 and None not in map(_number, entry[:2]):
+                    with contextlib.suppress(ValueError, TypeError):
+                        counts = _counts_from_json(entry[2])
+                        self._segments.setdefault(str(name), {})[float(entry[0])] = (float(entry[1]), counts)
         for key, target in (("history", self.history), ("stable_history", self.stable_history)):
             for name, points in ((state or {}).get(key) or {}).items():
                 line = target(str(name))
@@ -464,7 +480,7 @@ class SignalBoard:
             # One round: the run's counts and the stage's on both tracks are asked at once.
             counts, versus = await asyncio.gather(
                 self._counts(signal, window, self.canary.selector),
-                self._versus_stable(signal, now, stage_started_at, self.alpha.per_test),
+                self._versus_stable(name, signal, now, stage_started_at, self.alpha.per_test),
             )
 
         def reading(state: SignalState, value: float | None, reason: str, evidence: dict[str, Any] | None = None,
@@ -572,8 +588,13 @@ class SignalBoard:
             return await self._canary_scraped()
         return True  # the stable track: no requests there is no stable traffic, said by the comparison
 
-    async def _versus_stable(self, signal: SignalConfig, now: float, stage_started_at: float, alpha: float) -> Verdict | None:
-        """The stage's canary counts against the stable track's (max_vs_stable); None when there is nothing to compare."""
+    async def _versus_stable(self, name: str, signal: SignalConfig, now: float, stage_started_at: float,
+                             alpha: float) -> Verdict | None:
+        """The canary's counts against the stable track's (max_vs_stable), over this stage and the run's earlier ones.
+
+        None when there is nothing to compare. Each stage's counts are kept as they were last read (the
+        stage's split is its own); the stage now is read over its own time so far.
+        """
         tolerance = signal.max_vs_stable
         if tolerance is None or self.counting_from is not None:
             return None
@@ -581,7 +602,10 @@ class SignalBoard:
         age = self.run_age(now)
         if age is not None:
             elapsed = min(elapsed, age)
+        earlier = self._stage_counts(name, stage_started_at)
         if elapsed < float(self.canary.min_window):
+            if earlier:
+                return self._verdict_versus(signal, earlier, tolerance, alpha)
             return Verdict(False, None, None, f"vs stable: not yet, the stage's own data is "
                            f"{format_duration(max(0.0, elapsed), 'measured')} old (min_window {format_duration(self.canary.min_window)})")
         window = age_window(elapsed)
@@ -590,11 +614,34 @@ class SignalBoard:
         )
         if canary.blind is not None or stable.blind is not None:
             return Verdict(False, None, None, f"vs stable: not compared ({canary.blind or stable.blind})")
+        current: StageCounts = ((canary.buckets, stable.buckets) if signal.buckets_query is not None
+                                else segment(canary.events, canary.requests, stable.events, stable.requests))
+        self._stage_counts_seen(name, stage_started_at, now, current)
+        return self._verdict_versus(signal, [*earlier, current], tolerance, alpha)
+
+    def _verdict_versus(self, signal: SignalConfig, stages: list[StageCounts], tolerance: float,
+                        alpha: float) -> Verdict:
         if signal.buckets_query is not None:
-            verdict = compare_latency(canary.buckets, stable.buckets, tolerance, alpha)
+            verdict = compare_latency([stage for stage in stages if isinstance(stage, tuple)], tolerance, alpha)
         else:
-            verdict = compare_rate((canary.events, canary.requests), (stable.events, stable.requests), tolerance, alpha)
-        return verdict or Verdict(False, None, None, "vs stable: no stable traffic this stage to compare with")
+            verdict = compare_rate([stage for stage in stages if isinstance(stage, Segment)], tolerance, alpha)
+        return verdict or Verdict(False, None, None, "vs stable: no stage yet with traffic on both tracks to compare")
+
+    def _stage_counts(self, name: str, stage_started_at: float) -> list[StageCounts]:
+        """The earlier stages' counts of a signal, in stage order: only those last read before this stage began.
+
+        A stage taken up again (a resume that restarted its clock) would otherwise count its time twice.
+        """
+        kept = self._segments.get(name, {})
+        return [kept[start][1] for start in sorted(kept) if kept[start][0] <= stage_started_at]
+
+    def _stage_counts_seen(self, name: str, stage_started_at: float, now: float, counts: StageCounts) -> None:
+        kept = self._segments.setdefault(name, {})
+        for start in [s for s in kept if s >= stage_started_at]:  # later starts belong to a stage now gone
+            del kept[start]
+        kept[stage_started_at] = (now, counts)
+        while len(kept) > _MAX_STAGES_KEPT:
+            del kept[min(kept)]
 
     # ------------------------------------------------------------ comparison with the stable track
 
@@ -650,6 +697,32 @@ def _total(result: QueryResult) -> float | None:
     if not values or any(not math.isfinite(v) for v in values):
         return None
     return float(sum(values))
+
+
+def _counts_json(counts: StageCounts) -> Any:
+    """A stage's counts as JSON (a bucket bound as Prometheus writes it: +Inf is no JSON number)."""
+    if isinstance(counts, Segment):
+        return [counts.canary_events, counts.canary_requests, counts.stable_events, counts.stable_requests]
+    if counts is None:
+        return None
+    return {track: [[format_sample(le), count] for le, count in buckets] for track, buckets in zip(("canary", "stable"), counts)}
+
+
+def _counts_from_json(data: Any) -> StageCounts:
+    """What _counts_json wrote; ValueError when it is not that (restore() ignores malformed parts)."""
+    if data is None:
+        return None
+    if isinstance(data, list) and len(data) == 4 and all(_number(v) is not None for v in data):
+        return segment(*data)
+    if isinstance(data, dict):
+        tracks = []
+        for track in ("canary", "stable"):
+            pairs = data.get(track)
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ValueError(f"stage counts: {track} buckets are not [le, count] pairs")
+            tracks.append(buckets_from((_bound(str(le)), float(count)) for le, count in pairs))
+        return tracks[0], tracks[1]
+    raise ValueError("stage counts: neither a segment nor buckets")
 
 
 def _bound(le: str | None) -> float:

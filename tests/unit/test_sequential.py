@@ -2,7 +2,8 @@
 
 - the beta-binomial mixture: scipy's betaln, and the mixture integral done numerically by scipy.integrate.quad;
 - the confidence sequence's ends: scipy.optimize.brentq on that reference;
-- the count test: the Bayes factor of savvi (the papers' authors' package, Multinomial) on the same counts;
+- the count test: scipy's binomial likelihood of where each stage's events fell, mixed over the same alternatives,
+  and savvi (the papers' authors' package, Multinomial) for each alternative of one stage;
 - histogram quantiles: the drill's own histogram_quantile (per-bucket counts, written independently) and
   Prometheus' documented rule (linear within a bucket, the +Inf bucket answers the highest finite bound);
 - anytime validity: seeded simulations that look after every batch; a fixed-n interval looked at that often
@@ -21,13 +22,18 @@ from scipy import integrate, optimize, special, stats
 
 from cockpit.drill.source import histogram_quantile
 from cockpit.engine.sequential import (
+    TOLERANCE_MULTIPLES,
+    Segment,
     bucket_quantile,
     buckets_from,
     compare_counts,
+    event_share,
     log_beta,
+    log_likelihood_ratio,
     log_mixture,
     rate_bounds,
     rate_prior,
+    segment,
     tail_counts,
 )
 
@@ -127,53 +133,102 @@ def test_anytime_coverage_holds_where_a_fixed_interval_does_not() -> None:
     assert fixed_misses / runs > alpha  # 2.5 % at one look, peeked at 200 times: the problem the sequence solves
 
 
-# ---------------------------------------------------------------- the count test against savvi
+# ---------------------------------------------------------------- the count test against scipy
 
 
-def savvi_odds(canary: int, stable: int, theta0: float, k: float = 100.0) -> float:
-    from savvi.multinomial import Multinomial
-
-    test = Multinomial(0.05, np.array([theta0, 1 - theta0]), k=k)
-    test.update(np.array([canary, stable]))
-    return float(test.odds)
+def reference_log_bayes_factor(stages: list[tuple[int, int, int, int]], tolerance: float) -> float:
+    """Where each stage's events fell, as scipy's binomial: the mixture over the alternatives against the tolerance."""
+    logs = []
+    for multiple in TOLERANCE_MULTIPLES:
+        total = 0.0
+        for ce, cr, se, sr in stages:
+            rho = cr / (cr + sr)
+            at = {r: rho * r / (rho * r + 1 - rho) for r in (tolerance * multiple, tolerance)}
+            total += (stats.binom.logpmf(ce, ce + se, at[tolerance * multiple])
+                      - stats.binom.logpmf(ce, ce + se, at[tolerance]))
+        logs.append(total)
+    return float(special.logsumexp(logs) - math.log(len(logs)))
 
 
 @pytest.mark.parametrize(
-    ("ce", "cr", "se", "sr", "tolerance"),
-    [(5, 1000, 20, 9000, 1.0), (5, 1000, 20, 9000, 1.5), (30, 1000, 50, 99000, 1.5), (0, 500, 40, 49500, 1.5),
-     (12, 2500, 10, 7500, 1.0), (300, 5000, 250, 5000, 2.0)],
+    ("stages", "tolerance"),
+    [([(5, 1000, 20, 9000)], 1.0), ([(5, 1000, 20, 9000)], 1.5), ([(30, 1000, 50, 99000)], 1.5),
+     ([(0, 500, 40, 49500)], 1.5), ([(12, 2500, 10, 7500)], 1.0), ([(300, 5000, 250, 5000)], 2.0),
+     # a run's stages, each with its own split: 1 %, 5 %, 25 %, 50 %
+     ([(2, 300, 150, 29700), (14, 1500, 140, 28500), (60, 7500, 110, 22500), (90, 15000, 75, 15000)], 1.5),
+     ([(0, 60, 1, 90), (3, 180, 0, 90), (6, 180, 1, 90)], 1.5)],
 )
-def test_count_test_is_savvis_multinomial(ce: int, cr: int, se: int, sr: int, tolerance: float) -> None:
-    mine = compare_counts(ce, cr, se, sr, tolerance, 0.01)
+def test_count_test_is_the_binomial_likelihood_of_where_the_events_fell(
+        stages: list[tuple[int, int, int, int]], tolerance: float) -> None:
+    mine = compare_counts([segment(*stage) for stage in stages], tolerance, 0.01)
     assert mine is not None
+    assert mine.log_bayes_factor == pytest.approx(reference_log_bayes_factor(stages, tolerance), rel=1e-9, abs=1e-9)
+    assert mine.canary_events == sum(s[0] for s in stages) and mine.stable_requests == sum(s[3] for s in stages)
+
+
+@pytest.mark.parametrize(("ce", "cr", "se", "sr"), [(12, 2500, 10, 7500), (5, 1000, 20, 9000), (30, 1000, 50, 99000)])
+@pytest.mark.parametrize("multiple", TOLERANCE_MULTIPLES)
+def test_one_stages_likelihood_ratio_is_savvis_multinomial_at_the_alternative(
+        ce: int, cr: int, se: int, sr: int, multiple: float) -> None:
+    """savvi's Multinomial (the authors' test) with its Dirichlet prior concentrated at an alternative is, in the
+    limit, that alternative's likelihood ratio against the null: each component of the mixture, checked."""
+    from savvi.multinomial import Multinomial
+
+    tolerance = 1.5
     rho = cr / (cr + sr)
-    assert mine.null_share == pytest.approx(rho * tolerance / (rho * tolerance + 1 - rho))
-    assert math.exp(mine.log_bayes_factor) == pytest.approx(savvi_odds(ce, se, mine.null_share), rel=1e-9)
+    null, alternative = event_share(rho, tolerance), event_share(rho, tolerance * multiple)
+    test = Multinomial(0.05, np.array([null, 1 - null]), k=1)
+    test.alpha_0 = 1e9 * np.array([alternative, 1 - alternative])
+    test.update(np.array([ce, se]))
+    mine = log_likelihood_ratio([segment(ce, cr, se, sr)], tolerance * multiple, tolerance)  # type: ignore[list-item]
+    assert mine == pytest.approx(math.log(test.odds), rel=1e-4, abs=1e-4)
+
+
+def test_event_share_is_the_papers_theta() -> None:
+    # Lindon & Malek: with equal rates the canary's share of the events is its share of the traffic.
+    assert event_share(0.05, 1.0) == pytest.approx(0.05)
+    assert event_share(0.5, 3.0) == pytest.approx(0.75)
 
 
 def test_count_test_acts_only_on_the_canarys_side() -> None:
-    worse = compare_counts(40, 1000, 50, 99000, 1.5, 0.01)
-    better = compare_counts(0, 10000, 900, 90000, 1.5, 0.01)
+    worse = compare_counts([segment(40, 1000, 50, 99000)], 1.5, 0.01)
+    better = compare_counts([segment(0, 10000, 900, 90000)], 1.5, 0.01)
     assert worse is not None and worse.worse and worse.ratio == pytest.approx(79.2)
-    assert better is not None and better.log_bayes_factor > math.log(100) and not better.worse
-    assert compare_counts(3, 100, 0, 0, 1.5, 0.01) is None  # no stable traffic: nothing to compare with
+    assert better is not None and better.log_bayes_factor < 0 and not better.worse
+    assert segment(3, 100, 0, 0) is None  # no stable traffic: nothing to compare with
+    assert compare_counts([None], 1.5, 0.01) is None
 
 
-def test_count_test_false_alarms_stay_under_alpha_when_rates_are_equal() -> None:
+def test_pooled_stages_catch_what_no_single_stage_can() -> None:
+    # 3 % against a stable 0.5 % (tolerance 1.5x) over three stages of a low-traffic canary, the expected counts.
+    stages = [(3, 100, 15, 3000), (8, 250, 15, 3000), (8, 250, 15, 3000)]
+    alpha = 0.002
+    assert compare_counts([segment(*s) for s in stages], 1.5, alpha).worse  # type: ignore[union-attr]
+    assert not any(compare_counts([segment(*s)], 1.5, alpha).worse for s in stages)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1.5])
+def test_count_test_false_alarms_stay_under_alpha_across_splits(ratio: float) -> None:
+    """Looked at after every batch through four splits, at equal rates and at the tolerance itself (the worst case)."""
     rng = np.random.default_rng(7)
-    alpha, runs, alarms = 0.05, 400, 0
+    alpha, runs, alarms, tolerance = 0.05, 400, 0, 1.5
     for _ in range(runs):
-        ce = se = cr = sr = 0
-        for _ in range(100):  # 100 looks, 1,000 requests each, 5 % to the canary, both at 1 %
-            c_req = rng.binomial(1000, 0.05)
-            cr += c_req
-            sr += 1000 - c_req
-            ce += rng.binomial(c_req, 0.01)
-            se += rng.binomial(1000 - c_req, 0.01)
-            result = compare_counts(ce, cr, se, sr, 1.0, alpha)
-            if result is not None and result.worse:
-                alarms += 1
-                break
+        done: list[Segment | None] = []
+        for share in (0.01, 0.05, 0.25, 0.5):
+            ce = se = cr = sr = 0
+            for _ in range(25):  # 25 looks a stage, 1,000 requests each
+                c_req = int(rng.binomial(1000, share))
+                cr, sr = cr + c_req, sr + 1000 - c_req
+                ce += int(rng.binomial(c_req, 0.01 * ratio))
+                se += int(rng.binomial(1000 - c_req, 0.01))
+                result = compare_counts([*done, segment(ce, cr, se, sr)], tolerance, alpha)
+                if result is not None and result.worse:
+                    break
+            else:
+                done.append(segment(ce, cr, se, sr))
+                continue
+            alarms += 1
+            break
     assert alarms / runs <= alpha
 
 
