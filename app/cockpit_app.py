@@ -26,6 +26,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from cockpit.app import status_line
@@ -192,6 +193,7 @@ class CockpitApp(App[int]):
         self.drill_environment: Any = None  # drill mode: the simulated service, Prometheus, database (made with the config)
         self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
         self._stop = threading.Event()
+        self._clock: Timer | None = None  # the 1 s tick; restarted by a frame that drew the clocks anyway
         self._terminal = TerminalShadow()
         self._status_bars: weakref.WeakKeyDictionary[Screen, list[Any]] = weakref.WeakKeyDictionary()
         self._config_lock = threading.Lock()
@@ -279,7 +281,7 @@ class CockpitApp(App[int]):
         if self._tail is not None:
             self._follow_journal()
         if self.options.tick_every:
-            self.set_interval(self.options.tick_every, self.refresh_screens)
+            self._clock = self.set_interval(self.options.tick_every, self.refresh_screens)
         self.call_after_refresh(self._validate_config)
 
     def on_unmount(self) -> None:
@@ -388,11 +390,22 @@ class CockpitApp(App[int]):
         self.chain_error = message.chain_error
         self.bad_lines = message.bad_lines
         self.refresh_screens()
+        self._restart_clock()
+
+    def _restart_clock(self) -> None:
+        """The frame just drawn showed the clocks too: the next tick comes a whole period later.
+
+        Samples arrive about as often as the clock ticks; without this, each second would draw two frames
+        (one for the sample, one for the clock a fraction of a second apart), twice the bytes and CPU.
+        """
+        if self._clock is not None:
+            self._clock.reset()
 
     def feed(self, events: list[dict[str, Any]]) -> None:
         """Apply events directly (a drill in this process, tests) and repaint."""
         self.view.apply_all(events)
         self.refresh_screens()
+        self._restart_clock()
 
     def refresh_screens(self) -> None:
         """Repaint the top-most cockpit pane (a modal on top still shows it updating behind)."""
