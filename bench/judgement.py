@@ -330,7 +330,8 @@ def main() -> int:
                 part_slow(world, args, timing)
             sent = sum(world.load.sent.values()) if world.load else 0
             print(f"\n{sent} requests sent in {time.monotonic() - started:.0f}s "
-                  f"({sent / max(1.0, time.monotonic() - started):.0f}/s), {world.load.errors if world.load else 0} failed")
+                  f"({sent / max(1.0, time.monotonic() - started):.0f}/s), {world.load.errors if world.load else 0} failed, "
+                  f"at most {world.load.backlog if world.load else 0} waiting for a connection")
     except KeyboardInterrupt:
         print("interrupted: every process started here was stopped", file=sys.stderr)
         return 130

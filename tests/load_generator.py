@@ -62,6 +62,7 @@ class LoadGenerator:
     poll: float = 0.5
     sent: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: int = 0
+    backlog: int = 0  # the most requests ever waiting for a connection (a generator behind its model)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.service_url)
@@ -125,6 +126,7 @@ class LoadGenerator:
                 for track, rate in zip(("canary", "stable"), self.model.rates(weight), strict=True):
                     for _ in range(poisson(rng, rate * self.tick)):
                         queue.put_nowait((app, track))
+            self.backlog = max(self.backlog, queue.qsize())
             next_tick += self.tick
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
         for task in tasks:

@@ -165,6 +165,9 @@ class TrafficService:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the load generator reuses its connections
+            # Headers and body go out as two writes: with Nagle's algorithm the body waits for the client's
+            # delayed ACK of the headers, 40 ms a request (6 connections carried 135 requests/s, not 720).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
                 pass
