@@ -175,10 +175,18 @@ class RunHolding:
         return self.lease.token
 
     def open_journal(self, path: Any, say: Callable[[str, bool], None] | None = None) -> Any:
-        """The replicated journal: every record committed (fenced) to the database, then to the local file."""
+        """The replicated journal: every record committed (fenced) to the database, then to the local file.
+
+        Opened again on the same file (the canary's hand-over to its night), the new journal carries on the old
+        one's buffer: the database need not answer at that moment.
+        """
+        from pathlib import Path
+
         from cockpit.run.replicated_journal import ReplicatedJournal
 
-        self.journal = ReplicatedJournal(path, self.store, self.lease, self.keeper, say=say)
+        before = self.journal
+        carried = before if before is not None and Path(before.path) == Path(path) else None
+        self.journal = ReplicatedJournal(path, self.store, self.lease, self.keeper, say=say, carried=carried)
         return self.journal
 
     def announce(self, run: Any) -> None:
