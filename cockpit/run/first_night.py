@@ -118,6 +118,7 @@ class _Resume:
     started_at: float | None = None
     hours: int | None = None
     hour_length: float | None = None
+    every: float | None = None  # how often the night evaluated when it started (its hourly logs say it)
     closed: dict[int, dict[str, Any]] = field(default_factory=dict)
     done: dict[str, Any] | None = None
     samples: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # unclosed hours' samples
@@ -137,6 +138,7 @@ def _read_resume(records: list[dict[str, Any]]) -> _Resume:
             state.started_at = float(record["ts"])
             state.hours = int(record.get("hours") or 24)
             state.hour_length = float(record.get("hour_length") or 3600.0)
+            state.every = _num(record.get("evaluate_every"))
         elif event == Event.HOUR_CLOSED:
             state.closed[int(record["hour"])] = record
             state.samples.pop(int(record["hour"]), None)
@@ -315,6 +317,7 @@ class FirstNight(JournaledRun):
             self.hours = int(resume.hours or self.hours)
             self.hour_length = float(resume.hour_length or self.hour_length)
             self.closed = {h: _summary_of(r) for h, r in resume.closed.items()}
+            self._restore_hour_logs(resume)
             self._restore_rollbacks(resume)
             self._restore_triggers(resume.last_board)
         else:
@@ -334,6 +337,21 @@ class FirstNight(JournaledRun):
             self.say(f"first night of {self.version} resumed: {len(self.closed)}/{self.hours} hours closed", loud=True)
         if self.traffic is None:
             self.say(f"{NO_TRAFFIC}: a rollback trigger at night will page but cannot move traffic", loud=True)
+
+    def _restore_hour_logs(self, resume: _Resume) -> None:
+        """Write again, from its journaled summary, a closed hour's log this folder lacks.
+
+        A holder that died right after closing an hour may not have sent that hour's log to the state database
+        yet (files follow each lease renewal); its `hour_closed` record holds everything the log says.
+        """
+        for hour, record in sorted(resume.closed.items()):
+            name = str(record.get("file") or hourly_log_file(hour))
+            if self.store.path(name).exists():
+                continue
+            self._write(name, hourly_log_text(self.version, self.closed[hour], night_start=self.started_at,
+                                              hours=int(resume.hours or self.hours), every=resume.every or self.every,
+                                              baseline_file=self.baseline_file))
+            self.say(f"hour {hour:02d}'s log was not on this host: written again from its journaled summary → {name}")
 
     def _restore_rollbacks(self, resume: _Resume) -> None:
         for record in self.closed.values():
