@@ -25,7 +25,10 @@ With `[state] dsn` the night holds the run's lease like the canary (a
 redacted and fenced by the same token (cockpit.run.replicated_journal), its
 evidence files follow as they are written, and a night rollback journals
 `traffic_fenced` before the command runs, so a night that lost its lease moves
-no traffic. Without it the journal is the local file alone, as before.
+no traffic. A standby (`cockpit first-night VERSION --standby` on another
+host) that takes the lease when the night's holder dies resumes it by the same
+rules as a restart, from the database's journal, and journals `lease_taken`.
+Without [state] the journal is the local file alone, as before.
 """
 
 from __future__ import annotations
@@ -60,9 +63,9 @@ from cockpit.run.night_hours import (
 )
 
 NIGHT = "first_night"
-# What the notifier gets: the rollback records as journaled, and an `hourly_summary` per closed hour
+# What the notifier gets: the rollback records and a standby's takeover as journaled, and an `hourly_summary` per closed hour
 # (the [[notify]] event name; its `line` is the hour in one line for a phone).
-PAGED = (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE)
+PAGED = (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.LEASE_TAKEN)
 NO_TRAFFIC = "no [traffic] configured"
 MAX_RANGE_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
 RANGE_CONCURRENCY = 4
@@ -212,6 +215,7 @@ class FirstNight(JournaledRun):
         self._unclosed_rollback: dict[str, Any] | None = None  # done in an hour not closed before the stop
         self._unclosed_started: dict[str, Any] | None = None
         self._loaded: list[dict[str, Any]] = []  # the journal as it was when the night opened it
+        self._takeover: tuple[float, str] | None = None  # (when, what) a standby took the night over, for its hour
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,6 +258,7 @@ class FirstNight(JournaledRun):
             resumed = resume.started_at is not None
             await self._start(resume)
             await self._catch_up(resume)
+            self._note_takeover()
             resume.samples.clear()
             await self._watch()
             self._finish()
@@ -327,6 +332,7 @@ class FirstNight(JournaledRun):
                   resumed=resume.started_at is not None, closed_hours=sorted(self.closed),
                   traffic=self.traffic.describe() if self.traffic is not None else None,
                   **({"start": "auto", "pid": os.getpid()} if self.handed_over else {}))
+        self._announce_takeover(resumed=resume.started_at is not None)
         if self.handed_over:
             self.say(f"hand-over: the canary promoted {self.version}; this process (pid {os.getpid()}) watches its "
                      "first night now ([first_night] start = \"auto\")", loud=True)
@@ -337,6 +343,25 @@ class FirstNight(JournaledRun):
             self.say(f"first night of {self.version} resumed: {len(self.closed)}/{self.hours} hours closed", loud=True)
         if self.traffic is None:
             self.say(f"{NO_TRAFFIC}: a rollback trigger at night will page but cannot move traffic", loud=True)
+
+    def _announce_takeover(self, *, resumed: bool) -> None:
+        """A standby (`first-night --standby`) that took the night over says so right after the night's start record.
+
+        A lease its canary released when it finished is the night's normal start, not a takeover: not announced.
+        """
+        previous = self.holding.lease.previous if self.holding is not None else None
+        if previous is None or (previous.released and not resumed):
+            return
+        hour = max(0, min(self.hour_of(self.clock.now()), self.hours - 1))
+        text = self.holding.announce(self, self.stage, self.weight, phase=NIGHT, hour=hour)
+        if text is not None:
+            self._takeover = (self.clock.now(), text)
+
+    def _note_takeover(self) -> None:
+        """The takeover in the current hour's log (its aggregate exists only once the missed hours are caught up)."""
+        if self._takeover is not None and self.agg is not None:
+            self.agg.note(*self._takeover)
+        self._takeover = None
 
     def _restore_hour_logs(self, resume: _Resume) -> None:
         """Write again, from its journaled summary, a closed hour's log this folder lacks.
