@@ -163,9 +163,9 @@ SPECS: dict[Event, EventSpec] = {
     ),
     Event.LEASE_TAKEN: EventSpec(
         "A standby took the run over ([state] dsn): its host, pid and new fencing token, and the holder before, whose "
-        "lease lapsed `lapsed_s` ago (or who released it).",
+        "lease lapsed `lapsed_s` ago (or who released it); a night's takeover carries its phase and hour.",
         _WHERE + ("token", "host", "pid", "previous_host", "previous_pid", "previous_token", "released", "lapsed_s"),
-        ("waited_s",),
+        ("waited_s",) + _NIGHT,
     ),
     Event.TRAFFIC_FENCED: EventSpec(
         "With [state] dsn, right before a traffic move (`action` shift or rollback): the fencing `token` was checked "

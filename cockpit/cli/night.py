@@ -13,7 +13,9 @@ With `[state] dsn` the night takes the run's lease first (another controller
 holding it: one line, exit 2; the database unreachable: one line, exit 2) and
 copies the database's journal and evidence into this folder, so a night can be
 started on another host than its canary. A night that loses its lease steps
-down (exit 4) and moves no traffic.
+down (exit 4) and moves no traffic. `--standby` waits for the lease instead of
+being refused (like `cockpit canary --standby`) and, when the holder's lease
+lapses, takes the night over and resumes it from the database's journal.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def register(subparsers: Any) -> None:
     night.add_argument("--every", metavar="DURATION", help="evaluate this often (default: [canary] evaluate_every)")
     night.add_argument("--selector", metavar="MATCHERS",
                        help="label matchers that pick the released version (default: [canary] selector)")
+    night.add_argument("--standby", action="store_true",
+                       help="with [state] dsn: wait for the night's lease and take the night over when its holder's "
+                            "lease lapses (its hours and records go on from the database's journal)")
     night.set_defaults(func=_cmd_first_night)
 
 
@@ -70,15 +75,20 @@ def _cmd_first_night(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"canary": config.canary.model_copy(update={"selector": args.selector})})
     if config.prometheus is None:
         raise ConfigError("no [prometheus] configured: the first night cannot watch its signals")
+    if args.standby and config.state is None:
+        raise UsageError("--standby needs [state] dsn: the lease it waits for lives in PostgreSQL")
     store = open_evidence(config, path, args, version)
     if config.state is None:
         return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every)
     from cockpit.cli import state
     from cockpit.run.state_store import LeaseLost
 
-    holding = state.hold_run(config, version, store, standby=False, what="run",
+    # A standby waits here until the holder's lease lapses; then the journal copied from the database is the
+    # night's, and run_night resumes it by the restart rules (closed hours kept, missed parts back-filled).
+    holding = state.hold_run(config, version, store, standby=args.standby, what="run",
                              hint=f"its canary or first night is live there: follow it with `cockpit watch {version} "
-                                  "--from-state`")
+                                  "--from-state`, or start this one with --standby to take the night over when its "
+                                  "lease lapses")
     lost = False
     try:
         return run_night(config, version, store, path, hours=hours, hour_length=hour_length, every=every,

@@ -4,6 +4,10 @@ textual-serve is an optional extra (`pip install -e '.[web]'`): the core stays l
 It binds to 127.0.0.1 unless --host says otherwise (reach it through an SSH tunnel).
 The served command is the attach screen: no rollback key, no ticks. Its page shows
 that command line, so it carries only paths and the version, never a secret.
+With --from-state it is the screen that fits the run as the state database has
+it when serving starts: a first night gets the watch screen (`watch
+--from-state`), a canary the attach screen. A canary that goes on into its
+night later keeps the attach screen until `cockpit serve` is started again.
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from cockpit.release_version import validate_version
 EXIT_USAGE = 2
 
 
-def served_command(version: str, config: Path | None, evidence_dir: str | None, theme: str | None,
-                   from_state: bool = False) -> list[str]:
-    """The `cockpit attach` argument list the page runs: absolute paths, the version, flags; never a secret.
+SCREENS = {"canary": "attach", "first-night": "watch"}  # a run's kind -> its read-only screen
 
-    `from_state`: the attach screen follows the run from [state] dsn (the DSN stays in the config file).
+
+def served_command(version: str, config: Path | None, evidence_dir: str | None, theme: str | None,
+                   from_state: bool = False, screen: str = "attach") -> list[str]:
+    """The `cockpit attach` (or `watch`) argument list the page runs: absolute paths, the version, flags; never a secret.
+
+    `from_state`: the screen follows the run from [state] dsn (the DSN stays in the config file).
+    `screen`: "attach" (the war room) or "watch" (a first night), both read-only.
     """
-    command = [sys.executable, "-m", "cockpit", "attach", version, "--no-mouse"]
+    if screen not in SCREENS.values():
+        raise ValueError(f"not a read-only screen: {screen!r}")
+    command = [sys.executable, "-m", "cockpit", screen, version, "--no-mouse"]
     if from_state:
         command.append("--from-state")
     if config is not None:
@@ -36,6 +46,27 @@ def served_command(version: str, config: Path | None, evidence_dir: str | None, 
     if theme:
         command += ["--theme", theme]
     return command
+
+
+def served_screen(config_path: Path, version: str) -> str:
+    """The read-only screen for the run in [state] dsn's database: "watch" for a first night, else "attach".
+
+    One line, exit 2, when the database cannot be read or has no such run (the page would only show that error).
+    """
+    from cockpit.cli.state import connect
+    from cockpit.config import load_config
+
+    config = load_config(config_path)
+    store = connect(config)
+    try:
+        store.check_schema()
+        kind = store.run_kind(version)
+    finally:
+        store.close()
+    if kind is None:
+        service = config.state.service if config.state is not None else "?"
+        raise ConfigError(f"no run {service}/{version} in the state database: nothing to serve")
+    return SCREENS[kind]
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -53,10 +84,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"{config}: file not found")
     if args.from_state and config is None:
         raise ConfigError("--from-state needs a cockpit.toml with [state] dsn (--config FILE)")
-    argv = served_command(version, config, args.evidence_dir, args.theme, from_state=args.from_state)
+    screen = served_screen(config, version) if args.from_state and config is not None else "attach"
+    argv = served_command(version, config, args.evidence_dir, args.theme, from_state=args.from_state, screen=screen)
     # textual-serve starts its command through a shell: every argument is quoted, so it runs as this list.
-    server = Server(shlex.join(argv), host=args.host, port=args.port, title=f"cockpit attach {version} (read-only)")
-    print(f"serving the read-only attach screen of {version} on http://{args.host}:{args.port}/ "
+    server = Server(shlex.join(argv), host=args.host, port=args.port, title=f"cockpit {screen} {version} (read-only)")
+    what = "watch screen (its first night)" if screen == "watch" else "attach screen"
+    print(f"serving the read-only {what} of {version} on http://{args.host}:{args.port}/ "
           f"(from another machine: ssh -L {args.port}:127.0.0.1:{args.port} THIS_HOST)", flush=True)
     server.serve()
     return 0
@@ -68,7 +101,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "serve", help="the read-only attach screen in a browser (needs the [web] extra)",
         description="Serve `cockpit attach VERSION` to web browsers through textual-serve: read-only, no rollback "
-        "key. Bound to 127.0.0.1 unless --host says otherwise; reach it through an SSH tunnel.",
+        "key (with --from-state a first night gets `cockpit watch VERSION` instead). Bound to 127.0.0.1 unless "
+        "--host says otherwise; reach it through an SSH tunnel.",
     )
     p.add_argument("version", metavar="VERSION")
     p.add_argument("--config", metavar="FILE", help="cockpit.toml (default: see `cockpit config path`)")

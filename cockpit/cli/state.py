@@ -171,6 +171,7 @@ def _import_the_run() -> None:
     import cockpit.engine.triggers  # noqa: F401
     import cockpit.run.canary  # noqa: F401
     import cockpit.run.control  # noqa: F401
+    import cockpit.run.first_night  # noqa: F401 (a night's standby)
     import cockpit.run.live_runs  # noqa: F401
     import cockpit.run.notify  # noqa: F401
     import cockpit.run.replicated_journal  # noqa: F401

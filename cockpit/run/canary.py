@@ -317,8 +317,12 @@ class CanaryRun(CanaryRollback, JournaledRun):
                 self.say("the configuration's stages differ from this run's; the run keeps the plan it started with", loud=True)
             self._restore_boards()
             self.evidence.rewrite_warroom()
-        if self.holding is not None:
-            self.holding.announce(self)  # a standby that took the run over says so
+        if self.holding is not None:  # a standby that took the run over says so, in the war room too
+            stage = self.state.stage or 1
+            weight = self.state.weight_of(stage)
+            taken = self.holding.announce(self, stage, weight)
+            if taken is not None:
+                self.evidence.warroom_event(stage, weight, taken)
         if self.override is not None:
             self.emit(Event.GO_OVERRIDE, version=self.version, **self.override)
             self.say(f"STARTED WITHOUT GO by {self.override.get('by')}: {self.override.get('reason')}", loud=True)

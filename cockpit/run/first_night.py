@@ -25,7 +25,10 @@ With `[state] dsn` the night holds the run's lease like the canary (a
 redacted and fenced by the same token (cockpit.run.replicated_journal), its
 evidence files follow as they are written, and a night rollback journals
 `traffic_fenced` before the command runs, so a night that lost its lease moves
-no traffic. Without it the journal is the local file alone, as before.
+no traffic. A standby (`cockpit first-night VERSION --standby` on another
+host) that takes the lease when the night's holder dies resumes it by the same
+rules as a restart, from the database's journal, and journals `lease_taken`.
+Without [state] the journal is the local file alone, as before.
 """
 
 from __future__ import annotations
@@ -60,9 +63,9 @@ from cockpit.run.night_hours import (
 )
 
 NIGHT = "first_night"
-# What the notifier gets: the rollback records as journaled, and an `hourly_summary` per closed hour
+# What the notifier gets: the rollback records and a standby's takeover as journaled, and an `hourly_summary` per closed hour
 # (the [[notify]] event name; its `line` is the hour in one line for a phone).
-PAGED = (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE)
+PAGED = (Event.ROLLBACK_STARTED, Event.ROLLBACK_DONE, Event.LEASE_TAKEN)
 NO_TRAFFIC = "no [traffic] configured"
 MAX_RANGE_POINTS = 10_000  # Prometheus refuses more than 11,000 points per series
 RANGE_CONCURRENCY = 4
@@ -118,6 +121,7 @@ class _Resume:
     started_at: float | None = None
     hours: int | None = None
     hour_length: float | None = None
+    every: float | None = None  # how often the night evaluated when it started (its hourly logs say it)
     closed: dict[int, dict[str, Any]] = field(default_factory=dict)
     done: dict[str, Any] | None = None
     samples: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # unclosed hours' samples
@@ -137,6 +141,7 @@ def _read_resume(records: list[dict[str, Any]]) -> _Resume:
             state.started_at = float(record["ts"])
             state.hours = int(record.get("hours") or 24)
             state.hour_length = float(record.get("hour_length") or 3600.0)
+            state.every = _num(record.get("evaluate_every"))
         elif event == Event.HOUR_CLOSED:
             state.closed[int(record["hour"])] = record
             state.samples.pop(int(record["hour"]), None)
@@ -210,6 +215,7 @@ class FirstNight(JournaledRun):
         self._unclosed_rollback: dict[str, Any] | None = None  # done in an hour not closed before the stop
         self._unclosed_started: dict[str, Any] | None = None
         self._loaded: list[dict[str, Any]] = []  # the journal as it was when the night opened it
+        self._takeover: tuple[float, str] | None = None  # (when, what) a standby took the night over, for its hour
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -252,6 +258,7 @@ class FirstNight(JournaledRun):
             resumed = resume.started_at is not None
             await self._start(resume)
             await self._catch_up(resume)
+            self._note_takeover()
             resume.samples.clear()
             await self._watch()
             self._finish()
@@ -315,6 +322,7 @@ class FirstNight(JournaledRun):
             self.hours = int(resume.hours or self.hours)
             self.hour_length = float(resume.hour_length or self.hour_length)
             self.closed = {h: _summary_of(r) for h, r in resume.closed.items()}
+            self._restore_hour_logs(resume)
             self._restore_rollbacks(resume)
             self._restore_triggers(resume.last_board)
         else:
@@ -324,6 +332,7 @@ class FirstNight(JournaledRun):
                   resumed=resume.started_at is not None, closed_hours=sorted(self.closed),
                   traffic=self.traffic.describe() if self.traffic is not None else None,
                   **({"start": "auto", "pid": os.getpid()} if self.handed_over else {}))
+        self._announce_takeover(resumed=resume.started_at is not None)
         if self.handed_over:
             self.say(f"hand-over: the canary promoted {self.version}; this process (pid {os.getpid()}) watches its "
                      "first night now ([first_night] start = \"auto\")", loud=True)
@@ -334,6 +343,40 @@ class FirstNight(JournaledRun):
             self.say(f"first night of {self.version} resumed: {len(self.closed)}/{self.hours} hours closed", loud=True)
         if self.traffic is None:
             self.say(f"{NO_TRAFFIC}: a rollback trigger at night will page but cannot move traffic", loud=True)
+
+    def _announce_takeover(self, *, resumed: bool) -> None:
+        """A standby (`first-night --standby`) that took the night over says so right after the night's start record.
+
+        A lease its canary released when it finished is the night's normal start, not a takeover: not announced.
+        """
+        previous = self.holding.lease.previous if self.holding is not None else None
+        if previous is None or (previous.released and not resumed):
+            return
+        hour = max(0, min(self.hour_of(self.clock.now()), self.hours - 1))
+        text = self.holding.announce(self, self.stage, self.weight, phase=NIGHT, hour=hour)
+        if text is not None:
+            self._takeover = (self.clock.now(), text)
+
+    def _note_takeover(self) -> None:
+        """The takeover in the current hour's log (its aggregate exists only once the missed hours are caught up)."""
+        if self._takeover is not None and self.agg is not None:
+            self.agg.note(*self._takeover)
+        self._takeover = None
+
+    def _restore_hour_logs(self, resume: _Resume) -> None:
+        """Write again, from its journaled summary, a closed hour's log this folder lacks.
+
+        A holder that died right after closing an hour may not have sent that hour's log to the state database
+        yet (files follow each lease renewal); its `hour_closed` record holds everything the log says.
+        """
+        for hour, record in sorted(resume.closed.items()):
+            name = str(record.get("file") or hourly_log_file(hour))
+            if self.store.path(name).exists():
+                continue
+            self._write(name, hourly_log_text(self.version, self.closed[hour], night_start=self.started_at,
+                                              hours=int(resume.hours or self.hours), every=resume.every or self.every,
+                                              baseline_file=self.baseline_file))
+            self.say(f"hour {hour:02d}'s log was not on this host: written again from its journaled summary → {name}")
 
     def _restore_rollbacks(self, resume: _Resume) -> None:
         for record in self.closed.values():

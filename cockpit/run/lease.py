@@ -175,28 +175,37 @@ class RunHolding:
         return self.lease.token
 
     def open_journal(self, path: Any, say: Callable[[str, bool], None] | None = None) -> Any:
-        """The replicated journal: every record committed (fenced) to the database, then to the local file."""
+        """The replicated journal: every record committed (fenced) to the database, then to the local file.
+
+        Opened again on the same file (the canary's hand-over to its night), the new journal carries on the old
+        one's buffer: the database need not answer at that moment.
+        """
+        from pathlib import Path
+
         from cockpit.run.replicated_journal import ReplicatedJournal
 
-        self.journal = ReplicatedJournal(path, self.store, self.lease, self.keeper, say=say)
+        before = self.journal
+        carried = before if before is not None and Path(before.path) == Path(path) else None
+        self.journal = ReplicatedJournal(path, self.store, self.lease, self.keeper, say=say, carried=carried)
         return self.journal
 
-    def announce(self, run: Any) -> None:
-        """A standby that took the run over says so: journaled, in the war-room log, to the notifier, on screen."""
+    def announce(self, run: Any, stage: int, weight: float, **context: Any) -> str | None:
+        """A standby that took the run over says so: journaled (with `context`: the night's phase and hour), on screen.
+
+        Returns the sentence for the run's own log (the war room, the night's hour), None when nothing was taken over.
+        """
         previous = self.lease.previous
         if previous is None:
-            return
+            return None
         how = "released it" if previous.released else f"lease lapsed {max(0.0, -previous.expires_in):.1f}s ago"
-        stage = run.state.stage or 1
-        weight = run.state.weight_of(stage)
         run.emit(Event.LEASE_TAKEN, stage=stage, weight=weight, token=self.lease.token, host=self.lease.host,
                  pid=self.lease.pid, previous_host=previous.host, previous_pid=previous.pid,
                  previous_token=previous.token, released=previous.released,
-                 lapsed_s=round(max(0.0, -previous.expires_in), 3), waited_s=round(self.lease.waited_s, 3))
+                 lapsed_s=round(max(0.0, -previous.expires_in), 3), waited_s=round(self.lease.waited_s, 3), **context)
         text = (f"TAKEN OVER by host {self.lease.host} pid {self.lease.pid} (token {self.lease.token}) from "
                 f"{previous.who()}: {how}")
         run.say(text, loud=True)
-        run.evidence.warroom_event(stage, weight, text)
+        return text
 
     def open_inbox(self, run: Any) -> None:
         """Take `cockpit ctl --from-state` commands for this run, answered by the run's operator desk."""

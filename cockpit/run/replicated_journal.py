@@ -14,6 +14,14 @@ in order in a buffer, sent as soon as it answers again: none is lost. A
 once the lease may have lapsed: it then waits for the database (the caller
 retries), because only the database can say this controller still holds the
 run.
+
+A hand-over in one process (the canary going on into its first night, `start
+= "auto"`) opens the journal again under the same lease: the new journal takes
+the old one's buffer and its view of the database (`carried`) instead of
+reading the database's copy, so a database away at that moment is the same
+buffering as mid-run, not a stop. Under the same fencing token nobody else can
+have written a record, so the local file and the carried buffer say all there
+is.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ class ReplicatedJournal(Journal):
     """A Journal whose records reach PostgreSQL first; see the module docstring."""
 
     def __init__(self, path: str | Path, store: StateStore, lease: Lease, keeper: LeaseKeeper,
-                 say: Callable[[str, bool], None] | None = None) -> None:
+                 say: Callable[[str, bool], None] | None = None, carried: ReplicatedJournal | None = None) -> None:
         super().__init__(path)
         self.store = store
         self.lease = lease
@@ -50,7 +58,10 @@ class ReplicatedJournal(Journal):
         self._retry_at = 0.0
         self._retry_after = RETRY_EVERY
         self._away_since: float | None = None
-        self._reconcile(store.records(lease.version))
+        if carried is not None:
+            self._carry(carried)
+        else:
+            self._reconcile(store.records(lease.version))
 
     # ------------------------------------------------------------------ opening
 
@@ -69,7 +80,27 @@ class ReplicatedJournal(Journal):
         self.pending = list(local[len(remote):])
         if self.pending:
             self.say(f"sending {len(self.pending)} record(s) the state database lacks (written while it was away)", False)
+            self._send_now()
+
+    def _carry(self, before: ReplicatedJournal) -> None:
+        """Go on from the journal this lease wrote until now (a hand-over): its buffer, its retry state."""
+        local = self.records
+        tail = local[len(local) - len(before.pending):] if before.pending else []
+        if [r["hash"] for r in tail] != [r["hash"] for r in before.pending]:
+            raise JournalError(f"{self.path}: the records waiting for the state database are not the journal's last "
+                               "ones: the file was changed during the hand-over; refusing to continue it")
+        self.pending = list(before.pending)
+        self.buffered_total = before.buffered_total
+        self._away_since, self._retry_at, self._retry_after = before._away_since, before._retry_at, before._retry_after
+        if self.pending:
+            self._send_now()
+
+    def _send_now(self) -> None:
+        """Try the buffer at once; a database still away keeps it buffered (the next record tries again)."""
+        try:
             self._flush(force=True)
+        except StateUnavailable as exc:
+            self._went_away(exc)
 
     # ------------------------------------------------------------------ writing
 
@@ -84,14 +115,17 @@ class ReplicatedJournal(Journal):
         except StateUnavailable as exc:
             if event == Event.TRAFFIC_FENCED and not self.keeper.valid_locally():
                 raise StateUnavailable(f"{exc}: traffic waits for it (the lease may have lapsed)") from None
-            if self._away_since is None:
-                self._away_since = time.monotonic()
-                self.say(f"STATE DATABASE AWAY ({exc}): records are kept in the local journal and sent when it answers",
-                         True)
+            self._went_away(exc)
             self.pending.append(record)
             self.buffered_total += 1
         self.write(record)
         return record
+
+    def _went_away(self, exc: StateUnavailable) -> None:
+        """Said once per absence: from now on records wait in the buffer."""
+        if self._away_since is None:
+            self._away_since = time.monotonic()
+            self.say(f"STATE DATABASE AWAY ({exc}): records are kept in the local journal and sent when it answers", True)
 
     def _commit(self, record: dict[str, Any]) -> None:
         now = time.monotonic()

@@ -334,6 +334,19 @@ class StateStore:
         if refused is not None:
             raise LeaseLost(refused)
 
+    def run_kind(self, version: str) -> str | None:
+        """"first-night" once the run's night started, "canary" before, None when the database has no record of it."""
+
+        def read(cur: Any) -> Any:
+            cur.execute("SELECT bool_or(event = %s) FROM cockpit.journal WHERE service = %s AND version = %s",
+                        (Event.FIRST_NIGHT_STARTED.value, self.service, version))
+            return cur.fetchone()
+
+        row = self._run(read)
+        if row is None or row[0] is None:  # bool_or over no rows: no record of the run at all
+            return None
+        return "first-night" if row[0] else "canary"
+
     # ------------------------------------------------------------------ lease
 
     def lease(self, version: str) -> LeaseRow | None:

@@ -277,7 +277,9 @@ class PrometheusSource:
 
     async def query_range(self, expr: str, start: float, end: float, step: float) -> RangeResult:
         """A range query; never raises."""
-        params = {"query": expr, "start": start, "end": end, "step": f"{max(step, 0.001):g}s"}
+        # A bare number is float seconds to Prometheus; "0.5s" is refused (a duration takes whole units: "500ms"),
+        # which made every back-fill of a night evaluated more often than once a second fail.
+        params = {"query": expr, "start": start, "end": end, "step": f"{max(step, 0.001):g}"}
         try:
             data = await self._get("/api/v1/query_range", params)
         except asyncio.CancelledError:

@@ -99,6 +99,8 @@ async def test_query_range_returns_points(source, prometheus, exporter):
     points = result.series[0].points
     assert points and all(value == 1.0 for _, value in points)
     assert all(end - 31 <= ts <= end + 1 for ts, _ in points)
+    fine = await source.query_range(f'up{{job="{JOB}"}}', end - 5, end, 0.5)  # a step under a second
+    assert fine.error is None and len(fine.series) == 1 and fine.series[0].points
     bad = await source.query_range("up{", end - 30, end, 1)
     assert bad.error and "up{" in bad.error and not bad.series
 

@@ -281,6 +281,34 @@ async def test_stop_after_hour_5_and_restart_back_fills_the_missed_hours(tmp_pat
     assert all(step == EVERY for _, _, _, step in source.ranges)
 
 
+async def test_a_resumed_night_writes_a_closed_hours_missing_log_again_from_its_journaled_summary(
+        tmp_path: Path) -> None:
+    """A standby's folder may lack the log of the hour its holder closed just before it died: the journal has it."""
+    store, start = setup_release(tmp_path)
+    config = night_config(tmp_path)
+    clock = ManualClock(start)
+    source = quiet(clock)
+    pager = Pager()
+    task: asyncio.Task[Any] | None = None
+
+    def stop_after(hour: int) -> None:
+        if hour == 1 and task is not None:
+            task.cancel()
+
+    pager.on_hour = stop_after
+    task = asyncio.ensure_future(run_first_night(config, VERSION, source=source, clock=clock, store=store,
+                                                 notifier=pager, hours=3, hour_length=HOUR))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    lost = store.path("hourly_log_01.txt")
+    written = lost.read_bytes()
+    lost.unlink()
+    outcome = await run_first_night(config, VERSION, source=source, clock=clock, store=store, hours=3, hour_length=HOUR)
+    assert outcome.closed == [0, 1, 2] and outcome.resumed
+    assert lost.read_bytes() == written  # the same log, from the hour_closed record
+    assert [r["hour"] for r in records(store, "hour_closed")] == [0, 1, 2]  # and the hour not closed again
+
+
 async def test_a_finished_night_is_not_run_again(tmp_path: Path) -> None:
     store, start = setup_release(tmp_path)
     config = night_config(tmp_path)
