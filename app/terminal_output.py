@@ -17,6 +17,7 @@ never shifted: a half of a double-width cell cannot move alone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import get_character_cell_size
@@ -24,7 +25,7 @@ from rich.color import ColorSystem
 from rich.console import Console
 from rich.style import Style
 from textual._compositor import ChopsUpdate, CompositorUpdate, LayoutUpdate
-from textual.strip import Strip
+from textual.strip import SGR_STYLES, Strip
 
 GAP = 3  # unchanged cells between two changes rewritten rather than skipped (a cursor move costs ~8 bytes)
 MIN_SHIFT = 6  # changed cells a one-column shift must save before it is worth two moves, a DCH and an ICH
@@ -57,6 +58,67 @@ def _explode(strip: Strip) -> Cells:
     return chars, styles
 
 
+# Rich's attribute bits (Style._attributes) and the SGR that turns each off; bold and dim share 22.
+_OFF = {2: "23", 3: "24", 4: "25", 6: "27", 7: "28", 8: "29"}
+_BOLD_DIM = 0b11
+_UNCOMMON = 0b1111000100000  # blink2, underline2, frame, encircle, overline: set from a reset only
+
+
+def _colour_codes(colour: Any, color_system: ColorSystem, foreground: bool) -> tuple[str, ...]:
+    if colour is None:
+        return ("39",) if foreground else ("49",)
+    return tuple(colour.downgrade(color_system).get_ansi_codes(foreground))
+
+
+def _style_change(pen: Style | None, style: Style | None, color_system: ColorSystem) -> str:
+    """The shortest SGR from the pen's style to `style`: a reset and the whole style, or only what differs.
+
+    A frame that goes from a bold blue digit to a grey clock needs "bold off, grey" (14 bytes), not
+    "reset, grey on the background" (22).
+    """
+    ansi = "" if style is None else (style._ansi or Strip.render_ansi(style, color_system))
+    whole = f"\x1b[0;{ansi}m" if ansi else "\x1b[0m"
+    old_on = 0 if pen is None else pen._attributes & pen._set_attributes
+    new_on = 0 if style is None else style._attributes & style._set_attributes
+    if (old_on | new_on) & _UNCOMMON:
+        return whole
+    codes: list[str] = []
+    off = old_on & ~new_on
+    again = 0
+    if off & _BOLD_DIM:
+        codes.append("22")
+        again = new_on & _BOLD_DIM  # 22 turned both off
+    codes += [code for bit, code in _OFF.items() if off & (1 << bit)]
+    on = (new_on & ~old_on) | again
+    codes += [SGR_STYLES[bit] for bit in range(on.bit_length()) if on & (1 << bit)]
+    for foreground in (True, False):
+        before = _colour_codes(None if pen is None else (pen._color if foreground else pen._bgcolor), color_system, foreground)
+        after = _colour_codes(None if style is None else (style._color if foreground else style._bgcolor), color_system, foreground)
+        if before != after:
+            codes += after
+    if not codes:
+        return ""
+    change = f"\x1b[{';'.join(codes)}m"
+    return change if len(change) < len(whole) else whole
+
+
+def _relative(steps: int, forward: str, back: str) -> str:
+    """A relative cursor move (CUD/CUU, CUF/CUB); a count of one is the default and not written."""
+    count = abs(steps)
+    return f"\x1b[{'' if count == 1 else count}{forward if steps > 0 else back}"
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Changed cells [start, stop) of row y, all in one style, and the text that writes them."""
+
+    y: int
+    start: int
+    stop: int
+    text: str
+    style: Style | None
+
+
 class _Written(CompositorUpdate):
     """A partial update already turned into terminal sequences."""
 
@@ -71,7 +133,6 @@ class TerminalShadow:
     """What the terminal shows, cell by cell; `frame` makes an update write only what differs from it."""
 
     def __init__(self) -> None:
-        self._pen: Style | None = None
         self.width = 0
         self.chars: list[list[str | None]] = []
         self.styles: list[list[Style | None]] = []
@@ -118,7 +179,8 @@ class TerminalShadow:
     def _chops(self, update: ChopsUpdate, console: Console) -> str:
         color_system = console._color_system or ColorSystem.TRUECOLOR
         out: list[str] = []
-        self._pen: Style | None = None  # the style the terminal writes with now (cursor moves keep it)
+        pieces: list[_Piece] = []
+        self._cursor: tuple[int, int] | None = None  # where the terminal's cursor is now (None: not known)
         height = len(self.chars)
         for y, x1, x2 in update.spans:
             if y >= height:
@@ -138,24 +200,56 @@ class TerminalShadow:
                 new_styles[x:stop] = styles[: stop - x]
                 lo, hi = min(lo, x), max(hi, stop)
             if lo < hi:
-                self._line(y, lo, hi, new_chars, new_styles, out, color_system)
-        if self._pen is not None:
-            out.append("\x1b[0m")
+                self._line(y, lo, hi, new_chars, new_styles, out, pieces)
+        self._write(pieces, out, color_system)
         return "".join(out)
 
     def _line(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
-              out: list[str], color_system: ColorSystem) -> None:
+              out: list[str], pieces: list[_Piece]) -> None:
+        """Shift what moved (into `out` at once), and add the changed cells to `pieces` for _write."""
         old_chars, old_styles = self.chars[y], self.styles[y]
         if old_chars[lo:hi] == new_chars[lo:hi] and old_styles[lo:hi] == new_styles[lo:hi]:
             return
         self._shift(y, lo, hi, new_chars, new_styles, out)
         changed = [x for x in range(lo, hi)
                    if old_chars[x] != new_chars[x] or old_styles[x] != new_styles[x]]
-        for start, stop in self._runs(changed, new_chars):
-            out.append(f"\x1b[{y + 1};{start + 1}H")
-            self._cells(new_chars, new_styles, start, stop, out, color_system)
+        for start, stop in self._runs(changed, new_chars, new_styles):
+            text = "".join((c or " ") if c != WIDE else "" for c in new_chars[start:stop])
+            pieces.append(_Piece(y, start, stop, text, new_styles[start]))
         self.chars[y] = new_chars
         self.styles[y] = new_styles
+
+    def _write(self, pieces: list[_Piece], out: list[str], color_system: ColorSystem) -> None:
+        """The changed cells, one style at a time: a style is set once per frame, not once per piece of text.
+
+        Textual sets and resets the style around every piece of text (some 25 bytes); eight rows that each
+        change a value and a bar, in two styles, would set a style sixteen times; written grouped, twice.
+        The order of writes within a frame does not show (the frame is drawn at once), and every shift
+        was written before any cell, so each piece lands where it was computed for.
+        """
+        groups: dict[Style | None, list[_Piece]] = {}
+        for piece in pieces:
+            groups.setdefault(piece.style, []).append(piece)
+        pen: Style | None = None
+        for style, group in groups.items():
+            for piece in sorted(group, key=lambda p: (p.y, p.start)):
+                if style is not None and style._link:  # a hyperlink: written whole, as Textual writes it
+                    if pen is not None:
+                        out.append("\x1b[0m")
+                        pen = None
+                    self._move(piece.y, piece.start, out)
+                    out.append(Strip.render_style(style, piece.text, color_system))
+                    self._cursor = None
+                    continue
+                self._move(piece.y, piece.start, out)
+                if style != pen:
+                    out.append(_style_change(pen, style, color_system))
+                    pen = style
+                out.append(piece.text)
+                # At the right edge the cursor stays on the last column, waiting to wrap: not known.
+                self._cursor = (piece.y, piece.stop) if piece.stop < self.width else None
+        if pen is not None:
+            out.append("\x1b[0m")
 
     def _shift(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
                out: list[str]) -> None:
@@ -172,21 +266,43 @@ class TerminalShadow:
                 saved = sum(1 for i in range(start, x) if new_chars[i] != old_chars[i] or new_styles[i] != old_styles[i])
                 # [start, x) now equals the old [start + 1, x + 1); cell x takes the new value afterwards
                 if saved >= MIN_SHIFT and WIDE not in old_chars[start:width] and None not in old_chars[start:width]:
-                    out.append(f"\x1b[{y + 1};{start + 1}H\x1b[P")  # DCH: the line from start moves left by one
+                    self._move(y, start, out)
+                    out.append("\x1b[P")  # DCH: the line from start moves left by one
                     if x + 1 < width:
-                        out.append(f"\x1b[{y + 1};{x + 1}H\x1b[@")  # ICH: the rest past x moves back
+                        self._move(y, x, out)
+                        out.append("\x1b[@")  # ICH: the rest past x moves back
                     del old_chars[start]
                     del old_styles[start]
                     old_chars.insert(x, None)
                     old_styles.insert(x, None)
             x += 1
 
+    def _move(self, y: int, x: int, out: list[str]) -> None:
+        """The cursor to row y, column x by the shortest sequence: absolute, or relative to where it is."""
+        here = self._cursor
+        if here != (y, x):
+            moves = [f"\x1b[{y + 1};{x + 1}H"]
+            if here is not None:
+                dy = y - here[0]
+                vertical = "" if dy == 0 else _relative(dy, "B", "A")
+                dx = x - here[1]
+                across = ["\r"] if x == 0 else [f"\x1b[{x + 1}G"]
+                if dx:
+                    across.append(_relative(dx, "C", "D"))
+                moves += [vertical + a for a in across] if dx else [vertical]
+            out.append(min(moves, key=len))
+        self._cursor = (y, x)
+
     @staticmethod
-    def _runs(changed: list[int], chars: list[str | None]) -> list[tuple[int, int]]:
-        """Changed cells as runs [start, stop), near ones joined; a run never splits a wide character."""
+    def _runs(changed: list[int], chars: list[str | None], styles: list[Style | None]) -> list[tuple[int, int]]:
+        """Changed cells as runs [start, stop) of one style, near ones joined; a run never splits a wide character.
+
+        Unchanged cells between two changes are rewritten only when they share the changes' style: the
+        run is then written with one style setting.
+        """
         runs: list[list[int]] = []
         for x in changed:
-            if runs and x - runs[-1][1] <= GAP:
+            if runs and x - runs[-1][1] <= GAP and all(styles[i] == styles[x] for i in range(runs[-1][0], x)):
                 runs[-1][1] = x + 1
             else:
                 runs.append([x, x + 1])
@@ -196,30 +312,3 @@ class TerminalShadow:
             if run[1] < len(chars) and chars[run[1]] == WIDE:
                 run[1] += 1
         return [(a, b) for a, b in runs]
-
-    def _cells(self, chars: list[str | None], styles: list[Style | None], start: int, stop: int, out: list[str],
-               color_system: ColorSystem) -> None:
-        """Cells [start, stop) in their styles; a style is set only when it differs from the pen's.
-
-        Textual sets and resets the style around every piece of text (some 25 bytes); a frame that writes
-        a value in each of eight rows, all in one style, sets it once.
-        """
-        x = start
-        while x < stop:
-            style = styles[x]
-            end = x + 1
-            while end < stop and styles[end] == style:
-                end += 1
-            text = "".join((c or " ") if c != WIDE else "" for c in chars[x:end])
-            if style is not None and style._link:  # a hyperlink: written whole, as Textual writes it
-                if self._pen is not None:
-                    out.append("\x1b[0m")
-                    self._pen = None
-                out.append(Strip.render_style(style, text, color_system))
-            else:
-                if style != self._pen:
-                    ansi = "" if style is None else (style._ansi or Strip.render_ansi(style, color_system))
-                    out.append(f"\x1b[0;{ansi}m" if ansi else "\x1b[0m")
-                    self._pen = style if ansi else None
-                out.append(text)
-            x = end

@@ -7,6 +7,7 @@ their colours; the writer must also send fewer bytes, and nothing for a frame th
 from __future__ import annotations
 
 import random
+import re
 
 import pyte
 import pytest
@@ -133,3 +134,30 @@ def test_after_forget_an_update_is_written_as_textual_writes_it() -> None:
     shadow.forget()
     update = partial(rows, [1])
     assert shadow.frame(update, con) is update
+
+
+def test_a_style_change_says_only_what_differs() -> None:
+    con = console()
+    digit = Style(color="color(117)", bgcolor="color(234)", bold=True)
+    clock = Style(color="color(251)", bgcolor="color(234)")
+    rows = [[("1", digit), ("2", clock)] + [(" ", None)] * (W - 2)] + [[(" ", None)] * W for _ in range(H - 1)]
+    shadow = TerminalShadow()
+    stream = shadow.frame(full(rows), con).render_segments(con)
+    moved = [[("3", digit), ("4", clock)] + [(" ", None)] * (W - 2)] + rows[1:]
+    text = shadow.frame(partial(moved, [0]), con).render_segments(con)
+    assert "\x1b[22;38;5;251m" in text  # bold off and the new colour; the background stays
+    assert play(stream + text) == play(stream + partial(moved, [0]).render_segments(con))
+
+
+def test_a_style_is_set_once_per_frame_and_moves_are_short() -> None:
+    """Values in two styles changing on every row: two style settings, not one per row, and the same screen."""
+    con = console()
+    value, bar = STYLES[0], STYLES[1]
+    rows = [[("1", value), (" ", None), ("▁", bar)] + [(" ", None)] * (W - 3) for _ in range(H)]
+    shadow = TerminalShadow()
+    stream = shadow.frame(full(rows), con).render_segments(con)
+    moved = [[("2", value), (" ", None), ("▂", bar)] + [(" ", None)] * (W - 3) for _ in range(H)]
+    text = shadow.frame(partial(moved, list(range(H))), con).render_segments(con)
+    assert len(re.findall(r"\x1b\[[0-9;]*m", text)) == 3  # each style set once, and the pen reset at the end
+    assert "\x1b[B\r" in text  # the next row's first column: down and back, not a full position
+    assert play(stream + text) == play(stream + partial(moved, list(range(H))).render_segments(con))
