@@ -159,6 +159,7 @@ class SignalBoard:
         self.since: float | None = None  # the run's first shift: no window reaches back before it
         self.alpha = alpha_plan(config)
         self.counting_from: float | None = None  # counts start here instead (the recovery watch)
+        self._deadline: float | None = None  # this evaluation's reads end by then (the event loop's clock)
 
     def bound_to(self, since: float | None) -> None:
         """Judge only data from `since` on (the canary run's first shift); None lifts the bound."""
@@ -220,6 +221,7 @@ class SignalBoard:
         """One reading per enabled signal, judged now."""
         now = self.clock.now()
         signals = self.config.enabled_signals()
+        self._deadline = asyncio.get_running_loop().time() + self.query_timeout + 0.5
         readings = await asyncio.gather(
             *(self._read_in_time(name, signal, now, stage_started_at, stage_ends_at) for name, signal in signals.items())
         )
@@ -228,7 +230,7 @@ class SignalBoard:
     async def _read_in_time(
         self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
     ) -> SignalReading:
-        """_read within one query's deadline and half a second (a widened window's second round must fit)."""
+        """_read within one query's deadline and half a second; a widening round that cannot fit is not asked."""
         budget = self.query_timeout + 0.5
         try:
             return await asyncio.wait_for(self._read(name, signal, now, stage_started_at, stage_ends_at), timeout=budget)
@@ -281,54 +283,73 @@ class SignalBoard:
         return render_query(query, window, self.canary)
 
     async def _gather(self, signal: SignalConfig, now: float, stage_started_at: float) -> _Gathered:
-        """Run the volume query (widening the window while traffic is too low), then the signal's query.
+        """Run the volume query (widening the window while traffic is too low) and the signal's query.
 
-        The value at the first window is asked together with its volume: most evaluations need one round.
+        The value at each window is asked together with its volume: one round per window, and most
+        evaluations need one.
         """
         window = self.base_window(now)
         first = asyncio.ensure_future(ask(self.source, self._render(signal.query, window), self.query_timeout))
         try:
-            requests, insufficient, wide, blind = await self._volume(signal, now, stage_started_at, window)
+            requests, insufficient, wide, blind, widened = await self._volume(signal, now, stage_started_at, window)
             if blind is not None:
                 return _Gathered(self._render(signal.query, wide), wide, blind=blind)
-            if wide == window:
+            if widened is None:
                 return _Gathered(self._render(signal.query, window), window, await first, requests, insufficient=insufficient)
-            expr = self._render(signal.query, wide)
-            return _Gathered(expr, wide, await ask(self.source, expr, self.query_timeout), requests, insufficient=insufficient)
+            return _Gathered(self._render(signal.query, wide), wide, widened, requests, insufficient=insufficient)
         finally:
             first.cancel()
 
     async def _volume(
         self, signal: SignalConfig, now: float, stage_started_at: float, window: float
-    ) -> tuple[float | None, str | None, float, str | None]:
-        """(requests, why too few, the window they were counted over, why blind) from the volume query."""
+    ) -> tuple[float | None, str | None, float, str | None, QueryResult | None]:
+        """(requests, why too few, the window they were counted over, why blind, the value there if widened).
+
+        A wider window is asked only while its round can end within the evaluation's budget (the last
+        round took as long as the next will): behind a slow Prometheus the signal reads INSUFFICIENT on
+        the window it has, never BLIND for a round it could not have finished.
+        """
         need = self.canary.min_requests
         if not signal.volume_query or need <= 0:
-            return None, None, window, None
+            return None, None, window, None, None
         widest = self.widest_window(now, stage_started_at)
+        loop = asyncio.get_running_loop()
         requests = 0.0
-        for _ in range(_MAX_WIDENINGS + 1):
-            volume = await ask(self.source, self._render(signal.volume_query, window), self.query_timeout)
+        value: QueryResult | None = None
+        too_slow = ""
+        for round_ in range(_MAX_WIDENINGS + 1):
+            started = loop.time()
+            volume_ask = ask(self.source, self._render(signal.volume_query, window), self.query_timeout)
+            if round_ == 0:  # the value at the first window is already asked (_gather)
+                volume = await volume_ask
+            else:
+                volume, value = await asyncio.gather(
+                    volume_ask, ask(self.source, self._render(signal.query, window), self.query_timeout))
             if volume.error is not None:
-                return None, None, window, f"volume query failed: {volume.error}"
+                return None, None, window, f"volume query failed: {volume.error}", None
             if volume.no_data:
                 scraped = await self._canary_scraped()
                 if scraped is not True:
-                    return None, None, window, f"volume query returned no data ({scraped})"
+                    return None, None, window, f"volume query returned no data ({scraped})", None
                 requests = 0.0
             else:
-                value = volume.scalar()
-                if value is None:
-                    return None, None, window, f"volume query: {volume.describe_missing()}"
-                requests = value
+                number = volume.scalar()
+                if number is None:
+                    return None, None, window, f"volume query: {volume.describe_missing()}", None
+                requests = number
             if requests >= need or window >= widest:
+                break
+            took = loop.time() - started
+            if self._deadline is not None and loop.time() + took > self._deadline:
+                too_slow = (f"; a wider window was not asked: a round took {took:.1f}s and another would not end "
+                            f"within the evaluation's {self.query_timeout + 0.5:g}s")
                 break
             window = _wider(window, requests, need, widest)
         insufficient = None
         if requests < need:
             insufficient = (f"{requests:g} requests in {promql_duration(window)} (need {need}), "
-                            f"already the widest window the stage allows")
-        return requests, insufficient, window, None
+                            + (too_slow.removeprefix("; ") if too_slow else "already the widest window the stage allows"))
+        return requests, insufficient, window, None, value
 
     async def _canary_scraped(self) -> bool | str:
         """True when Prometheus scrapes the canary and it is up; otherwise why not, in words."""
