@@ -7,8 +7,10 @@ is most of the bytes. TerminalShadow keeps what was last written, cell by
 cell, and turns each partial update into cursor moves and the changed cells
 only. A history that moved one column to the left is shifted in the terminal
 itself (delete one character at its left edge, insert one at its right edge:
-DCH and ICH, VT102), then only its new bar is written. A frame with no changed
-cell is not written at all.
+DCH and ICH, VT102), then only its new bar is written. The changed cells go out
+one style at a time (a style set once a frame, by what differs from the last
+one), with the shortest cursor move to each. A frame with no changed cell is
+not written at all.
 
 A full update (the first screen, a resize, a screen switch) is written as
 Textual writes it, and becomes the new picture. Lines with wide characters are
@@ -134,6 +136,7 @@ class TerminalShadow:
 
     def __init__(self) -> None:
         self.width = 0
+        self._cursor: tuple[int, int] | None = None  # where the terminal's cursor is in a frame (None: not known)
         self.chars: list[list[str | None]] = []
         self.styles: list[list[Style | None]] = []
 
@@ -180,7 +183,7 @@ class TerminalShadow:
         color_system = console._color_system or ColorSystem.TRUECOLOR
         out: list[str] = []
         pieces: list[_Piece] = []
-        self._cursor: tuple[int, int] | None = None  # where the terminal's cursor is now (None: not known)
+        self._cursor = None  # Textual's own writes between frames may have moved it
         height = len(self.chars)
         for y, x1, x2 in update.spans:
             if y >= height:
