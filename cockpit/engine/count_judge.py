@@ -158,9 +158,18 @@ def _over(comparison: CountComparison) -> str:
     return "this stage" if stages == 1 else f"over {stages} stages"
 
 
+def _pooled_text(comparison: CountComparison, needed: float) -> str:
+    """`19 of 600 against 45 of 9,000 (6.33x the stable's rate), Bayes factor 1,513 of 500 needed`."""
+    total = comparison.total
+    return (f"{_count(total.canary_events)} of {_count(total.canary_requests)} against {_count(total.stable_events)} "
+            f"of {_count(total.stable_requests)} ({_ratio_text(comparison)}), Bayes factor "
+            f"{_factor(comparison.log_bayes_factor)} of {_factor(math.log(1 / needed))} needed")
+
+
 def _stable_evidence(comparison: CountComparison) -> dict[str, Any]:
-    return {"canary": [comparison.canary_events, comparison.canary_requests],
-            "stable": [comparison.stable_events, comparison.stable_requests], "stages": len(comparison.segments),
+    total = comparison.total
+    return {"canary": [total.canary_events, total.canary_requests],
+            "stable": [total.stable_events, total.stable_requests], "stages": len(comparison.segments),
             "tolerance": comparison.tolerance, "alpha": comparison.alpha,
             "log_bayes_factor": comparison.log_bayes_factor}
 
@@ -170,15 +179,13 @@ def compare_rate(stages: Sequence[Segment | None], tolerance: float, alpha: floa
     comparison = compare_counts(stages, tolerance, alpha)
     if comparison is None:
         return None
-    text = (f"vs stable {_over(comparison)}: {_count(comparison.canary_events)} of {_count(comparison.canary_requests)} "
-            f"against {_count(comparison.stable_events)} of {_count(comparison.stable_requests)} "
-            f"({_ratio_text(comparison)}), Bayes factor {_factor(comparison.log_bayes_factor)} of "
-            f"{_factor(math.log(1 / alpha))} needed")
+    text = f"vs stable {_over(comparison)}: {_pooled_text(comparison, alpha)}"
+    requests = comparison.total.canary_requests
     if comparison.worse:
-        return Verdict(True, None, comparison.canary_requests,
+        return Verdict(True, None, requests,
                        f"{text}: the canary's rate is above {format_number(tolerance, 'brief')}x the stable's",
                        _stable_evidence(comparison))
-    return Verdict(False, None, comparison.canary_requests,
+    return Verdict(False, None, requests,
                    f"{text}: no evidence above {format_number(tolerance, 'brief')}x", _stable_evidence(comparison))
 
 
@@ -216,10 +223,8 @@ def compare_latency(stages: Sequence[tuple[Buckets, Buckets]], tolerance: float,
         return None
     # The bound that says most: a worse one if any, else the strongest evidence short of it.
     le, comparison = max([t for t in tested if t[1].worse] or tested, key=lambda t: t[1].log_bayes_factor)
-    text = (f"vs stable {_over(comparison)}: slower than {format_value(le, 's')}: {_count(comparison.canary_events)} of "
-            f"{_count(comparison.canary_requests)} against {_count(comparison.stable_events)} of "
-            f"{_count(comparison.stable_requests)} ({_ratio_text(comparison)}), Bayes factor "
-            f"{_factor(comparison.log_bayes_factor)} of {_factor(math.log(1 / each))} needed ({len(bounds)} bounds)")
+    text = (f"vs stable {_over(comparison)}: slower than {format_value(le, 's')}: {_pooled_text(comparison, each)} "
+            f"({len(bounds)} bounds)")
     evidence = {"le": le, **_stable_evidence(comparison), "bounds": len(bounds)}
     canary_total = bucket_total(canary)
     if comparison.worse:

@@ -191,31 +191,16 @@ class CountComparison:
     """The canary's events against their share of the traffic, over the run's stages, at a tolerance on the ratio of rates."""
 
     segments: tuple[Segment, ...]
+    total: Segment  # the segments' counts summed (what the reason shows; the test itself weighs each split)
     tolerance: float
     alpha: float
     log_bayes_factor: float
 
     @property
-    def canary_events(self) -> float:
-        return sum(s.canary_events for s in self.segments)
-
-    @property
-    def canary_requests(self) -> float:
-        return sum(s.canary_requests for s in self.segments)
-
-    @property
-    def stable_events(self) -> float:
-        return sum(s.stable_events for s in self.segments)
-
-    @property
-    def stable_requests(self) -> float:
-        return sum(s.stable_requests for s in self.segments)
-
-    @property
     def ratio(self) -> float | None:
         """The canary's rate over the stable's, pooled (inf when the stable track had no event)."""
-        canary = self.canary_events / self.canary_requests
-        stable = self.stable_events / self.stable_requests
+        canary = self.total.canary_events / self.total.canary_requests
+        stable = self.total.stable_events / self.total.stable_requests
         if stable == 0:
             return math.inf if canary > 0 else None
         return canary / stable
@@ -234,7 +219,9 @@ def compare_counts(segments: Iterable[Segment | None], tolerance: float, alpha: 
     logs = [log_likelihood_ratio(kept, tolerance * m, tolerance) for m in TOLERANCE_MULTIPLES]
     top = max(logs)
     log_bf = top + math.log(sum(math.exp(v - top) for v in logs) / len(logs))
-    return CountComparison(kept, tolerance, alpha, log_bf)
+    total = Segment(sum(s.canary_events for s in kept), sum(s.canary_requests for s in kept),
+                    sum(s.stable_events for s in kept), sum(s.stable_requests for s in kept))
+    return CountComparison(kept, total, tolerance, alpha, log_bf)
 
 
 # ---------------------------------------------------------------- histogram buckets

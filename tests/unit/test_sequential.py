@@ -163,7 +163,7 @@ def test_count_test_is_the_binomial_likelihood_of_where_the_events_fell(
     mine = compare_counts([segment(*stage) for stage in stages], tolerance, 0.01)
     assert mine is not None
     assert mine.log_bayes_factor == pytest.approx(reference_log_bayes_factor(stages, tolerance), rel=1e-9, abs=1e-9)
-    assert mine.canary_events == sum(s[0] for s in stages) and mine.stable_requests == sum(s[3] for s in stages)
+    assert mine.total.canary_events == sum(s[0] for s in stages) and mine.total.stable_requests == sum(s[3] for s in stages)
 
 
 @pytest.mark.parametrize(("ce", "cr", "se", "sr"), [(12, 2500, 10, 7500), (5, 1000, 20, 9000), (30, 1000, 50, 99000)])
