@@ -49,6 +49,13 @@ def exporter(prometheus: Prometheus):
         yield instance
 
 
+@pytest.fixture()
+def healthy_signals(prometheus: Prometheus, exporter):
+    """The state tests' one signal (cockpit_test_value{case="state_p95"}) healthy, and in Prometheus."""
+    exporter.value.labels(case="state_p95").set(0.120)
+    prometheus.wait_for_data('cockpit_test_value{case="state_p95"}')
+
+
 @pytest.fixture(scope="session")
 def alertmanager():
     """A real Alertmanager on loopback (clustering off), started once per session."""

@@ -47,12 +47,6 @@ def state_dsn(postgres) -> str:
     return postgres.dsn("cockpit_state_night")
 
 
-@pytest.fixture()
-def healthy_signals(prometheus, exporter):
-    exporter.value.labels(case="state_p95").set(0.120)
-    prometheus.wait_for_data('cockpit_test_value{case="state_p95"}')
-
-
 def _cockpit(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cockpit", *argv], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout)

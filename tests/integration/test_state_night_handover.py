@@ -31,12 +31,6 @@ def state_dsn(postgres) -> str:
     return postgres.dsn("cockpit_state_night_standby")
 
 
-@pytest.fixture()
-def healthy_signals(prometheus, exporter):
-    exporter.value.labels(case="state_p95").set(0.120)
-    prometheus.wait_for_data('cockpit_test_value{case="state_p95"}')
-
-
 def _night(config: Path, version: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "cockpit", "first-night", version, "--config", str(config),
                              "--hours", str(HOURS), "--hour-length", HOUR_LENGTH, "--every", "500ms", *extra],

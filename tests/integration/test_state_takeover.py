@@ -127,12 +127,6 @@ def _wait(predicate, timeout: float, what: str):
     raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
 
 
-@pytest.fixture()
-def healthy_signals(prometheus, exporter):
-    exporter.value.labels(case="state_p95").set(0.120)
-    prometheus.wait_for_data('cockpit_test_value{case="state_p95"}')
-
-
 def _init_schema(config: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "cockpit", "state", "init", "--config", str(config)],
                           cwd=REPO, capture_output=True, text=True, timeout=30)

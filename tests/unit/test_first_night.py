@@ -224,6 +224,22 @@ async def test_hourly_log_has_min_p50_max_against_limit_and_baseline(tmp_path: P
 # ---------------------------------------------------------------- stop and restart
 
 
+async def stopped_after_hour(hour: int, config: CockpitConfig, source: Any, clock: ManualClock, store: EvidenceStore,
+                             pager: Pager, hours: int) -> None:
+    """Run the night and stop it (as a kill would) once hour `hour` is closed and paged."""
+    task: asyncio.Task[Any] | None = None
+
+    def stop_after(closed: int) -> None:
+        if closed == hour and task is not None:
+            task.cancel()
+
+    pager.on_hour = stop_after
+    task = asyncio.ensure_future(run_first_night(config, VERSION, source=source, clock=clock, store=store,
+                                                 notifier=pager, hours=hours, hour_length=HOUR))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_stop_after_hour_5_and_restart_back_fills_the_missed_hours(tmp_path: Path) -> None:
     store, start = setup_release(tmp_path)
     config = night_config(tmp_path)
@@ -235,17 +251,7 @@ async def test_stop_after_hour_5_and_restart_back_fills_the_missed_hours(tmp_pat
     source = NightSource(clock, {"night_p95": p95, "night_errors": lambda t: 0.002, "night_csp": lambda t: 0.0005,
                                  "night_fault": lambda t: None, "night_gc": lambda t: None})
     pager = Pager()
-    task: asyncio.Task[Any] | None = None
-
-    def stop_after(hour: int) -> None:
-        if hour == 5 and task is not None:
-            task.cancel()
-
-    pager.on_hour = stop_after
-    task = asyncio.ensure_future(run_first_night(config, VERSION, source=source, clock=clock, store=store,
-                                                 notifier=pager, hours=24, hour_length=HOUR))
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stopped_after_hour(5, config, source, clock, store, pager, hours=24)
     assert [r["hour"] for r in records(store, "hour_closed")] == list(range(6))
     assert source.ranges == []  # nothing missed yet
 
@@ -288,18 +294,7 @@ async def test_a_resumed_night_writes_a_closed_hours_missing_log_again_from_its_
     config = night_config(tmp_path)
     clock = ManualClock(start)
     source = quiet(clock)
-    pager = Pager()
-    task: asyncio.Task[Any] | None = None
-
-    def stop_after(hour: int) -> None:
-        if hour == 1 and task is not None:
-            task.cancel()
-
-    pager.on_hour = stop_after
-    task = asyncio.ensure_future(run_first_night(config, VERSION, source=source, clock=clock, store=store,
-                                                 notifier=pager, hours=3, hour_length=HOUR))
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await stopped_after_hour(1, config, source, clock, store, Pager(), hours=3)
     lost = store.path("hourly_log_01.txt")
     written = lost.read_bytes()
     lost.unlink()
