@@ -403,3 +403,27 @@ async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answe
         await wait_for(pilot, lambda: "canary did NOT start (exit 2)" in status_info(app), timeout=60,
                        what="the runner's answer")
         assert "prometheus" in status_info(app)
+
+
+async def test_a_frame_drawn_for_new_data_restarts_the_clock(tmp_path: Path) -> None:
+    """Samples about as often as the clock ticks share its frame: the tick comes a whole period after the data."""
+    import asyncio
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    app.options.tick_every = 0.5
+    async with app.run_test(size=(100, 30)):
+        ticks = 0
+        draw = app._clock._callback
+
+        def counted() -> None:
+            nonlocal ticks
+            ticks += 1
+            draw()
+
+        app._clock._callback = counted
+        for _ in range(12):  # new data every 0.15 s for 1.8 s: without the restart the clock would tick 3 times
+            app.feed([])
+            await asyncio.sleep(0.15)
+        assert ticks <= 1
+        await asyncio.sleep(0.8)  # no more data: the clock ticks again on its own
+        assert ticks >= 1
