@@ -156,6 +156,8 @@ class SignalBoard:
         self._timers: dict[str, ForTimer] = {}
         self._last_good: dict[str, float] = {}
         self.query_timeout = query_deadline(config)
+        # What one signal's reads may take in an evaluation: one round of queries and half a second.
+        self.read_budget = self.query_timeout + 0.5
         self.since: float | None = None  # the run's first shift: no window reaches back before it
         self.alpha = alpha_plan(config)
         self.counting_from: float | None = None  # counts start here instead (the recovery watch)
@@ -221,7 +223,7 @@ class SignalBoard:
         """One reading per enabled signal, judged now."""
         now = self.clock.now()
         signals = self.config.enabled_signals()
-        self._deadline = asyncio.get_running_loop().time() + self.query_timeout + 0.5
+        self._deadline = asyncio.get_running_loop().time() + self.read_budget
         readings = await asyncio.gather(
             *(self._read_in_time(name, signal, now, stage_started_at, stage_ends_at) for name, signal in signals.items())
         )
@@ -231,7 +233,7 @@ class SignalBoard:
         self, name: str, signal: SignalConfig, now: float, stage_started_at: float, stage_ends_at: float
     ) -> SignalReading:
         """_read within one query's deadline and half a second; a widening round that cannot fit is not asked."""
-        budget = self.query_timeout + 0.5
+        budget = self.read_budget
         try:
             return await asyncio.wait_for(self._read(name, signal, now, stage_started_at, stage_ends_at), timeout=budget)
         except TimeoutError:
@@ -342,7 +344,7 @@ class SignalBoard:
             took = loop.time() - started
             if self._deadline is not None and loop.time() + took > self._deadline:
                 too_slow = (f"; a wider window was not asked: a round took {took:.1f}s and another would not end "
-                            f"within the evaluation's {self.query_timeout + 0.5:g}s")
+                            f"within the evaluation's {self.read_budget:g}s")
                 break
             window = _wider(window, requests, need, widest)
         insufficient = None
