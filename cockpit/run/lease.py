@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cockpit.config import StateConfig
@@ -180,8 +181,6 @@ class RunHolding:
         Opened again on the same file (the canary's hand-over to its night), the new journal carries on the old
         one's buffer: the database need not answer at that moment.
         """
-        from pathlib import Path
-
         from cockpit.run.replicated_journal import ReplicatedJournal
 
         before = self.journal
