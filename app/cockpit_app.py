@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -172,6 +173,15 @@ class CockpitApp(App[int]):
         Binding("R", "runs", "Runs", id="runs", show=False, tooltip="The runs in the state database ([state] dsn), read-only"),
         *(Binding(str(n), f"pane('{key}')", PANE_TITLES[key], show=False, id=f"pane-{n}") for n, key in enumerate(PANES, 1)),
     ]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, but on Linux one whose input thread sleeps until a key (app/input_driver.py)."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver" and driver.__module__ == "textual.drivers.linux_driver":
+            from cockpit.app.input_driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     def __init__(self, options: TuiOptions, clock: Clock | None = None, view: CanaryView | None = None) -> None:
         super().__init__(ansi_color=True if options.low_color else None)

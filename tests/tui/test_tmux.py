@@ -104,6 +104,29 @@ def test_attach_is_read_only_in_a_real_terminal(terminal: Terminal, live_run: Pa
     assert "ROLL BACK" not in terminal.screen()
 
 
+def _select_waits(pid: int) -> int:
+    """Voluntary context switches of the process's threads asleep in select(2) (the input thread among them)."""
+    waits = [int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", (task / "status").read_text(), re.M).group(1))
+             for task in Path(f"/proc/{pid}/task").iterdir() if "poll_schedule_timeout" in (task / "wchan").read_text()]
+    assert waits, "no thread of the cockpit is waiting in select(2)"
+    return sum(waits)
+
+
+def test_the_input_thread_sleeps_until_a_key(terminal: Terminal, live_run: Path) -> None:
+    """Textual's input thread wakes ten times a second; ours waits for a key, and esc alone is still a key."""
+    terminal.start([COCKPIT, "attach", VERSION, "--config", str(live_run), "--no-mouse"], live_run.parent)
+    terminal.wait(lambda s: "STALE" in s, "the replayed journal")
+    shell = terminal.tmux("list-panes", "-t", "t", "-F", "#{pane_pid}").strip()
+    pid = int(subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True, timeout=10).stdout.split()[0])
+    before = _select_waits(pid)
+    time.sleep(2.0)
+    assert _select_waits(pid) - before <= 2  # Textual's own: about 20 in 2 s
+    terminal.keys("?")
+    terminal.wait(lambda s: "esc closes" in s, "the help")
+    terminal.keys("Escape")  # a lone ESC becomes a key only by its timeout: the thread must wake for it
+    terminal.wait(lambda s: "esc closes" not in s, "the help to close on esc")
+
+
 @pytest.fixture
 def night_run(tmp_path: Path) -> Path:
     """A promoted canary and its first night in hour 05 that rolled back in hour 04, as the processes leave the journal."""
