@@ -214,8 +214,9 @@ class TerminalShadow:
         if old_chars[lo:hi] == new_chars[lo:hi] and old_styles[lo:hi] == new_styles[lo:hi]:
             return
         self._shift(y, lo, hi, new_chars, new_styles, out)
-        changed = [x for x in range(lo, hi)
-                   if old_chars[x] != new_chars[x] or old_styles[x] != new_styles[x]]
+        # `is not` first: a strip's cells share Style objects, and a Style's != is a Python call per cell
+        changed = [x for x in range(lo, hi) if old_chars[x] != new_chars[x]
+                   or (old_styles[x] is not new_styles[x] and old_styles[x] != new_styles[x])]
         for start, stop in self._runs(changed, new_chars, new_styles):
             text = "".join((c or " ") if c != WIDE else "" for c in new_chars[start:stop])
             pieces.append(_Piece(y, start, stop, text, new_styles[start]))
@@ -263,10 +264,11 @@ class TerminalShadow:
         while x < hi - 1:
             start = x
             while (x < hi - 1 and old_chars[x + 1] is not None and new_chars[x] == old_chars[x + 1]
-                   and new_styles[x] == old_styles[x + 1]):
+                   and (new_styles[x] is old_styles[x + 1] or new_styles[x] == old_styles[x + 1])):
                 x += 1
             if x > start:
-                saved = sum(1 for i in range(start, x) if new_chars[i] != old_chars[i] or new_styles[i] != old_styles[i])
+                saved = sum(1 for i in range(start, x) if new_chars[i] != old_chars[i]
+                            or (new_styles[i] is not old_styles[i] and new_styles[i] != old_styles[i]))
                 # [start, x) now equals the old [start + 1, x + 1); cell x takes the new value afterwards
                 if saved >= MIN_SHIFT and WIDE not in old_chars[start:width] and None not in old_chars[start:width]:
                     self._move(y, start, out)
@@ -305,7 +307,8 @@ class TerminalShadow:
         """
         runs: list[list[int]] = []
         for x in changed:
-            if runs and x - runs[-1][1] <= GAP and all(styles[i] == styles[x] for i in range(runs[-1][0], x)):
+            if runs and x - runs[-1][1] <= GAP and all(styles[i] is styles[x] or styles[i] == styles[x]
+                                                        for i in range(runs[-1][0], x)):
                 runs[-1][1] = x + 1
             else:
                 runs.append([x, x + 1])

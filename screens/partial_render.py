@@ -5,7 +5,8 @@ all the changed regions for its lines. A tick changes the big clock at the top
 and the status bar's clock at the bottom, so that rectangle is the whole
 screen: some twenty widgets were asked for their lines every second, and that
 was most of an idle second's CPU. Only widgets that overlap a changed region
-can show in the update's spans; the others are left out, in the same order.
+can show in the update's spans; the others are left out, in the same order,
+and a widget that is asked renders only its rows under a change.
 """
 
 from __future__ import annotations
@@ -35,8 +36,22 @@ class PartialCompositor(Compositor):
             yield from super()._get_renders(crop)
             return
         for widget, (region, clip) in self.visible_widgets.items():
-            if not any(dirty.overlaps(clip) for dirty in changed):
+            visible = region.intersection(clip)
+            if not visible:
                 continue
-            x, y, width, height = region.intersection(clip)
-            if width and height:
-                yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
+            # Only the widget's rows under a change: the screen behind every widget has 24 of them.
+            for top, bottom in _bands(visible, changed):
+                rows = Region(visible.x, top, visible.width, bottom - top)
+                yield rows, rows, widget.render_lines(Region(rows.x - region.x, top - region.y, rows.width, rows.height))
+
+
+def _bands(visible: Region, changed: list[Region]) -> list[tuple[int, int]]:
+    """The rows [top, bottom) of `visible` that some changed region overlaps, as disjoint bands."""
+    rows = sorted((overlap.y, overlap.bottom) for dirty in changed if (overlap := dirty.intersection(visible)))
+    bands: list[tuple[int, int]] = []
+    for top, bottom in rows:
+        if bands and top <= bands[-1][1]:
+            bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
+        else:
+            bands.append((top, bottom))
+    return bands
