@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Static
+from textual.geometry import Region
+from textual.renderables.digits import DIGITS, DIGITS3X3_BOLD, Digits
+from textual.strip import Strip
+from textual.widget import Widget
 
 from cockpit.engine.run_of_show import MilestoneMark, RunOfShow
 from cockpit.format import format_countdown, format_offset, format_remaining
@@ -55,57 +57,47 @@ def timeline_text(show: RunOfShow, width: int, skipped: frozenset[str] = frozens
     return text
 
 
-class RunOfShowHeader(Horizontal):
-    """Three rows: label + phase, next milestone, the timeline; the countdown in big digits on the right."""
+def big_digits(text: str) -> tuple[str, str, str]:
+    """`text` in Textual's 3x3 bold digits (as its Digits widget draws them): three rows of equal width."""
+    rows: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for character in text.translate(Digits.REPLACEMENTS):
+        position = DIGITS.index(character) * 3 if character in DIGITS else -1
+        for row, piece in zip(rows, (" ", " ", character) if position < 0 else
+                              (DIGITS3X3_BOLD[position + i].ljust(3) for i in range(3))):
+            row.append(piece)
+    top, middle, bottom = ("".join(row) for row in rows)
+    return top, middle, bottom
+
+
+class RunOfShowHeader(Widget):
+    """Three rows: label + phase, next milestone, the timeline; the countdown in big digits on the right.
+
+    One widget that draws its rows (not a column of Statics beside a Digits): the countdown changes every
+    second, and a row is repainted only when its text or its slice of the digits changed.
+    """
+
+    COMPONENT_CLASSES = {"run-of-show--clock", "run-of-show--alarm"}
 
     DEFAULT_CSS = """
     RunOfShowHeader {
         height: 3;
         background: $panel;
     }
-    RunOfShowHeader > #ros-text {
-        width: 1fr;
-        height: 3;
-        padding: 0 1;
-    }
-    RunOfShowHeader #ros-text > Static {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    RunOfShowHeader > #ros-clock {
-        width: auto;
-        padding: 0 1 0 0;
-        color: $text-primary;
-        text-style: bold;
-    }
-    RunOfShowHeader.-alarm > #ros-clock {
-        color: $text-error;
-    }
+    RunOfShowHeader > .run-of-show--clock { color: $text-primary; text-style: bold; }
+    RunOfShowHeader > .run-of-show--alarm { color: $text-error; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lines: dict[str, str] = {}
-        self._clock = ""
-
-    def compose(self) -> ComposeResult:
-        # One Static per row: the countdown row changes every second, the others rarely (fewer bytes on the link).
-        with Vertical(id="ros-text"):
-            yield Static(id="ros-phase")
-            yield Static(id="ros-next")
-            yield Static(id="ros-timeline")
-        yield Digits("--:--", id="ros-clock")
-
-    def _line(self, part: str, text: Text) -> None:
-        if self._lines.get(part) != text.markup:
-            self._lines[part] = text.markup
-            self.query_one(f"#{part}", Static).update(text, layout=False)
+        self._texts: list[Text] = [Text(), Text(), Text()]
+        self.lines = ["", "", ""]  # each row's text, as plain text (what tests and people read)
+        self._clock = big_digits("--:--")
+        self.clock = "--:--"
+        self._alarm = False
 
     def show(self, label: Text, phase: str, show: RunOfShow | None, alarm: bool = False, outcome: str | None = None,
              skipped: frozenset[str] = frozenset()) -> None:
-        """Update from the current state; repaints only what changed. `outcome` replaces the next-milestone line."""
-        self.set_class(alarm, "-alarm")
+        """Update from the current state; repaints only the rows that changed. `outcome` replaces the next-milestone line."""
         width = max(20, self.size.width - 22)
         if show is None:
             upcoming = "T-0 not set: the timeline starts with the canary (or --t0)"
@@ -121,9 +113,25 @@ class RunOfShowHeader(Horizontal):
             clock = format_countdown(show.elapsed)
         if outcome:
             upcoming = outcome
-        self._line("ros-phase", Text.assemble(label, " · ", (phase, "bold")))
-        self._line("ros-next", Text(upcoming, no_wrap=True, overflow="ellipsis"))
-        self._line("ros-timeline", timeline)
-        if clock != self._clock:
-            self._clock = clock
-            self.query_one("#ros-clock", Digits).update(clock)
+        texts = [Text.assemble(label, " · ", (phase, "bold")), Text(upcoming), timeline]
+        digits = big_digits(clock)
+        resized = len(digits[0]) != len(self._clock[0])
+        for y, text in enumerate(texts):
+            if resized or alarm != self._alarm or digits[y] != self._clock[y] or text != self._texts[y]:
+                self.refresh(Region(0, y, self.size.width, 1))
+        self._texts, self.lines = texts, [text.plain for text in texts]
+        self._clock, self.clock, self._alarm = digits, clock, alarm
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if not 0 <= y < 3:
+            return Strip.blank(width, base)
+        digits = self._clock[y]
+        room = max(0, width - len(digits) - 3)  # a space left of the text, one between, one right of the digits
+        text = self._texts[y].copy()
+        text.truncate(room, overflow="ellipsis", pad=True)
+        clock_style = base + self.get_component_rich_style("run-of-show--alarm" if self._alarm else "run-of-show--clock")
+        segments = [Segment(" ", base), *Segment.apply_style(text.render(self.app.console, end=""), base),
+                    Segment(" ", base), Segment(digits, clock_style), Segment(" ", base)]
+        return Strip(segments).adjust_cell_length(width, base)

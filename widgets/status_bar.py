@@ -1,73 +1,70 @@
-"""The status bar: mode (LIVE / DRILL / READ-ONLY), the release, journal freshness, the rollback key, the time."""
+"""The status bar: mode (LIVE / DRILL / READ-ONLY), the release, journal freshness, the rollback key, the time.
+
+One widget drawing its one line (not a row of Statics): the bar changes every
+second, and four widgets each with its own content pipeline cost more to repaint,
+mount and style than the line itself. Its parts are component classes, so the
+mode and an alert change a style lookup, not the classes of a widget (no restyle).
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Static
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
 
-from cockpit.widgets.state_classes import set_state_classes
+MODE_PARTS = {"LIVE": "live", "DRILL": "drill", "READ-ONLY": "readonly"}
+ROLLBACK_KEY = "^r ROLLBACK"
+CLOCK_W = 11
 
-MODES = ("-live", "-drill", "-readonly", "-idle")
 
+class StatusBar(Widget):
+    COMPONENT_CLASSES = {
+        "status-bar--live", "status-bar--drill", "status-bar--readonly", "status-bar--idle",
+        "status-bar--alert", "status-bar--rollback", "status-bar--clock",
+    }
 
-class StatusBar(Horizontal):
     DEFAULT_CSS = """
     StatusBar {
         height: 1;
         background: $panel;
     }
-    StatusBar > #sb-mode {
-        width: auto;
-        padding: 0 1;
-        text-style: bold;
-        background: $primary;
-        color: $text;
-    }
-    StatusBar.-drill > #sb-mode { background: $warning; color: $background; }
-    StatusBar.-readonly > #sb-mode { background: $secondary; color: $background; }
-    StatusBar > #sb-info {
-        width: 1fr;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    StatusBar.-alert > #sb-info { color: $text-error; text-style: bold; }
-    StatusBar > #sb-rollback {
-        width: auto;
-        padding: 0 1;
-        text-style: bold;
-        background: $error;
-        color: $text;
-    }
-    StatusBar > #sb-clock {
-        width: 11;
-        padding: 0 1;
-        color: $text-muted;
-    }
+    StatusBar > .status-bar--live, StatusBar > .status-bar--idle { text-style: bold; background: $primary; color: $text; }
+    StatusBar > .status-bar--drill { text-style: bold; background: $warning; color: $background; }
+    StatusBar > .status-bar--readonly { text-style: bold; background: $secondary; color: $background; }
+    StatusBar > .status-bar--alert { color: $text-error; text-style: bold; }
+    StatusBar > .status-bar--rollback { text-style: bold; background: $error; color: $text; }
+    StatusBar > .status-bar--clock { color: $text-muted; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._texts: dict[str, str] = {}
-
-    def compose(self) -> ComposeResult:
-        self._parts = {part: Static(text, id=part) for part, text in
-                       (("sb-mode", ""), ("sb-info", ""), ("sb-rollback", "^r ROLLBACK"), ("sb-clock", ""))}
-        yield from self._parts.values()
-
-    def _set(self, part: str, text: str) -> None:
-        if self._texts.get(part) != text:
-            self._texts[part] = text
-            # the info cell is 1fr and the clock fixed: only the mode word can change width
-            self._parts[part].update(text, layout=part == "sb-mode")
+        self.mode = ""
+        self.info = ""
+        self.clock = ""
+        self.rollback_key = True
+        self.alert = False
 
     def show(self, mode: str, info: str, clock: str, *, rollback_key: bool, alert: bool = False) -> None:
         """mode is LIVE / DRILL / READ-ONLY / IDLE; the rollback key shows whenever it exists."""
-        css = {"LIVE": "-live", "DRILL": "-drill", "READ-ONLY": "-readonly"}.get(mode, "-idle")
-        set_state_classes(self, (*MODES, "-alert"), [css] + (["-alert"] if alert else []))
-        self._set("sb-mode", mode)
-        self._set("sb-info", info)
-        self._set("sb-clock", clock)
-        if self._parts["sb-rollback"].display != rollback_key:
-            self._parts["sb-rollback"].display = rollback_key
+        shown = (mode, info, clock, rollback_key, alert)
+        if shown != (self.mode, self.info, self.clock, self.rollback_key, self.alert):
+            self.mode, self.info, self.clock, self.rollback_key, self.alert = shown
+            self.refresh()
+
+    def _style(self, part: str) -> Style:
+        return self.rich_style + self.get_component_rich_style(f"status-bar--{part}")
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y != 0:
+            return Strip.blank(width, base)
+        left = [Segment(f" {self.mode} ", self._style(MODE_PARTS.get(self.mode, "idle")))]
+        right = [Segment(f" {ROLLBACK_KEY} ", self._style("rollback"))] if self.rollback_key else []
+        right.append(Segment(f" {self.clock}".ljust(CLOCK_W), self._style("clock")))
+        room = width - sum(segment.cell_length for segment in (*left, *right)) - 2  # a space each side
+        info = self.info if cell_len(self.info) <= room else set_cell_size(self.info, max(0, room - 1)) + "…"
+        left.append(Segment(f" {set_cell_size(info, max(0, room))} ", self._style("alert") if self.alert else base))
+        return Strip([*left, *right]).adjust_cell_length(width, base)

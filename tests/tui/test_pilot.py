@@ -64,7 +64,7 @@ def posted(messages: list[Message], kind: type[Message]) -> list[Any]:
 def status_info(app: Any) -> str:
     from cockpit.widgets.status_bar import StatusBar
 
-    return app.screen.query_one(StatusBar)._texts.get("sb-info", "")
+    return app.screen.query_one(StatusBar).info
 
 
 async def test_walk_a_checklist_by_keyboard_and_run_a_check(tmp_path: Path) -> None:
@@ -248,8 +248,8 @@ async def test_read_only_has_no_rollback_key_no_notes_no_ticks(tmp_path: Path) -
     app = make_app(tmp_path / "ev", events=canary_events(), mode="attach", config=small_config(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
         assert "ctrl+r" not in app.screen.active_bindings and "n" not in app.screen.active_bindings
-        assert not app.screen.query_one("#sb-rollback").display
-        assert app.screen.query_one(StatusBar)._texts["sb-mode"] == "READ-ONLY"
+        assert not app.screen.query_one(StatusBar).rollback_key
+        assert app.screen.query_one(StatusBar).mode == "READ-ONLY"
         await pilot.press("ctrl+r", "n")
         assert isinstance(app.screen, WarRoomScreen)
         assert not app.screen.query(NoteInput)  # a viewer has no note field at all

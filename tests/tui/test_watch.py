@@ -31,7 +31,7 @@ def text_of(app: Any, selector: str) -> str:
 def status_info(app: Any) -> str:
     from cockpit.widgets.status_bar import StatusBar
 
-    return app.screen.query_one(StatusBar)._texts.get("sb-info", "")
+    return app.screen.query_one(StatusBar).info
 
 
 def before(events: list[dict[str, Any]], ts: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
