@@ -90,9 +90,7 @@ class RunOfShowHeader(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._texts: list[Text] = [Text(), Text(), Text()]
-        self.lines = ["", "", ""]  # each row's text, as plain text (what tests and people read)
         self._clock = big_digits("--:--")
-        self.clock = "--:--"
         self._alarm = False
 
     def show(self, label: Text, phase: str, show: RunOfShow | None, alarm: bool = False, outcome: str | None = None,
@@ -119,8 +117,7 @@ class RunOfShowHeader(Widget):
         for y, text in enumerate(texts):
             if resized or alarm != self._alarm or digits[y] != self._clock[y] or text != self._texts[y]:
                 self.refresh(Region(0, y, self.size.width, 1))
-        self._texts, self.lines = texts, [text.plain for text in texts]
-        self._clock, self.clock, self._alarm = digits, clock, alarm
+        self._texts, self._clock, self._alarm = texts, digits, alarm
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
