@@ -53,18 +53,19 @@ class StatusBar(Widget):
             self.mode, self.info, self.clock, self.rollback_key, self.alert = shown
             self.refresh()
 
-    def _style(self, part: str) -> Style:
-        return self.rich_style + self.get_component_rich_style(f"status-bar--{part}")
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
         if y != 0:
             return Strip.blank(width, base)
-        left = [Segment(f" {self.mode} ", self._style(MODE_PARTS.get(self.mode, "idle")))]
-        right = [Segment(f" {ROLLBACK_KEY} ", self._style("rollback"))] if self.rollback_key else []
-        right.append(Segment(f" {self.clock}".ljust(CLOCK_W), self._style("clock")))
+        # the base style once a line: rich_style walks the ancestors' backgrounds
+        def style(part: str) -> Style:
+            return base + self.get_component_rich_style(f"status-bar--{part}")
+
+        left = [Segment(f" {self.mode} ", style(MODE_PARTS.get(self.mode, "idle")))]
+        right = [Segment(f" {ROLLBACK_KEY} ", style("rollback"))] if self.rollback_key else []
+        right.append(Segment(f" {self.clock}".ljust(CLOCK_W), style("clock")))
         room = width - sum(segment.cell_length for segment in (*left, *right)) - 2  # a space each side
         info = self.info if cell_len(self.info) <= room else set_cell_size(self.info, max(0, room - 1)) + "…"
-        left.append(Segment(f" {set_cell_size(info, max(0, room))} ", self._style("alert") if self.alert else base))
+        left.append(Segment(f" {set_cell_size(info, max(0, room))} ", style("alert") if self.alert else base))
         return Strip([*left, *right]).adjust_cell_length(width, base)
