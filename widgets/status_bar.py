@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
+
+from cockpit.widgets.part_styles import PartStyles
 
 MODE_PARTS = {"LIVE": "live", "DRILL": "drill", "READ-ONLY": "readonly"}
 ROLLBACK_KEY = "^r ROLLBACK"
@@ -45,6 +46,7 @@ class StatusBar(Widget):
         self.clock = ""
         self.rollback_key = True
         self.alert = False
+        self._part_styles = PartStyles(self)
 
     def show(self, mode: str, info: str, clock: str, *, rollback_key: bool, alert: bool = False) -> None:
         """mode is LIVE / DRILL / READ-ONLY / IDLE; the rollback key shows whenever it exists."""
@@ -55,17 +57,14 @@ class StatusBar(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        styles = self._part_styles.now()
+        base = styles[""]
         if y != 0:
             return Strip.blank(width, base)
-        # the base style once a line: rich_style walks the ancestors' backgrounds
-        def style(part: str) -> Style:
-            return base + self.get_component_rich_style(f"status-bar--{part}")
-
-        left = [Segment(f" {self.mode} ", style(MODE_PARTS.get(self.mode, "idle")))]
-        right = [Segment(f" {ROLLBACK_KEY} ", style("rollback"))] if self.rollback_key else []
-        right.append(Segment(f" {self.clock}".ljust(CLOCK_W), style("clock")))
+        left = [Segment(f" {self.mode} ", styles[MODE_PARTS.get(self.mode, "idle")])]
+        right = [Segment(f" {ROLLBACK_KEY} ", styles["rollback"])] if self.rollback_key else []
+        right.append(Segment(f" {self.clock}".ljust(CLOCK_W), styles["clock"]))
         room = width - sum(segment.cell_length for segment in (*left, *right)) - 2  # a space each side
         info = self.info if cell_len(self.info) <= room else set_cell_size(self.info, max(0, room - 1)) + "…"
-        left.append(Segment(f" {set_cell_size(info, max(0, room))} ", style("alert") if self.alert else base))
+        left.append(Segment(f" {set_cell_size(info, max(0, room))} ", styles["alert"] if self.alert else base))
         return Strip([*left, *right]).adjust_cell_length(width, base)
