@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.renderables.digits import DIGITS, DIGITS3X3_BOLD, Digits
@@ -11,6 +12,7 @@ from textual.widget import Widget
 
 from cockpit.engine.run_of_show import MilestoneMark, RunOfShow
 from cockpit.format import format_countdown, format_offset, format_remaining
+from cockpit.widgets.part_styles import PartStyles
 
 # Past milestones are marked by the clock, not by a verdict: "·", never ✔ (which would claim they passed).
 _MARK = {"done": "·", "now": "▶", "next": "›", "later": ""}
@@ -92,11 +94,16 @@ class RunOfShowHeader(Widget):
         self._texts: list[Text] = [Text(), Text(), Text()]
         self._clock = big_digits("--:--")
         self._alarm = False
+        self._part_styles = PartStyles(self)
+        self._frame: tuple[int, Style, Style] = (0, Style(), Style())
+        # Per row, its text as last drawn: the digits change every second, the text beside them seldom.
+        self._drawn: dict[int, tuple[Text, int, Style, list[Segment]]] = {}
 
     def show(self, label: Text, phase: str, show: RunOfShow | None, alarm: bool = False, outcome: str | None = None,
              skipped: frozenset[str] = frozenset()) -> None:
         """Update from the current state; repaints only the rows that changed. `outcome` replaces the next-milestone line."""
-        width = max(20, self.size.width - 22)
+        full_width = self.size.width
+        width = max(20, full_width - 22)
         if show is None:
             upcoming = "T-0 not set: the timeline starts with the canary (or --t0)"
             timeline = Text("")
@@ -116,19 +123,31 @@ class RunOfShowHeader(Widget):
         resized = len(digits[0]) != len(self._clock[0])
         for y, text in enumerate(texts):
             if resized or alarm != self._alarm or digits[y] != self._clock[y] or text != self._texts[y]:
-                self.refresh(Region(0, y, self.size.width, 1))
-        self._texts, self._clock, self._alarm = texts, digits, alarm
+                self.refresh(Region(0, y, full_width, 1))
+        # An unchanged row keeps its Text: render_line knows it by identity and reuses its segments.
+        self._texts = [old if new == old else new for new, old in zip(texts, self._texts)]
+        self._clock, self._alarm = digits, alarm
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        styles = self._part_styles.now()  # once a repaint, not once a row
+        self._frame = (self.size.width, styles[""], styles["alarm" if self._alarm else "clock"])
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
+        width, base, clock_style = self._frame
         if not 0 <= y < 3:
             return Strip.blank(width, base)
         digits = self._clock[y]
         room = max(0, width - len(digits) - 3)  # a space left of the text, one between, one right of the digits
-        text = self._texts[y].copy()
-        text.truncate(room, overflow="ellipsis", pad=True)
-        clock_style = base + self.get_component_rich_style("run-of-show--alarm" if self._alarm else "run-of-show--clock")
-        segments = [Segment(" ", base), *Segment.apply_style(text.render(self.app.console, end=""), base),
-                    Segment(" ", base), Segment(digits, clock_style), Segment(" ", base)]
+        source = self._texts[y]
+        drawn = self._drawn.get(y)
+        if drawn is not None and drawn[0] is source and drawn[1] == room and drawn[2] == base:
+            text_segments = drawn[3]
+        else:
+            text = source.copy()
+            text.truncate(room, overflow="ellipsis", pad=True)
+            text_segments = list(Segment.apply_style(text.render(self.app.console, end=""), base))
+            self._drawn[y] = (source, room, base, text_segments)
+        segments = [Segment(" ", base), *text_segments, Segment(" ", base), Segment(digits, clock_style),
+                    Segment(" ", base)]
         return Strip(segments).adjust_cell_length(width, base)
