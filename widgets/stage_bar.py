@@ -1,9 +1,16 @@
-"""The stage bar: 1→5→25→50→100 % with the current stage, its time left and any hold."""
+"""The stage bar: 1→5→25→50→100 % with the current stage, its time left and any hold.
+
+A widget that draws its one line (not a Static): the time left changes every second, and a Static parses
+its text into content, measures and lays it out on every update.
+"""
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from cockpit.format import format_clock, format_remaining, format_weight
 from cockpit.views.canary import CanaryView
@@ -43,7 +50,7 @@ def stage_bar_text(view: CanaryView, weights: list[float], now: float, max_holds
     return text
 
 
-class StageBar(Static):
+class StageBar(Widget):
     DEFAULT_CSS = """
     StageBar {
         height: 1;
@@ -59,13 +66,23 @@ class StageBar(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self._markup = ""
+        super().__init__(id=id)
+        self._text = Text()
 
     def show(self, view: CanaryView, weights: list[float], now: float, max_holds: int) -> None:
         text = stage_bar_text(view, view.stage_weights() or weights, now, max_holds)
         for phase in ("holding", "rolling_back", "rollback_failed"):
             self.set_class(view.phase == phase, f"-{phase.replace('_', '-')}")
-        if text.markup != self._markup:
-            self._markup = text.markup
-            self.update(text, layout=False)  # one row, full width: no layout needed
+        if text != self._text:  # its text and its styles' spans
+            self._text = text
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y != 0:
+            return Strip.blank(width, base)
+        text = self._text.copy()
+        text.truncate(width, overflow="ellipsis")
+        pad = Style(bgcolor=base.bgcolor)  # as a Static pads: the background, no colour on blank cells
+        return Strip(Segment.apply_style(text.render(self.app.console, end=""), base)).adjust_cell_length(width, pad)
