@@ -202,6 +202,7 @@ class CockpitApp(App[int]):
         self._drill_started = False
         self.drill_environment: Any = None  # drill mode: the simulated service, Prometheus, database (made with the config)
         self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
+        self._plan_milestones: tuple[tuple[tuple[Any, Any], ...] | None, list[Any]] = (None, [])
         self._stop = threading.Event()
         self._clock: Timer | None = None  # the 1 s tick; restarted by a frame that drew the clocks anyway
         self._terminal = TerminalShadow()
@@ -473,14 +474,20 @@ class CockpitApp(App[int]):
         """The configured run-of-show; without one, the stage times of the plan the run actually follows."""
         if self.face.custom_milestones or not self.view.plan:
             return self.milestones
+        key = tuple((s.get("weight"), s.get("hold")) for s in self.view.plan)
+        if key != self._plan_milestones[0]:  # built again only when the plan changed: this runs thrice a tick
+            self._plan_milestones = (key, self._milestones_of(key))
+        return self._plan_milestones[1]
+
+    def _milestones_of(self, plan: tuple[tuple[Any, Any], ...]) -> list[Any]:
         from types import SimpleNamespace
 
-        plan = [SimpleNamespace(weight=s.get("weight"), hold=s.get("hold")) for s in self.view.plan]
-        if any(not isinstance(p.weight, (int, float)) or not isinstance(p.hold, (int, float)) for p in plan):
+        stages = [SimpleNamespace(weight=weight, hold=hold) for weight, hold in plan]
+        if any(not isinstance(p.weight, (int, float)) or not isinstance(p.hold, (int, float)) for p in stages):
             return self.milestones
         from cockpit.engine.run_of_show import default_milestones
 
-        return default_milestones(plan)
+        return default_milestones(stages)
 
     def plan_weights(self) -> list[float]:
         return self.face.stage_weights()
