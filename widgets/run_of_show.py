@@ -121,13 +121,13 @@ class RunOfShowHeader(Widget):
         texts = [Text.assemble(label, " · ", (phase, "bold")), Text(upcoming), timeline]
         digits = big_digits(clock)
         resized = len(digits[0]) != len(self._clock[0])
-        changed = [Region(0, y, full_width, 1) for y, text in enumerate(texts)
-                   if resized or alarm != self._alarm or digits[y] != self._clock[y] or text != self._texts[y]]
+        # An unchanged row keeps its Text: render_line knows it by identity and reuses its segments.
+        kept = [old if new == old else new for new, old in zip(texts, self._texts)]
+        changed = [Region(0, y, full_width, 1) for y in range(3)
+                   if resized or alarm != self._alarm or digits[y] != self._clock[y] or kept[y] is not self._texts[y]]
         if changed:
             self.refresh(*changed)  # one refresh call: each one walks the widget's regions
-        # An unchanged row keeps its Text: render_line knows it by identity and reuses its segments.
-        self._texts = [old if new == old else new for new, old in zip(texts, self._texts)]
-        self._clock, self._alarm = digits, alarm
+        self._texts, self._clock, self._alarm = kept, digits, alarm
 
     def render_lines(self, crop: Region) -> list[Strip]:
         styles = self._part_styles.now()  # once a repaint, not once a row
