@@ -62,3 +62,31 @@ async def test_a_theme_change_and_a_failing_signal_are_drawn_at_once(tmp_path: P
         await pilot.pause()
         text, failing = _status_cell(app, "5xx")
         assert text.endswith("FAIL") and failing.reverse and failing.bold
+
+
+async def test_the_line_under_the_mouse_explains_itself(tmp_path: Path) -> None:
+    from cockpit.widgets.signal_table import SignalRows
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        rows = app.screen.query_one(SignalRows)
+        gc = next(y for y, line in enumerate(rows.lines) if line.title == "gc")
+        await pilot.hover(rows, offset=(2, gc))
+        assert rows.tooltip == "no data: the query returned no series"  # why gc reads STALE
+        await pilot.hover(rows, offset=(2, 0))
+        assert rows.tooltip is None  # the header explains nothing
+
+
+async def test_a_signal_the_config_does_not_list_gets_its_own_line(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "ev", events=canary_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        last = max(e["ts"] for e in canary_events())
+        app.feed([{"ts": last + 1, "event": "sample", "stage": 2, "weight": 5, "triggers": {},
+                   "signals": {"queue_depth": {"value": 3.0, "state": "PASS", "limit": 10.0, "unit": "", "window": 60,
+                                               "reason": "", "dry_run": False}}}])
+        await pilot.pause()
+        assert app.screen.query_one("#signals").statuses()["queue_depth"] == "✔ PASS"
+        row = next(s.text for s in app.screen._compositor.render_strips() if s.text.split()[:1] == ["queue_depth"])
+        assert "✔ PASS" in row
