@@ -85,6 +85,10 @@ PANES = ["warroom"] + [key for key, _, _ in CHECKLISTS]
 PANE_TITLES = {"warroom": "War room", **{key: title for key, title, _ in CHECKLISTS}}
 
 
+# After a frame for new data, the next clock tick waits this many periods (see refresh_screens).
+LATE_TICK = 1.25
+
+
 @dataclass
 class TuiOptions:
     """What the cockpit shows and may do; built by cockpit.cli.screens from the command line.
@@ -204,7 +208,7 @@ class CockpitApp(App[int]):
         self.milestone_work: frozenset[str] = frozenset()  # pre-T-0 work whose evidence exists
         self._plan_milestones: tuple[tuple[tuple[Any, Any], ...] | None, list[Any]] = (None, [])
         self._stop = threading.Event()
-        self._clock: Timer | None = None  # the 1 s tick; restarted by a frame that drew the clocks anyway
+        self._clock: Timer | None = None  # the next clock tick; every frame schedules it again (refresh_screens)
         self._terminal = TerminalShadow()
         self._status_bars: weakref.WeakKeyDictionary[Screen, list[Any]] = weakref.WeakKeyDictionary()
         self._config_lock = threading.Lock()
@@ -292,7 +296,7 @@ class CockpitApp(App[int]):
         if self._tail is not None:
             self._follow_journal()
         if self.options.tick_every:
-            self._clock = self.set_interval(self.options.tick_every, self.refresh_screens)
+            self._clock = self.set_timer(self.options.tick_every, self._clock_tick)
         self.call_after_refresh(self._validate_config)
 
     def on_unmount(self) -> None:
@@ -401,31 +405,32 @@ class CockpitApp(App[int]):
         self.chain_error = message.chain_error
         self.bad_lines = message.bad_lines
         self.refresh_screens()
-        self._restart_clock()
-
-    def _restart_clock(self) -> None:
-        """The frame just drawn showed the clocks too: the next tick comes a whole period later.
-
-        Samples arrive about as often as the clock ticks; without this, each second would draw two frames
-        (one for the sample, one for the clock a fraction of a second apart), twice the bytes and CPU.
-        """
-        if self._clock is not None:
-            self._clock.reset()
 
     def feed(self, events: list[dict[str, Any]]) -> None:
         """Apply events directly (a drill in this process, tests) and repaint."""
         self.view.apply_all(events)
         self.refresh_screens()
-        self._restart_clock()
 
-    def refresh_screens(self) -> None:
-        """Repaint the top-most cockpit pane (a modal on top still shows it updating behind)."""
+    def _clock_tick(self) -> None:
+        self.refresh_screens(tick=True)
+
+    def refresh_screens(self, tick: bool = False) -> None:
+        """Repaint the top-most cockpit pane (a modal on top still shows it updating behind).
+
+        The frame draws the clocks too, so the clock's next tick comes a period after it. After a frame for
+        new data, a little more: samples come about once a period, and a tick just before each would draw
+        every second twice (twice the bytes and CPU). Once data stops, the clocks run a quarter period late once.
+        """
         with self.batch_update():
             for screen in reversed(self.screen_stack):
                 if isinstance(screen, CockpitScreen):
                     if screen.is_mounted:
                         screen.show_state()
                     break
+        if self._clock is not None and self.options.tick_every:
+            if not tick:
+                self._clock.stop()
+            self._clock = self.set_timer(self.options.tick_every * (1 if tick else LATE_TICK), self._clock_tick)
 
     # ------------------------------------------------------------ what the screens show
 

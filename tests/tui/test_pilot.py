@@ -406,24 +406,26 @@ async def test_t0_starts_the_canary_with_the_runners_command_and_shows_its_answe
 
 
 async def test_a_frame_drawn_for_new_data_restarts_the_clock(tmp_path: Path) -> None:
-    """Samples about as often as the clock ticks share its frame: the tick comes a whole period after the data."""
+    """Samples about as often as the clock ticks share its frame: the tick comes a period (and a bit) after the data."""
     import asyncio
 
     app = make_app(tmp_path / "ev", events=canary_events())
     app.options.tick_every = 0.5
     async with app.run_test(size=(100, 30)):
         ticks = 0
-        draw = app._clock._callback
+        tick = app._clock_tick
 
         def counted() -> None:
             nonlocal ticks
             ticks += 1
-            draw()
+            tick()
 
-        app._clock._callback = counted
-        for _ in range(12):  # new data every 0.15 s for 1.8 s: without the restart the clock would tick 3 times
+        app._clock_tick = counted  # type: ignore[method-assign]
+        # New data every 0.55 s, a little slower than the clock, for 2.2 s: a clock restarted only to its own
+        # beat, or a whole period after the data, would tick between most of them (two frames a period).
+        for _ in range(4):
             app.feed([])
-            await asyncio.sleep(0.15)
-        assert ticks <= 1
-        await asyncio.sleep(0.8)  # no more data: the clock ticks again on its own
-        assert ticks >= 1
+            await asyncio.sleep(0.55)
+        assert ticks == 0
+        await asyncio.sleep(0.9)  # no more data: the clock ticks again on its own, every period
+        assert 1 <= ticks <= 2
