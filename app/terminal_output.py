@@ -7,10 +7,10 @@ is most of the bytes. TerminalShadow keeps what was last written, cell by
 cell, and turns each partial update into cursor moves and the changed cells
 only. A history that moved one column to the left is shifted in the terminal
 itself (delete one character at its left edge, insert one at its right edge:
-DCH and ICH, VT102), then only its new bar is written. The changed cells go out
-one style at a time (a style set once a frame, by what differs from the last
-one), with the shortest cursor move to each. A frame with no changed cell is
-not written at all.
+DCH and ICH, VT102), then only its new bar is written, where the ICH left the
+cursor. The changed cells go out one style at a time (a style set once a frame,
+by what differs from the last one), with the shortest cursor move to each. A
+frame with no changed cell is not written at all.
 
 A full update (the first screen, a resize, a screen switch) is written as
 Textual writes it, and becomes the new picture. Lines with wide characters are
@@ -34,6 +34,7 @@ MIN_SHIFT = 6  # changed cells a one-column shift must save before it is worth t
 WIDE = ""  # the cell under the right half of a double-width character
 
 Cells = tuple[list[str | None], list[Style | None]]
+Shifts = dict[int, list[tuple[int, int]]]  # row → (DCH column, ICH column or -1), in the order they are made
 
 
 def _explode(strip: Strip) -> Cells:
@@ -183,6 +184,7 @@ class TerminalShadow:
         color_system = console._color_system or ColorSystem.TRUECOLOR
         out: list[str] = []
         pieces: list[_Piece] = []
+        shifts: Shifts = {}
         self._cursor = None  # Textual's own writes between frames may have moved it
         height = len(self.chars)
         for y, x1, x2 in update.spans:
@@ -203,17 +205,17 @@ class TerminalShadow:
                 new_styles[x:stop] = styles[: stop - x]
                 lo, hi = min(lo, x), max(hi, stop)
             if lo < hi:
-                self._line(y, lo, hi, new_chars, new_styles, out, pieces)
-        self._write(pieces, out, color_system)
+                self._line(y, lo, hi, new_chars, new_styles, shifts, pieces)
+        self._write(pieces, shifts, out, color_system)
         return "".join(out)
 
     def _line(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
-              out: list[str], pieces: list[_Piece]) -> None:
-        """Shift what moved (into `out` at once), and add the changed cells to `pieces` for _write."""
+              shifts: Shifts, pieces: list[_Piece]) -> None:
+        """Shift what moved (in the shadow, into `shifts`), and add the changed cells to `pieces` for _write."""
         old_chars, old_styles = self.chars[y], self.styles[y]
         if old_chars[lo:hi] == new_chars[lo:hi] and old_styles[lo:hi] == new_styles[lo:hi]:
             return
-        self._shift(y, lo, hi, new_chars, new_styles, out)
+        self._shift(y, lo, hi, new_chars, new_styles, shifts)
         # `is not` first: a strip's cells share Style objects, and a Style's != is a Python call per cell
         changed = [x for x in range(lo, hi) if old_chars[x] != new_chars[x]
                    or (old_styles[x] is not new_styles[x] and old_styles[x] != new_styles[x])]
@@ -223,13 +225,14 @@ class TerminalShadow:
         self.chars[y] = new_chars
         self.styles[y] = new_styles
 
-    def _write(self, pieces: list[_Piece], out: list[str], color_system: ColorSystem) -> None:
+    def _write(self, pieces: list[_Piece], shifts: Shifts, out: list[str], color_system: ColorSystem) -> None:
         """The changed cells, one style at a time: a style is set once per frame, not once per piece of text.
 
         Textual sets and resets the style around every piece of text (some 25 bytes); eight rows that each
         change a value and a bar, in two styles, would set a style sixteen times; written grouped, twice.
-        The order of writes within a frame does not show (the frame is drawn at once), and every shift
-        was written before any cell, so each piece lands where it was computed for.
+        The order of writes within a frame does not show (the frame is drawn at once). A row's shifts are
+        written just before its first piece at or right of them (the pieces were computed for the shifted
+        row; those left of them do not move): usually the new bar, at the column where the ICH left the cursor.
         """
         groups: dict[Style | None, list[_Piece]] = {}
         for piece in pieces:
@@ -237,6 +240,9 @@ class TerminalShadow:
         pen: Style | None = None
         for style, group in groups.items():
             for piece in sorted(group, key=lambda p: (p.y, p.start)):
+                row_shifts = shifts.get(piece.y)
+                if row_shifts and piece.stop > min(start for start, _ in row_shifts):
+                    self._write_shifts(piece.y, shifts.pop(piece.y), out)
                 if style is not None and style._link:  # a hyperlink: written whole, as Textual writes it
                     if pen is not None:
                         out.append("\x1b[0m")
@@ -252,12 +258,22 @@ class TerminalShadow:
                 out.append(piece.text)
                 # At the right edge the cursor stays on the last column, waiting to wrap: not known.
                 self._cursor = (piece.y, piece.stop) if piece.stop < self.width else None
+        for y, row_shifts in shifts.items():  # a shift whose cells all came out as they were (none so far)
+            self._write_shifts(y, row_shifts, out)
         if pen is not None:
             out.append("\x1b[0m")
 
+    def _write_shifts(self, y: int, row_shifts: list[tuple[int, int]], out: list[str]) -> None:
+        for start, back in row_shifts:
+            self._move(y, start, out)
+            out.append("\x1b[P")  # DCH: the line from start moves left by one
+            if back >= 0:
+                self._move(y, back, out)
+                out.append("\x1b[@")  # ICH: the rest past it moves back
+
     def _shift(self, y: int, lo: int, hi: int, new_chars: list[str | None], new_styles: list[Style | None],
-               out: list[str]) -> None:
-        """Shift runs of cells that moved one column left in the terminal (DCH + ICH); the shadow follows."""
+               shifts: Shifts) -> None:
+        """Shift runs of cells that moved one column left (DCH + ICH, written by _write); the shadow follows."""
         old_chars, old_styles = self.chars[y], self.styles[y]
         width = self.width
         x = lo
@@ -271,11 +287,7 @@ class TerminalShadow:
                             or (new_styles[i] is not old_styles[i] and new_styles[i] != old_styles[i]))
                 # [start, x) now equals the old [start + 1, x + 1); cell x takes the new value afterwards
                 if saved >= MIN_SHIFT and WIDE not in old_chars[start:width] and None not in old_chars[start:width]:
-                    self._move(y, start, out)
-                    out.append("\x1b[P")  # DCH: the line from start moves left by one
-                    if x + 1 < width:
-                        self._move(y, x, out)
-                        out.append("\x1b[@")  # ICH: the rest past x moves back
+                    shifts.setdefault(y, []).append((start, x if x + 1 < width else -1))
                     del old_chars[start]
                     del old_styles[start]
                     old_chars.insert(x, None)
@@ -293,7 +305,7 @@ class TerminalShadow:
                 dx = x - here[1]
                 across = ["\r"] if x == 0 else [f"\x1b[{x + 1}G"]
                 if dx:
-                    across.append(_relative(dx, "C", "D"))
+                    across.append("\b" if dx == -1 else _relative(dx, "C", "D"))  # BS: one byte, not three
                 moves += [vertical + a for a in across] if dx else [vertical]
             out.append(min(moves, key=len))
         self._cursor = (y, x)
