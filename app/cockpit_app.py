@@ -428,8 +428,9 @@ class CockpitApp(App[int]):
                         screen.show_state()
                     break
         if self._clock is not None and self.options.tick_every:
-            if not tick:
-                self._clock.stop()
+            # Always stopped, even from its own tick: a tick already queued when new data came would
+            # otherwise start a second chain of ticks beside the new one, and each such race one more.
+            self._clock.stop()
             self._clock = self.set_timer(self.options.tick_every * (1 if tick else LATE_TICK), self._clock_tick)
 
     # ------------------------------------------------------------ what the screens show

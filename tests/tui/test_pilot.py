@@ -429,3 +429,26 @@ async def test_a_frame_drawn_for_new_data_restarts_the_clock(tmp_path: Path) -> 
         assert ticks == 0
         await asyncio.sleep(0.9)  # no more data: the clock ticks again on its own, every period
         assert 1 <= ticks <= 2
+
+
+async def test_a_tick_that_was_already_queued_does_not_start_a_second_clock(tmp_path: Path) -> None:
+    """A tick queued just before new data arrived runs after the data's frame: still one clock, not two."""
+    import asyncio
+
+    app = make_app(tmp_path / "ev", events=canary_events())
+    app.options.tick_every = 0.5
+    async with app.run_test(size=(100, 30)):
+        app.feed([])
+        for _ in range(3):  # three such races
+            app._clock_tick()
+        ticks = 0
+        tick = app._clock_tick
+
+        def counted() -> None:
+            nonlocal ticks
+            ticks += 1
+            tick()
+
+        app._clock_tick = counted  # type: ignore[method-assign]
+        await asyncio.sleep(1.6)  # one clock ticks 3 times; four chains of ticks would tick some 12 times
+        assert 2 <= ticks <= 4
