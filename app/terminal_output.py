@@ -241,7 +241,7 @@ class TerminalShadow:
         for style, group in groups.items():
             for piece in sorted(group, key=lambda p: (p.y, p.start)):
                 row_shifts = shifts.get(piece.y)
-                if row_shifts and piece.stop > min(start for start, _ in row_shifts):
+                if row_shifts and piece.stop > row_shifts[0][0]:  # _shift walks the row left to right
                     self._write_shifts(piece.y, shifts.pop(piece.y), out)
                 if style is not None and style._link:  # a hyperlink: written whole, as Textual writes it
                     if pen is not None:

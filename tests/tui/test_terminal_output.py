@@ -115,6 +115,7 @@ def test_a_history_that_moved_on_is_shifted_not_redrawn() -> None:
     text = shadow.frame(partial(moved, [0]), con).render_segments(con)
     assert "\x1b[P" in text and "\x1b[@" in text  # DCH at its left edge, ICH at its right
     assert len(text.encode()) < 60  # two moves, DCH, ICH and one bar; not thirty bars
+    assert re.search(r"\x1b\[@(\x1b\[[0-9;]*m)?▁", text)  # the new bar where the ICH left the cursor: no move
     assert play(stream + text) == play(stream + partial(moved, [0]).render_segments(con))
 
 
@@ -160,4 +161,16 @@ def test_a_style_is_set_once_per_frame_and_moves_are_short() -> None:
     text = shadow.frame(partial(moved, list(range(H))), con).render_segments(con)
     assert len(re.findall(r"\x1b\[[0-9;]*m", text)) == 3  # each style set once, and the pen reset at the end
     assert "\x1b[B\r" in text  # the next row's first column: down and back, not a full position
+    assert play(stream + text) == play(stream + partial(moved, list(range(H))).render_segments(con))
+
+
+def test_a_move_one_column_left_is_a_backspace() -> None:
+    """A digit changing at the same column of each row: down and one back is ESC[B and BS, not ESC[B ESC[D."""
+    con = console()
+    rows = [[(" ", None)] * 5 + [("1", STYLES[0])] + [(" ", None)] * (W - 6) for _ in range(H)]
+    shadow = TerminalShadow()
+    stream = shadow.frame(full(rows), con).render_segments(con)
+    moved = [[(" ", None)] * 5 + [("2", STYLES[0])] + [(" ", None)] * (W - 6) for _ in range(H)]
+    text = shadow.frame(partial(moved, list(range(H))), con).render_segments(con)
+    assert "\x1b[B\b2" in text and "\x1b[D" not in text
     assert play(stream + text) == play(stream + partial(moved, list(range(H))).render_segments(con))
