@@ -6,7 +6,9 @@ and the status bar's clock at the bottom, so that rectangle is the whole
 screen: some twenty widgets were asked for their lines every second, and that
 was most of an idle second's CPU. Only widgets that overlap a changed region
 can show in the update's spans; the others are left out, in the same order,
-and a widget that is asked renders only its rows under a change.
+and a widget that is asked renders only its rows under a change that the
+widgets in front of it do not already cover (the screen and the containers
+behind them were a third of the widgets asked in an idle frame).
 """
 
 from __future__ import annotations
@@ -35,15 +37,25 @@ class PartialCompositor(Compositor):
         if changed is None:
             yield from super()._get_renders(crop)
             return
+        # Widgets come front to back and on each line the front-most strip wins: a row of a widget that the
+        # widgets in front already cover shows nothing of it (the screen and the containers behind theirs).
+        covered: dict[int, list[tuple[int, int]]] = {}
         for widget, (region, clip) in self.visible_widgets.items():
             visible = region.intersection(clip)
             if not visible:
                 continue
+            left, right = visible.x, visible.right
             # Only the widget's rows under a change: the screen behind every widget has 24 of them.
+            shown = []
             for top, bottom in _bands(visible, changed):
-                rows = Region(visible.x, top, visible.width, bottom - top)
-                yield rows, rows, widget.render_lines(Region(rows.x - region.x, top - region.y, rows.width, rows.height))
-
+                for y in range(top, bottom):
+                    spans = covered.setdefault(y, [])
+                    if not _covers(spans, left, right):
+                        shown.append(y)
+                        _cover(spans, left, right)
+            for top, bottom in _runs(shown):
+                rows = Region(left, top, visible.width, bottom - top)
+                yield rows, rows, widget.render_lines(Region(left - region.x, top - region.y, rows.width, rows.height))
 
 def _bands(visible: Region, changed: list[Region]) -> list[tuple[int, int]]:
     """The rows [top, bottom) of `visible` that some changed region overlaps, as disjoint bands."""
@@ -55,3 +67,30 @@ def _bands(visible: Region, changed: list[Region]) -> list[tuple[int, int]]:
         else:
             bands.append((top, bottom))
     return bands
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Ascending rows grouped into runs of consecutive ones, as [top, bottom)."""
+    runs: list[tuple[int, int]] = []
+    for y in rows:
+        if runs and runs[-1][1] == y:
+            runs[-1] = (runs[-1][0], y + 1)
+        else:
+            runs.append((y, y + 1))
+    return runs
+
+
+def _covers(spans: list[tuple[int, int]], left: int, right: int) -> bool:
+    """Whether the merged spans cover the columns [left, right)."""
+    return any(start <= left and right <= end for start, end in spans)
+
+
+def _cover(spans: list[tuple[int, int]], left: int, right: int) -> None:
+    """Add the columns [left, right) to the merged, sorted spans (in place)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted([*spans, (left, right)]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    spans[:] = merged
