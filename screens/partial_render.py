@@ -8,7 +8,7 @@ was most of an idle second's CPU. Only widgets that overlap a changed region
 can show in the update's spans; the others are left out, in the same order,
 and a widget that is asked renders only its rows under a change that the
 widgets in front of it do not already cover (the screen and the containers
-behind them were a third of the widgets asked in an idle frame).
+behind them were 5 of the 9 widgets asked in an idle frame).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class PartialCompositor(Compositor):
             if not visible:
                 continue
             left, right = visible.x, visible.right
-            # Only the widget's rows under a change: the screen behind every widget has 24 of them.
+            # Only the widget's rows under a change, and of those only the ones nothing in front covers.
             shown = []
             for top, bottom in _bands(visible, changed):
                 for y in range(top, bottom):
@@ -53,31 +53,14 @@ class PartialCompositor(Compositor):
                     if not _covers(spans, left, right):
                         shown.append(y)
                         _cover(spans, left, right)
-            for top, bottom in _runs(shown):
+            for top, bottom in _merged([(y, y + 1) for y in shown]):
                 rows = Region(left, top, visible.width, bottom - top)
                 yield rows, rows, widget.render_lines(Region(left - region.x, top - region.y, rows.width, rows.height))
 
+
 def _bands(visible: Region, changed: list[Region]) -> list[tuple[int, int]]:
     """The rows [top, bottom) of `visible` that some changed region overlaps, as disjoint bands."""
-    rows = sorted((overlap.y, overlap.bottom) for dirty in changed if (overlap := dirty.intersection(visible)))
-    bands: list[tuple[int, int]] = []
-    for top, bottom in rows:
-        if bands and top <= bands[-1][1]:
-            bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
-        else:
-            bands.append((top, bottom))
-    return bands
-
-
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Ascending rows grouped into runs of consecutive ones, as [top, bottom)."""
-    runs: list[tuple[int, int]] = []
-    for y in rows:
-        if runs and runs[-1][1] == y:
-            runs[-1] = (runs[-1][0], y + 1)
-        else:
-            runs.append((y, y + 1))
-    return runs
+    return _merged([(overlap.y, overlap.bottom) for dirty in changed if (overlap := dirty.intersection(visible))])
 
 
 def _covers(spans: list[tuple[int, int]], left: int, right: int) -> bool:
@@ -86,11 +69,16 @@ def _covers(spans: list[tuple[int, int]], left: int, right: int) -> bool:
 
 
 def _cover(spans: list[tuple[int, int]], left: int, right: int) -> None:
-    """Add the columns [left, right) to the merged, sorted spans (in place)."""
+    """Add the columns [left, right) to the merged spans (in place)."""
+    spans[:] = _merged([*spans, (left, right)])
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Intervals [start, end) sorted, with the ones that overlap or touch joined."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted([*spans, (left, right)]):
+    for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    spans[:] = merged
+    return merged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.geometry import Region
 
-from cockpit.screens.partial_render import _bands, _cover, _covers, _runs
+from cockpit.screens.partial_render import _bands, _cover, _covers, _merged
 
 
 def test_a_widget_renders_only_the_rows_a_change_overlaps() -> None:
@@ -32,5 +32,5 @@ def test_covered_columns_merge_and_a_span_counts_as_covered_only_whole() -> None
 
 
 def test_rows_group_into_runs() -> None:
-    assert _runs([0, 1, 2, 5, 7, 8]) == [(0, 3), (5, 6), (7, 9)]
-    assert _runs([]) == []
+    assert _merged([(y, y + 1) for y in [0, 1, 2, 5, 7, 8]]) == [(0, 3), (5, 6), (7, 9)]
+    assert _merged([]) == []
